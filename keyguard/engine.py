@@ -1,0 +1,356 @@
+"""The engine: keyword prefilter, then each rule's regex only in windows around keyword hits.
+
+Input is a ``ScanText``; output is a list of ``Finding``. Placeholders, allow markers and entropy
+are judged here (via ``filters``) because they need the surrounding text; baselines and config
+come later in the pipeline.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import signal
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterator
+
+from . import filters
+from .model import Finding, Rule, ScanText, Stats
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_TOKEN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+_B64_RUN = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}")
+_ASSIGN = re.compile(
+    r"""(?:^|[\s,{;(\[])(?:export\s+|set\s+|const\s+|let\s+|var\s+)?["']?"""
+    r"""([A-Za-z_$][A-Za-z0-9_.$\-]*)["']?\s*(?::=|=>|\?=|=|:)\s*["'`]?\s*$"""
+)
+_YAML_NAME = re.compile(r"""^\s*-?\s*["']?(?:name|key)["']?\s*:\s*["']?([A-Za-z_][\w.\-]*)""")
+_GENERIC_VALUE_NAMES = {"value", "default", "data", "val"}
+MAX_DECODE_DEPTH = 2
+REGEX_BUDGET_SECONDS = 5.0
+
+
+def ascii_lower(text: str) -> str:
+    """Lower-case A-Z only, so that offsets stay the same as in ``text``."""
+    return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
+
+
+class RuleTimeout(Exception):
+    pass
+
+
+@contextmanager
+def _budget(seconds: float) -> Iterator[None]:
+    """Interrupt a runaway regex (CPython's ``re`` checks signals while matching)."""
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable:
+        yield
+        return
+
+    def fire(signum: int, frame: object) -> None:
+        raise RuleTimeout()
+
+    old = signal.signal(signal.SIGALRM, fire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+@dataclass
+class Candidate:
+    rule: Rule
+    start: int  # offsets of the secret in the scanned text
+    end: int
+    secret: str
+
+
+class Engine:
+    """Finds rule matches in text. Stateless between calls except for disabled runaway rules."""
+
+    def __init__(self, rules: list[Rule], decode_base64: bool = True) -> None:
+        self.rules = rules
+        self.decode_base64 = decode_base64
+        self.disabled: dict[str, str] = {}
+        self.errors: list[str] = []
+        # keyword (lower-case) -> indexes of rules that use it
+        self._by_keyword: dict[str, list[int]] = {}
+        for i, rule in enumerate(rules):
+            for kw in rule.keywords:
+                self._by_keyword.setdefault(kw.lower(), []).append(i)
+        self._keywords = list(self._by_keyword)
+
+    # -- public -------------------------------------------------------------------------------
+    def scan(self, st: ScanText, stats: Stats | None = None) -> list[Finding]:
+        findings = self._scan_plain(st, stats)
+        if self.decode_base64:
+            findings += self._scan_base64(st, stats, depth=1)
+        return findings
+
+    # -- matching -----------------------------------------------------------------------------
+    def candidates(self, text: str, low: str | None = None) -> list[Candidate]:
+        if low is None:
+            low = ascii_lower(text)
+        hits: dict[int, list[tuple[int, int]]] = {}
+        for kw in self._keywords:
+            pos = low.find(kw)
+            if pos < 0:
+                continue
+            idxs = self._by_keyword[kw]
+            while pos >= 0:
+                for i in idxs:
+                    hits.setdefault(i, []).append((pos, len(kw)))
+                pos = low.find(kw, pos + 1)
+        out: list[Candidate] = []
+        for i in sorted(hits):
+            rule = self.rules[i]
+            if rule.id in self.disabled:
+                continue
+            try:
+                with _budget(REGEX_BUDGET_SECONDS):
+                    out += self._match_rule(rule, text, low, hits[i])
+            except RuleTimeout:
+                msg = (
+                    f"rule {rule.id!r} ({rule.source}) exceeded its {REGEX_BUDGET_SECONDS:.0f} s "
+                    "matching budget and was disabled for the rest of the scan"
+                )
+                self.disabled[rule.id] = msg
+                self.errors.append(msg)
+        return _prefer_specific(out)
+
+    def _windows(self, rule: Rule, text: str, hits: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        n = len(text)
+        spans = []
+        if rule.context and not set(k.lower() for k in rule.keywords) - {c.lower() for c in rule.context}:
+            # context-only rule: the key sits on the context word's line or a few lines below
+            for pos, _ in hits:
+                start = text.rfind("\n", 0, pos) + 1
+                end = pos
+                for _ in range(rule.context_lines + 1):
+                    nl = text.find("\n", end)
+                    if nl < 0:
+                        end = n
+                        break
+                    end = nl + 1
+                spans.append((start, min(n, max(end, pos + rule.max_width))))
+        else:
+            w = rule.max_width
+            spans = [(max(0, pos - w), min(n, pos + klen + w)) for pos, klen in hits]
+        spans.sort()
+        merged: list[tuple[int, int]] = []
+        for s, e in spans:
+            if merged and s <= merged[-1][1]:
+                if e > merged[-1][1]:
+                    merged[-1] = (merged[-1][0], e)
+            else:
+                merged.append((s, e))
+        return merged
+
+    def _match_rule(self, rule: Rule, text: str, low: str, hits: list[tuple[int, int]]) -> list[Candidate]:
+        found: list[Candidate] = []
+        seen: set[tuple[int, int]] = set()
+        for ws, we in self._windows(rule, text, hits):
+            for m in rule.compiled.finditer(text, ws, we):
+                if "secret" in rule.compiled.groupindex and m.group("secret") is not None:
+                    s, e = m.span("secret")
+                else:
+                    s, e = m.span()
+                if (s, e) in seen or e <= s:
+                    continue
+                seen.add((s, e))
+                secret = text[s:e]
+                if not _bounded(text, s, e, secret):
+                    continue
+                if rule.context and not _context_near(low, s, rule):
+                    continue
+                found.append(Candidate(rule, s, e, secret))
+        return found
+
+    # -- turning candidates into findings -------------------------------------------------------
+    def _scan_plain(self, st: ScanText, stats: Stats | None) -> list[Finding]:
+        text = st.text
+        low = ascii_lower(text)
+        out = []
+        for c in self.candidates(text, low):
+            f = self._judge(c, text, st, stats)
+            if f:
+                out.append(f)
+        return out
+
+    def _judge(
+        self, c: Candidate, text: str, st: ScanText, stats: Stats | None,
+        where: tuple[int, int] | None = None, origin_extra: dict | None = None,
+    ) -> Finding | None:
+        rule = c.rule
+        line_start = text.rfind("\n", 0, c.start) + 1
+        line_end = text.find("\n", c.end)
+        line_end = len(text) if line_end < 0 else line_end
+        line_text = text[line_start:line_end]
+        if filters.has_allow_marker(line_text):
+            _suppress(stats, "allow-marker")
+            return None
+        if rule.min_entropy and filters.shannon_entropy(c.secret) < rule.min_entropy:
+            _suppress(stats, "low-entropy")
+            return None
+        if filters.placeholder_reason(c.secret, rule.keywords):
+            _suppress(stats, "placeholder")
+            return None
+        loc_start, loc_end = where if where else (c.start, c.end)
+        line, column = _line_col(text, loc_start)
+        end_line, end_column = _line_col(text, loc_end)
+        origin: dict = dict(st.origin or {})
+        variable = variable_name(text, c.start)
+        if variable:
+            origin["variable"] = variable
+        if origin_extra:
+            origin.update(origin_extra)
+        col_shift = st.column_offset if line == 1 else 0
+        return Finding(
+            rule=rule,
+            secret=c.secret,
+            path=st.path,
+            line=line + st.line_offset,
+            column=column + col_shift,
+            end_column=end_column + (st.column_offset if end_line == 1 else 0),
+            end_line=end_line + st.line_offset,
+            severity=rule.severity,
+            commit=st.commit,
+            origin=origin,
+            root=st.root,
+        )
+
+    def _scan_base64(self, st: ScanText, stats: Stats | None, depth: int) -> list[Finding]:
+        text = st.text
+        out: list[Finding] = []
+        for m in _B64_RUN.finditer(text):
+            token = m.group(0)
+            decoded = _b64_text(token)
+            if decoded is None:
+                continue
+            dlow = ascii_lower(decoded)
+            if not any(kw in dlow for kw in self._keywords):
+                continue
+            # keep the lines above and the line's start, so context words like the variable
+            # name still count for keys with no distinctive prefix
+            prefix_start = m.start()
+            for _ in range(4):
+                prefix_start = text.rfind("\n", 0, max(prefix_start - 1, 0)) + 1
+                if prefix_start == 0:
+                    break
+            prefix = text[prefix_start : m.start()]
+            combined = prefix + decoded
+            for c in self.candidates(combined):
+                if c.start < len(prefix):
+                    continue
+                f = self._judge(
+                    c, combined, st, stats, where=None,
+                    origin_extra={"encoding": "base64"},
+                )
+                if f is None:
+                    continue
+                # locate the finding at the encoded token in the artifact
+                line, col = _line_col(text, m.start())
+                end_line, end_col = _line_col(text, m.end())
+                f.line = line + st.line_offset
+                f.column = col + (st.column_offset if line == 1 else 0)
+                f.end_line = end_line + st.line_offset
+                f.end_column = end_col + (st.column_offset if end_line == 1 else 0)
+                if "variable" not in f.origin:
+                    v = variable_name(text, m.start())
+                    if v:
+                        f.origin["variable"] = v
+                out.append(f)
+        return out
+
+
+def _suppress(stats: Stats | None, reason: str) -> None:
+    if stats is not None:
+        stats.suppress(reason)
+
+
+def _b64_text(token: str) -> str | None:
+    body = token.rstrip("=")
+    if len(body) % 4 == 1:
+        return None
+    try:
+        raw = base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if len(raw) < 16:
+        return None
+    try:
+        decoded = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    printable = sum(1 for ch in decoded if ch.isprintable() or ch in "\n\r\t")
+    if printable < len(decoded) * 0.95:
+        return None
+    return decoded
+
+
+def _bounded(text: str, s: int, e: int, secret: str) -> bool:
+    """A key-shaped run inside a longer token (a base64 blob, ``task-proj-…``) is not a key."""
+    token = _TOKEN
+    if "+" in secret or "/" in secret:
+        token = token | {"+", "/", "="}
+    if s > 0 and text[s - 1] in token and secret[0] in token:
+        return False
+    if e < len(text) and text[e] in token and secret[-1] in token:
+        return False
+    return True
+
+
+def _context_near(low: str, pos: int, rule: Rule) -> bool:
+    start = low.rfind("\n", 0, pos) + 1
+    for _ in range(rule.context_lines):
+        if start == 0:
+            break
+        start = low.rfind("\n", 0, start - 1) + 1
+    end = low.find("\n", pos)
+    region = low[start : len(low) if end < 0 else end]
+    return any(word.lower() in region for word in rule.context)
+
+
+def _line_col(text: str, pos: int) -> tuple[int, int]:
+    line = text.count("\n", 0, pos) + 1
+    col = pos - (text.rfind("\n", 0, pos) + 1) + 1
+    return line, col
+
+
+def _prefer_specific(cands: list[Candidate]) -> list[Candidate]:
+    """Drop a generic rule's candidate where a provider rule matched an overlapping span."""
+    specific = [c for c in cands if c.rule.provider != "generic"]
+    if len(specific) == len(cands):
+        return cands
+    out = list(specific)
+    for c in cands:
+        if c.rule.provider == "generic" and not any(
+            c.start < o.end and o.start < c.end for o in specific
+        ):
+            out.append(c)
+    return out
+
+
+def variable_name(text: str, pos: int) -> str | None:
+    """The variable or key whose value starts at ``pos`` (``GEMINI_API_KEY=…``, YAML pairs)."""
+    line_start = text.rfind("\n", 0, pos) + 1
+    before = text[max(line_start, pos - 300) : pos]
+    m = _ASSIGN.search(before)
+    if not m:
+        return None
+    name = m.group(1)
+    if name.lower() in _GENERIC_VALUE_NAMES:
+        # Kubernetes/compose style: "- name: OPENAI_API_KEY" then "value: sk-…"
+        prev_end = line_start - 1
+        for _ in range(3):
+            if prev_end <= 0:
+                break
+            prev_start = text.rfind("\n", 0, prev_end) + 1
+            pm = _YAML_NAME.match(text[prev_start:prev_end])
+            if pm:
+                return pm.group(1)
+            prev_end = prev_start - 1
+    return name

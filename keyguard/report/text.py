@@ -1,0 +1,58 @@
+"""``--format text``: for people. Grouped by file, worst first; colour only on a terminal."""
+from __future__ import annotations
+
+from itertools import groupby
+
+from ..model import severity_rank
+from ..scanner import ScanResult
+
+_COLORS = {"critical": "\033[1;31m", "high": "\033[31m", "medium": "\033[33m", "low": "\033[36m"}
+_RESET = "\033[0m"
+_DIM = "\033[2m"
+_BOLD = "\033[1m"
+
+
+def render(result: ScanResult, show_secrets: bool = False, color: bool = False) -> str:
+    def c(code: str, s: str) -> str:
+        return f"{code}{s}{_RESET}" if color else s
+
+    out: list[str] = []
+    findings = sorted(result.findings, key=lambda f: (f.path, -severity_rank(f.severity), f.line))
+    for path, group in groupby(findings, key=lambda f: f.path):
+        out.append(c(_BOLD, path))
+        for f in group:
+            sev = c(_COLORS[f.severity], f"{f.severity.upper():8}")
+            shown = f.secret if show_secrets else f.redacted
+            extra = []
+            if f.origin.get("variable"):
+                extra.append(f"in {f.origin['variable']}")
+            if f.origin.get("encoding"):
+                extra.append(f"{f.origin['encoding']}-encoded")
+            if f.origin.get("source"):
+                extra.append(f"from {f.origin['source']}:{f.origin.get('source_line', '?')}")
+            if f.commit and f.commit.get("sha"):
+                extra.append(f"commit {f.commit['sha'][:10]}")
+            tail = f" ({', '.join(extra)})" if extra else ""
+            out.append(f"  {f.line}:{f.column}  {sev} {f.rule.provider}: {f.rule.name}{tail}")
+            out.append(c(_DIM, f"      {shown}  sha256:{f.secret_sha256[:12]}  [{f.rule.id}]"))
+            if f.verification:
+                v = f.verification
+                out.append(f"      verification: {v.get('status')}" + (
+                    f" — {'; '.join(f.reasons)}" if f.reasons else ""))
+        out.append("")
+    s = result.stats
+    n = len(result.findings)
+    skipped = sum(s.skipped.values())
+    summary = f"{n} finding{'s' if n != 1 else ''} in {s.files} file{'s' if s.files != 1 else ''}"
+    summary += f" ({s.bytes / 1e6:.1f} MB, {s.seconds:.2f} s)"
+    if skipped:
+        summary += f"; {skipped} skipped (" + ", ".join(f"{k}: {v}" for k, v in s.skipped.items()) + ")"
+    out.append(c(_BOLD, summary) if n else summary)
+    if n:
+        out.append(
+            "A false positive? Add `keyguard:allow` in a comment on that line, or allow its "
+            "fingerprint in your keyguard config."
+        )
+    for e in result.errors:
+        out.append(f"warning: {e}")
+    return "\n".join(out) + "\n"

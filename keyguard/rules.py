@@ -1,0 +1,216 @@
+"""Rules are data: YAML files in ``rules/`` (shipped in the wheel) plus the user's own files.
+
+Every rule is validated when loaded; a bad file or rule is a ``RuleError`` naming both.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Iterable
+
+from .model import SEVERITIES, Rule
+
+
+class RuleError(Exception):
+    """A rules file or a rule in it is unusable; the message names the file and the rule."""
+
+
+_HERE = Path(__file__).resolve().parent
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,80}$")
+_KNOWN_KEYS = {
+    "id", "name", "description", "regex", "keywords", "severity", "remediation", "context",
+    "context_lines", "min_entropy", "confidence", "references", "examples", "provider",
+}
+MAX_WIDTH_CAP = 8192  # a match is never longer than this many characters
+
+
+def builtin_rules_dir() -> Path:
+    """``keyguard/rules`` in an installed wheel, ``<checkout>/rules`` in a source tree."""
+    for candidate in (_HERE / "rules", _HERE.parent / "rules"):
+        if candidate.is_dir():
+            return candidate
+    raise RuleError(f"built-in rules not found next to {_HERE}")
+
+
+def _yaml_load(text: str, where: str) -> Any:
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as exc:
+        raise RuleError(f"{where}: not valid YAML: {exc}") from None
+
+
+def rule_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix in (".yml", ".yaml") and p.is_file())
+    if path.is_file():
+        return [path]
+    raise RuleError(f"{path}: no such rules file or directory")
+
+
+def load_rules(extra: Iterable[str | Path] = (), builtin: bool = True) -> list[Rule]:
+    files: list[Path] = []
+    if builtin:
+        files += rule_files(builtin_rules_dir())
+    for p in extra:
+        files += rule_files(Path(p))
+    rules: list[Rule] = []
+    seen: dict[str, str] = {}
+    for f in files:
+        for rule in load_file(f):
+            if rule.id in seen:
+                raise RuleError(f"{f}: rule {rule.id!r}: id already defined in {seen[rule.id]}")
+            seen[rule.id] = str(f)
+            rules.append(rule)
+    return rules
+
+
+def load_file(path: Path) -> list[Rule]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RuleError(f"{path}: cannot read rules file: {exc}") from None
+    data = _yaml_load(text, str(path))
+    if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
+        raise RuleError(f"{path}: expected a mapping with a 'rules' list")
+    provider = data.get("provider")
+    defaults = {k: data[k] for k in ("remediation", "references", "provider") if k in data}
+    rules = []
+    for i, raw in enumerate(data["rules"]):
+        if not isinstance(raw, dict):
+            raise RuleError(f"{path}: rule #{i + 1}: expected a mapping")
+        rid = raw.get("id", f"#{i + 1}")
+        where = f"{path}: rule {rid!r}"
+        merged = {**defaults, **raw}
+        if "provider" not in merged and provider is None:
+            raise RuleError(f"{where}: no provider")
+        rules.append(build_rule(merged, where, str(path)))
+    return rules
+
+
+def _str_list(value: Any, where: str, field: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise RuleError(f"{where}: {field!r} must be a list of strings")
+    return tuple(value)
+
+
+def build_rule(raw: dict[str, Any], where: str, source: str = "") -> Rule:
+    unknown = set(raw) - _KNOWN_KEYS
+    if unknown:
+        raise RuleError(f"{where}: unknown field(s): {', '.join(sorted(unknown))}")
+    for req in ("id", "name", "regex", "keywords", "severity"):
+        if not raw.get(req):
+            raise RuleError(f"{where}: missing required field {req!r}")
+    rid = str(raw["id"])
+    if not _ID_RE.match(rid):
+        raise RuleError(f"{where}: id must be lower-case letters, digits, '.' or '-'")
+    severity = str(raw["severity"]).lower()
+    if severity not in SEVERITIES:
+        raise RuleError(f"{where}: severity must be one of {', '.join(SEVERITIES)}")
+    keywords = _str_list(raw.get("keywords"), where, "keywords")
+    if not keywords or any(len(k) < 2 for k in keywords):
+        raise RuleError(f"{where}: keywords must be literal strings of 2+ characters")
+    examples = raw.get("examples") or {}
+    if not isinstance(examples, dict):
+        raise RuleError(f"{where}: examples must be a mapping with 'positive' and 'negative'")
+    try:
+        min_entropy = float(raw.get("min_entropy", 0) or 0)
+        context_lines = int(raw.get("context_lines", 3))
+    except (TypeError, ValueError):
+        raise RuleError(f"{where}: min_entropy and context_lines must be numbers") from None
+    rule = Rule(
+        id=rid,
+        provider=str(raw["provider"]),
+        name=str(raw["name"]),
+        description=str(raw.get("description", "")).strip(),
+        regex=str(raw["regex"]),
+        keywords=keywords,
+        severity=severity,
+        remediation=str(raw.get("remediation", "")).strip(),
+        context=_str_list(raw.get("context"), where, "context"),
+        context_lines=max(0, min(context_lines, 10)),
+        min_entropy=min_entropy,
+        confidence=str(raw.get("confidence", "high")),
+        references=_str_list(raw.get("references"), where, "references"),
+        positives=_str_list(examples.get("positive"), where, "examples.positive"),
+        negatives=_str_list(examples.get("negative"), where, "examples.negative"),
+        source=source,
+    )
+    rule.compiled, rule.max_width = compile_regex(rule.regex, where)
+    if rule.context:
+        # the engine looks for the context words to find candidate lines
+        rule.keywords = tuple(dict.fromkeys(rule.keywords + rule.context))
+    return rule
+
+
+def compile_regex(pattern: str, where: str) -> tuple[re.Pattern[str], int]:
+    """Compile a rule's regex after checking it cannot backtrack catastrophically.
+
+    Allowed: the RE2-compatible subset (no back-references, no look-around) and no quantifier of
+    variable length nested inside another. Matching happens in windows of bounded size, and the
+    engine keeps a time budget, so even a pathological pattern that slips through cannot hang.
+    """
+    try:
+        compiled = re.compile(pattern)
+    except re.error as exc:
+        raise RuleError(f"{where}: invalid regex: {exc}") from None
+    from re import _parser as sre_parse  # type: ignore[attr-defined]
+
+    parsed = sre_parse.parse(pattern)
+    problem = _unsafe(parsed, inside_variable=False)
+    if problem:
+        raise RuleError(f"{where}: regex not allowed ({problem}); matching must stay linear-time")
+    lo, hi = parsed.getwidth()
+    if lo == 0:
+        raise RuleError(f"{where}: regex can match the empty string")
+    width = min(hi, MAX_WIDTH_CAP)
+    groups = compiled.groupindex
+    if groups and "secret" not in groups:
+        raise RuleError(f"{where}: named groups are not allowed except (?P<secret>...)")
+    return compiled, width
+
+
+def _unsafe(items: Any, inside_variable: bool) -> str | None:
+    from re import _constants as c  # type: ignore[attr-defined]
+
+    for op, av in items:
+        if op in (c.GROUPREF, c.GROUPREF_EXISTS):
+            return "back-reference"
+        if op in (c.ASSERT, c.ASSERT_NOT):
+            return "look-around"
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+            lo, hi, body = av
+            variable = lo != hi
+            if variable and inside_variable and _has_width_choice(body):
+                return "nested quantifier"
+            found = _unsafe(body, inside_variable or variable)
+            if found:
+                return found
+        elif op == c.SUBPATTERN:
+            found = _unsafe(av[-1], inside_variable)
+            if found:
+                return found
+        elif op == c.ATOMIC_GROUP:
+            found = _unsafe(av, inside_variable)
+            if found:
+                return found
+        elif op == c.BRANCH:
+            branches = av[1]
+            if inside_variable and any(b.getwidth() != (1, 1) for b in branches):
+                return "alternation inside a repeated group"
+            for b in branches:
+                found = _unsafe(b, inside_variable)
+                if found:
+                    return found
+    return None
+
+
+def _has_width_choice(body: Any) -> bool:
+    lo, hi = body.getwidth()
+    return lo != hi or hi > 1

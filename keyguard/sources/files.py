@@ -1,0 +1,175 @@
+"""Files, directories and standard input as ``ScanText``.
+
+Large files are read in chunks that overlap by more than the longest match, so memory stays
+bounded and a key across a chunk border is still found exactly once.
+"""
+from __future__ import annotations
+
+import codecs
+import os
+import stat
+import sys
+from typing import BinaryIO, Iterator
+
+from ..model import ScanText, Stats
+
+CHUNK_CHARS = 8 * 1024 * 1024  # characters handed to the engine at once
+OVERLAP = 16 * 1024  # longer than any match (rules cap a match at 8 KiB)
+
+VENDORED_DIRS = frozenset({
+    "node_modules", "bower_components", "jspm_packages", ".venv", "site-packages",
+    "dist-packages", ".tox", ".nox", "__pycache__", ".mypy_cache", ".pytest_cache",
+    ".ruff_cache", ".yarn", ".pnpm-store", ".gradle", ".terraform",
+})
+ALWAYS_SKIPPED_DIRS = frozenset({".git", ".hg", ".svn"})
+
+
+def is_vendored_dir(entry: os.DirEntry[str]) -> bool:
+    if entry.name in VENDORED_DIRS:
+        return True
+    # a virtualenv under another name
+    return entry.name in ("venv", "env", "virtualenv") and os.path.exists(
+        os.path.join(entry.path, "pyvenv.cfg")
+    )
+
+
+def walk(root: str, stats: Stats, include_vendored: bool = False) -> Iterator[str]:
+    """Regular files under ``root`` (dotfiles included), without following directory links."""
+    stack = [root]
+    while stack:
+        d = stack.pop()
+        try:
+            with os.scandir(d) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            stats.skip(d, f"unreadable directory ({exc.strerror or exc.__class__.__name__})")
+            continue
+        subdirs = []
+        for e in entries:
+            try:
+                if e.is_dir(follow_symlinks=False):
+                    if e.name in ALWAYS_SKIPPED_DIRS:
+                        continue
+                    if not include_vendored and is_vendored_dir(e):
+                        stats.skip(e.path, "vendored directory")
+                        continue
+                    subdirs.append(e.path)
+                elif e.is_symlink():
+                    target_ok = os.path.isfile(e.path)
+                    if not target_ok:
+                        stats.skip(e.path, "broken or non-file symlink")
+                        continue
+                    yield e.path
+                elif e.is_file(follow_symlinks=False):
+                    yield e.path
+                else:
+                    stats.skip(e.path, "not a regular file")
+            except OSError as exc:
+                stats.skip(e.path, f"unreadable ({exc.strerror or exc.__class__.__name__})")
+        stack.extend(reversed(subdirs))
+
+
+def display_path(path: str, root: str | None) -> str:
+    if root is None:
+        return path
+    rel = os.path.relpath(path, root)
+    return rel.replace(os.sep, "/")
+
+
+def _decoder_for(head: bytes) -> tuple[str, int]:
+    """Encoding and BOM length from the first bytes; UTF-8 with replacement otherwise."""
+    if head.startswith(codecs.BOM_UTF32_LE) and head[2:4] == b"\x00\x00":
+        return "utf-32-le", 4
+    if head.startswith(codecs.BOM_UTF32_BE):
+        return "utf-32-be", 4
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8", 3
+    if head.startswith(codecs.BOM_UTF16_LE):
+        return "utf-16-le", 2
+    if head.startswith(codecs.BOM_UTF16_BE):
+        return "utf-16-be", 2
+    return "utf-8", 0
+
+
+def read_texts(
+    fh: BinaryIO, path: str, abs_path: str | None, root: str | None, stats: Stats,
+    chunk_chars: int = CHUNK_CHARS,
+) -> Iterator[ScanText]:
+    """Decode a byte stream into one or more overlapping ``ScanText`` chunks."""
+    head = fh.read(4)
+    encoding, bom = _decoder_for(head)
+    origin = {"encoding": encoding} if encoding != "utf-8" else None
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    pending = decoder.decode(head[bom:])
+    stats.bytes += len(head)
+    line_offset = 0
+    column_offset = 0
+    read_size = max(chunk_chars, 1 << 16)
+    eof = False
+    while True:
+        while not eof and len(pending) < chunk_chars + OVERLAP:
+            block = fh.read(read_size)
+            if not block:
+                pending += decoder.decode(b"", final=True)
+                eof = True
+                break
+            stats.bytes += len(block)
+            pending += decoder.decode(block)
+        if eof and len(pending) <= chunk_chars + OVERLAP:
+            yield ScanText(pending, path, abs_path, line_offset, column_offset, origin=origin, root=root)
+            return
+        # emit [0, chunk_chars + OVERLAP); keep the tail from chunk_chars on for the next chunk.
+        # The engine reports a match starting in the overlap twice; ``dedupe`` removes it.
+        text = pending[: chunk_chars + OVERLAP]
+        yield ScanText(text, path, abs_path, line_offset, column_offset, origin=origin, root=root)
+        consumed = pending[:chunk_chars]
+        newlines = consumed.count("\n")
+        if newlines:
+            line_offset += newlines
+            column_offset = len(consumed) - consumed.rfind("\n") - 1
+        else:
+            column_offset += len(consumed)
+        pending = pending[chunk_chars:]
+
+
+def file_texts(
+    targets: list[str], stats: Stats, include_vendored: bool = False
+) -> Iterator[ScanText]:
+    """Every target: a directory (walked), a file, or ``-`` for standard input."""
+    for target in targets:
+        if target == "-":
+            stats.files += 1
+            yield from read_texts(sys.stdin.buffer, "-", None, None, stats)
+            continue
+        try:
+            st = os.stat(target)
+        except OSError as exc:
+            stats.skip(target, f"cannot open ({exc.strerror or exc.__class__.__name__})")
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            root = os.path.abspath(target)
+            for path in walk(target, stats, include_vendored):
+                yield from _one_file(path, display_path(path, target), root, stats)
+        elif stat.S_ISREG(st.st_mode):
+            yield from _one_file(target, target, None, stats)
+        else:
+            stats.skip(target, "not a regular file")
+
+
+def _one_file(path: str, shown: str, root: str | None, stats: Stats) -> Iterator[ScanText]:
+    try:
+        # O_NONBLOCK: a FIFO swapped in after the walk must not block the scan
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        stats.skip(shown, f"unreadable ({exc.strerror or exc.__class__.__name__})")
+        return
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                stats.skip(shown, "not a regular file")
+                return
+            stats.files += 1
+            yield from read_texts(fh, shown, os.path.abspath(path), root, stats)
+        except OSError as exc:
+            stats.skip(shown, f"read error ({exc.strerror or exc.__class__.__name__})")
+
