@@ -1,0 +1,110 @@
+"""Format-true fake keys, built at run time so no key-shaped literal lives in the tree.
+
+``key_for(rule)`` draws a random string from the rule's own regex (like gitleaks'
+``secrets.NewSecret``), so every built-in and user rule gets a factory for free.
+"""
+from __future__ import annotations
+
+import random
+import re
+import string
+from re import _constants as c  # type: ignore[attr-defined]
+from re import _parser as sre_parse  # type: ignore[attr-defined]
+
+_ALL = string.ascii_letters + string.digits + "_-"
+_CATEGORY = {
+    c.CATEGORY_DIGIT: string.digits,
+    c.CATEGORY_WORD: string.ascii_letters + string.digits + "_",
+    c.CATEGORY_SPACE: " ",
+    c.CATEGORY_NOT_SPACE: string.ascii_letters + string.digits,
+    c.CATEGORY_NOT_DIGIT: string.ascii_letters,
+}
+
+
+def _charset(items, ignore_case: bool) -> list[str]:
+    chars: set[str] = set()
+    negate = False
+    for op, av in items:
+        if op == c.NEGATE:
+            negate = True
+        elif op == c.LITERAL:
+            chars.add(chr(av))
+        elif op == c.RANGE:
+            chars.update(chr(x) for x in range(av[0], av[1] + 1))
+        elif op == c.CATEGORY:
+            chars.update(_CATEGORY.get(av, string.ascii_letters))
+    if negate:
+        chars = set(_ALL) - chars
+    if ignore_case:
+        chars |= {ch.swapcase() for ch in chars if ch.isalpha()}
+    # keep printable ASCII: the factory builds realistic keys, not odd bytes
+    return sorted(ch for ch in chars if 32 <= ord(ch) < 127) or list(_ALL)
+
+
+def _gen(parsed, rnd: random.Random, ignore_case: bool, groups: dict) -> str:
+    out = []
+    for op, av in parsed:
+        if op == c.LITERAL:
+            out.append(chr(av))
+        elif op == c.NOT_LITERAL:
+            out.append(rnd.choice([ch for ch in _ALL if ord(ch) != av]))
+        elif op == c.IN:
+            out.append(rnd.choice(_charset(av, ignore_case)))
+        elif op == c.ANY:
+            out.append(rnd.choice(_ALL))
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+            lo, hi, body = av
+            hi = min(hi, lo + 8) if hi > lo + 8 else hi
+            n = rnd.randint(lo, hi)
+            out.extend(_gen(body, rnd, ignore_case, groups) for _ in range(n))
+        elif op == c.SUBPATTERN:
+            group, _add, _del, body = av
+            s = _gen(body, rnd, ignore_case or bool(_add & re.I), groups)
+            if group:
+                groups[group] = s
+            out.append(s)
+        elif op == c.BRANCH:
+            out.append(_gen(rnd.choice(av[1]), rnd, ignore_case, groups))
+        elif op == c.CATEGORY:
+            out.append(rnd.choice(_CATEGORY.get(av, string.ascii_letters)))
+        elif op in (c.AT, c.ASSERT, c.ASSERT_NOT):
+            continue
+        else:  # pragma: no cover - a construct rules do not use
+            raise ValueError(f"factory cannot build {op}")
+    return "".join(out)
+
+
+def random_match(pattern: str, seed: int | None = None, tries: int = 200) -> str:
+    """A random string matching ``pattern`` with high entropy (not filler)."""
+    rnd = random.Random(seed)
+    compiled = re.compile(pattern)
+    parsed = sre_parse.parse(pattern)
+    for _ in range(tries):
+        s = _gen(parsed, rnd, bool(compiled.flags & re.I), {})
+        if compiled.fullmatch(s):
+            return s
+    raise ValueError(f"could not build a match for {pattern!r}")
+
+
+def key_for(rule, seed: int | None = None) -> str:
+    """The secret part of a random match of ``rule`` (the (?P<secret>) group if it has one)."""
+    from keyguard.filters import placeholder_reason, shannon_entropy
+
+    rnd = random.Random(seed)
+    for _ in range(200):
+        s = random_match(rule.regex, rnd.randrange(1 << 30))
+        m = rule.compiled.fullmatch(s)
+        secret = m.group("secret") if "secret" in rule.compiled.groupindex else s
+        if shannon_entropy(secret) >= rule.min_entropy and not placeholder_reason(secret, rule.keywords):
+            return s
+    raise ValueError(f"no usable random key for {rule.id}")
+
+
+def line_for(rule, key: str) -> str:
+    """A realistic line carrying ``key``, with the rule's context word in the variable name."""
+    if rule.context:
+        word = rule.context[0].upper().replace(".", "_").replace("-", "_").strip("_")
+        return f'{word}_API_KEY="{key}"'
+    if re.fullmatch(r"[A-Za-z0-9_\-]+", key):
+        return f'api_key = "{key}"'
+    return key
