@@ -23,7 +23,7 @@ _TOKEN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234567
 _B64_RUN = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}")
 _ASSIGN = re.compile(
     r"""(?:^|[\s,{;(\[])(?:export\s+|set\s+|const\s+|let\s+|var\s+)?["']?"""
-    r"""([A-Za-z_$][A-Za-z0-9_.$\-]*)["']?\s*(?::=|=>|\?=|=|:)\s*["'`]?\s*$"""
+    r"""([^\W\d][\w.$\-]*)["']?\s*(?::=|=>|\?=|=|:)\s*["'`]?\s*$"""
 )
 _YAML_NAME = re.compile(r"""^\s*-?\s*["']?(?:name|key)["']?\s*:\s*["']?([A-Za-z_][\w.\-]*)""")
 _GENERIC_VALUE_NAMES = {"value", "default", "data", "val"}

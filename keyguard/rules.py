@@ -187,7 +187,7 @@ def _unsafe(items: Any, inside_variable: bool) -> str | None:
         if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
             lo, hi, body = av
             variable = lo != hi
-            if variable and inside_variable and _has_width_choice(body):
+            if variable and inside_variable:
                 return "nested quantifier"
             found = _unsafe(body, inside_variable or variable)
             if found:
@@ -210,7 +210,3 @@ def _unsafe(items: Any, inside_variable: bool) -> str | None:
                     return found
     return None
 
-
-def _has_width_choice(body: Any) -> bool:
-    lo, hi = body.getwidth()
-    return lo != hi or hi > 1

@@ -1,0 +1,132 @@
+"""The engine on its own: boundaries, context, decoding, chunking, locations."""
+from __future__ import annotations
+
+import base64
+import io
+
+from keyguard.engine import Engine
+from keyguard.model import ScanText, Stats
+from keyguard.rules import build_rule
+from keyguard.sources.files import read_texts
+from keyguard.scanner import scan_texts
+
+
+def scan(rules, text, path="t.txt"):
+    return Engine(list(rules.values())).scan(ScanText(text, path), Stats())
+
+
+def test_location_is_one_based_in_characters(rules, make_key):
+    key = make_key("google-api-key")
+    text = "first line\n  ünïcode = '" + key + "'\n"
+    [f] = scan(rules, text)
+    assert (f.line, f.column) == (2, 14)
+    assert f.end_column == f.column + len(key)
+    assert f.origin["variable"] == "ünïcode"
+
+
+def test_key_inside_longer_token_is_not_reported(rules, make_key):
+    key = make_key("google-api-key")
+    assert scan(rules, f"blob=QUJD{key}x9Zq\n") == []
+    proj = make_key("openai-project-key")
+    assert scan(rules, "id=task-" + proj[3:] + "\n") == []
+    assert [f.rule.id for f in scan(rules, f"x={proj}\n")] == ["openai-project-key"]
+
+
+def test_placeholders_and_lookalikes_are_not_findings(rules):
+    lookalikes = [
+        "GEMINI_API_KEY=AIzaSyXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
+        "GEMINI_API_KEY=YOUR_API_KEY",
+        "GEMINI_API_KEY=${GEMINI_API_KEY}",
+        "key = os.environ['GEMINI_API_KEY']",
+        "const k = process.env.GEMINI_API_KEY;",
+        "OPENAI_API_KEY=sk-proj-...",
+        "ANTHROPIC_API_KEY=sk-ant-api03-...",
+        "key: sk-…****",
+        "key: AIza<your-key>",
+        "key: AIzaSyABCDEFGHIJKLMNOPQRSTUVWXYZ012345678",
+    ]
+    for line in lookalikes:
+        assert scan(rules, line + "\n") == [], line
+
+
+def test_allow_markers(rules, make_key):
+    key = make_key("google-api-key")
+    for marker in ("# keyguard:allow", "// pragma: allowlist secret", "# gitleaks:allow"):
+        stats = Stats()
+        assert Engine(list(rules.values())).scan(ScanText(f"k='{key}'  {marker}\n", "t"), stats) == []
+        assert stats.suppressed == {"allow-marker": 1}
+
+
+def test_base64_values_are_decoded_and_located_at_the_encoded_text(rules, make_key):
+    key = make_key("google-api-key")
+    blob = base64.b64encode(f"GEMINI_API_KEY={key}\n".encode()).decode()
+    text = f"apiVersion: v1\nkind: Secret\ndata:\n  env: {blob}\n"
+    [f] = scan(rules, text)
+    assert f.origin["encoding"] == "base64"
+    assert (f.line, f.column) == (4, 8)
+    assert f.secret == key
+
+
+def test_context_rule_needs_its_word_nearby():
+    rule = build_rule(
+        {"id": "ctx-test", "provider": "t", "name": "t", "regex": r"\b[a-f0-9]{32}\b",
+         "keywords": ["acme"], "context": ["acme"], "severity": "high"},
+        "test",
+    )
+    eng = Engine([rule])
+    hexkey = "3f9a0c6e1b7d4a2f8c5e9b0d6a1f3c7e"
+    assert [f.secret for f in eng.scan(ScanText(f"ACME_KEY = '{hexkey}'\n", "t"), Stats())] == [hexkey]
+    assert [f.secret for f in eng.scan(ScanText(f"# acme\nfoo:\n  key: {hexkey}\n", "t"), Stats())] == [hexkey]
+    far = "# acme\n" + "x\n" * 6 + f"key: {hexkey}\n"
+    assert eng.scan(ScanText(far, "t"), Stats()) == []
+    assert eng.scan(ScanText(f"other_key = '{hexkey}'\n", "acme/config.py"), Stats()) == []
+
+
+def test_chunk_borders_do_not_lose_or_duplicate_keys(rules, make_key):
+    key = make_key("google-api-key")
+    engine = Engine(list(rules.values()))
+    chunk = 4096
+    for offset in range(chunk - len(key) - 2, chunk + 3):
+        data = ("a" * (offset - 1) + "\n" + f"{key}\n" + "b" * 5000 + "\n").encode()
+        stats = Stats()
+        texts = read_texts(io.BytesIO(data), "big.txt", None, None, stats, chunk_chars=chunk)
+        found = scan_texts(texts, engine, stats)
+        assert [(f.line, f.column, f.secret) for f in found] == [(2, 1, key)], offset
+
+
+def test_chunked_single_line_columns(rules, make_key):
+    key = make_key("google-api-key")
+    engine = Engine(list(rules.values()))
+    col = 10_000
+    data = ("x;" * ((col - 1) // 2) + " " * ((col - 1) % 2) + key + ";" + "y" * 20000).encode()
+    stats = Stats()
+    found = scan_texts(read_texts(io.BytesIO(data), "min.js", None, None, stats, chunk_chars=3000), engine, stats)
+    assert [(f.line, f.column) for f in found] == [(1, col)]
+
+
+def test_utf16_with_bom_and_invalid_utf8(rules, make_key):
+    key = make_key("google-api-key")
+    engine = Engine(list(rules.values()))
+    for data in (
+        ("\ufeffname=" + key + "\n").encode("utf-16-le"),
+        ("\ufeffname=" + key + "\n").encode("utf-16-be"),
+        b"\xfa\xff bad bytes \x80\x81\nname=" + key.encode() + b"\n",
+    ):
+        stats = Stats()
+        found = scan_texts(read_texts(io.BytesIO(data), "f", None, None, stats), engine, stats)
+        assert [f.secret for f in found] == [key]
+
+
+def test_runaway_user_regex_is_stopped_by_the_budget(monkeypatch):
+    import keyguard.engine as engine_mod
+
+    monkeypatch.setattr(engine_mod, "REGEX_BUDGET_SECONDS", 0.3)
+    slow = build_rule(
+        {"id": "slow", "provider": "t", "name": "t", "regex": r"acme_[a-z]+[a-z]+[a-z]+[a-z]+[a-z]+!",
+         "keywords": ["acme_"], "severity": "high"},
+        "test",
+    )
+    eng = Engine([slow])
+    stats = Stats()
+    assert eng.scan(ScanText("acme_" + "a" * 3000, "t"), stats) == []
+    assert "slow" in eng.disabled and "budget" in eng.errors[0]
