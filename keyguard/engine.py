@@ -17,23 +17,23 @@ from typing import Iterator
 
 from . import filters
 from .model import Finding, Rule, ScanText, Stats
+from .prefilter import (
+    HYPERSCAN_MIN_CHARS, HyperscanPrefilter, Prefilter, PythonPrefilter, ascii_lower,
+    base64_fingerprints, hyperscan_available,
+)
 
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _TOKEN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 _B64_RUN = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}")
+_B64_CHARS = re.compile(r"[A-Za-z0-9+/]*")
+_B64_TAIL = re.compile(r"[A-Za-z0-9+/]*\Z")
+_B64_PAD = re.compile(r"={0,2}")
 _ASSIGN = re.compile(
     r"""(?:^|[\s,{;(\[])(?:export\s+|set\s+|const\s+|let\s+|var\s+)?["']?"""
     r"""([^\W\d][\w.$\-]*)["']?\s*(?::=|=>|\?=|=|:)\s*["'`]?\s*$"""
 )
 _YAML_NAME = re.compile(r"""^\s*-?\s*["']?(?:name|key)["']?\s*:\s*["']?([A-Za-z_][\w.\-]*)""")
 _GENERIC_VALUE_NAMES = {"value", "default", "data", "val"}
-MAX_DECODE_DEPTH = 2
 REGEX_BUDGET_SECONDS = 5.0
-
-
-def ascii_lower(text: str) -> str:
-    """Lower-case A-Z only, so that offsets stay the same as in ``text``."""
-    return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
 
 
 class RuleTimeout(Exception):
@@ -71,7 +71,7 @@ class Candidate:
 class Engine:
     """Finds rule matches in text. Stateless between calls except for disabled runaway rules."""
 
-    def __init__(self, rules: list[Rule], decode_base64: bool = True) -> None:
+    def __init__(self, rules: list[Rule], decode_base64: bool = True, fast: bool | None = None) -> None:
         self.rules = rules
         self.decode_base64 = decode_base64
         self.disabled: dict[str, str] = {}
@@ -82,28 +82,52 @@ class Engine:
             for kw in rule.keywords:
                 self._by_keyword.setdefault(kw.lower(), []).append(i)
         self._keywords = list(self._by_keyword)
+        b64: set[str] = set()
+        for rule in rules:
+            for kw in rule.keywords:
+                b64 |= base64_fingerprints(kw)
+        self._b64_literals = sorted(b64) if decode_base64 else []
+        self._context_kw = {
+            k for k, idxs in self._by_keyword.items() if any(rules[i].context for i in idxs)
+        }
+        self._python = PythonPrefilter(self._keywords, self._b64_literals)
+        self._fast_wanted = hyperscan_available() if fast is None else fast
+        self._hyperscan: Prefilter | None = None
 
     # -- public -------------------------------------------------------------------------------
     def scan(self, st: ScanText, stats: Stats | None = None) -> list[Finding]:
-        findings = self._scan_plain(st, stats)
-        if self.decode_base64:
-            findings += self._scan_base64(st, stats, depth=1)
+        text = st.text
+        kw_hits, b64_hits = self._prefilter(text).find(text)
+        findings = []
+        if kw_hits:
+            low = ascii_lower(text)
+            for c in self._candidates(text, low, kw_hits):
+                f = self._judge(c, text, st, stats)
+                if f:
+                    findings.append(f)
+        if self.decode_base64 and (b64_hits or kw_hits):
+            findings += self._scan_base64(st, stats, kw_hits, b64_hits)
         return findings
 
+    def candidates(self, text: str) -> list[Candidate]:
+        """Rule matches in ``text`` before judging (placeholders, allow markers, entropy)."""
+        kw_hits, _ = self._python.find(text)
+        return self._candidates(text, ascii_lower(text), kw_hits) if kw_hits else []
+
+    def _prefilter(self, text: str) -> Prefilter:
+        if self._fast_wanted and len(text) >= HYPERSCAN_MIN_CHARS:
+            if self._hyperscan is None:
+                self._hyperscan = HyperscanPrefilter(self._keywords, self._b64_literals)
+            return self._hyperscan
+        return self._python
+
     # -- matching -----------------------------------------------------------------------------
-    def candidates(self, text: str, low: str | None = None) -> list[Candidate]:
-        if low is None:
-            low = ascii_lower(text)
+    def _candidates(self, text: str, low: str, kw_hits: list[tuple[int, int]]) -> list[Candidate]:
         hits: dict[int, list[tuple[int, int]]] = {}
-        for kw in self._keywords:
-            pos = low.find(kw)
-            if pos < 0:
-                continue
-            idxs = self._by_keyword[kw]
-            while pos >= 0:
-                for i in idxs:
-                    hits.setdefault(i, []).append((pos, len(kw)))
-                pos = low.find(kw, pos + 1)
+        for ki, pos in kw_hits:
+            kw = self._keywords[ki]
+            for i in self._by_keyword[kw]:
+                hits.setdefault(i, []).append((pos, len(kw)))
         out: list[Candidate] = []
         for i in sorted(hits):
             rule = self.rules[i]
@@ -114,11 +138,12 @@ class Engine:
                     out += self._match_rule(rule, text, low, hits[i])
             except RuleTimeout:
                 msg = (
-                    f"rule {rule.id!r} ({rule.source}) exceeded its {REGEX_BUDGET_SECONDS:.0f} s "
+                    f"rule {rule.id!r} ({rule.source}) exceeded its {REGEX_BUDGET_SECONDS:g} s "
                     "matching budget and was disabled for the rest of the scan"
                 )
                 self.disabled[rule.id] = msg
                 self.errors.append(msg)
+        out.sort(key=lambda c: (c.start, c.end, c.rule.id))
         return _prefer_specific(out)
 
     def _windows(self, rule: Rule, text: str, hits: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -170,16 +195,6 @@ class Engine:
         return found
 
     # -- turning candidates into findings -------------------------------------------------------
-    def _scan_plain(self, st: ScanText, stats: Stats | None) -> list[Finding]:
-        text = st.text
-        low = ascii_lower(text)
-        out = []
-        for c in self.candidates(text, low):
-            f = self._judge(c, text, st, stats)
-            if f:
-                out.append(f)
-        return out
-
     def _judge(
         self, c: Candidate, text: str, st: ScanText, stats: Stats | None,
         where: tuple[int, int] | None = None, origin_extra: dict | None = None,
@@ -222,44 +237,57 @@ class Engine:
             root=st.root,
         )
 
-    def _scan_base64(self, st: ScanText, stats: Stats | None, depth: int) -> list[Finding]:
+    def _scan_base64(
+        self, st: ScanText, stats: Stats | None,
+        kw_hits: list[tuple[int, int]], b64_hits: list[tuple[int, int]],
+    ) -> list[Finding]:
+        """Decode the base64 runs that hold a keyword's base64 fingerprint, or that sit where a
+        context-only rule's word was seen (``OPENAI_KEY: c2stcHJvai0…`` in a Kubernetes Secret)."""
         text = st.text
+        runs: set[tuple[int, int]] = set()
+        for _, pos in b64_hits:
+            runs.add(_b64_run_at(text, pos))
+        for ki, pos in kw_hits:
+            if self._keywords[ki] not in self._context_kw:
+                continue
+            ws = text.rfind("\n", 0, pos) + 1
+            we = ws
+            for _ in range(4):
+                nl = text.find("\n", we)
+                we = len(text) if nl < 0 else nl + 1
+            for m in _B64_RUN.finditer(text, ws, we):
+                runs.add(_b64_run_at(text, m.start()))
         out: list[Finding] = []
-        for m in _B64_RUN.finditer(text):
-            token = m.group(0)
-            decoded = _b64_text(token)
+        for rs, re_ in sorted(runs):
+            if re_ - rs < 24:
+                continue
+            decoded = _b64_text(text[rs:re_])
             if decoded is None:
                 continue
-            dlow = ascii_lower(decoded)
-            if not any(kw in dlow for kw in self._keywords):
-                continue
-            # keep the lines above and the line's start, so context words like the variable
+            # keep the lines above and the line's start, so context words such as the variable
             # name still count for keys with no distinctive prefix
-            prefix_start = m.start()
+            prefix_start = rs
             for _ in range(4):
                 prefix_start = text.rfind("\n", 0, max(prefix_start - 1, 0)) + 1
                 if prefix_start == 0:
                     break
-            prefix = text[prefix_start : m.start()]
+            prefix = text[prefix_start:rs]
             combined = prefix + decoded
             for c in self.candidates(combined):
                 if c.start < len(prefix):
                     continue
-                f = self._judge(
-                    c, combined, st, stats, where=None,
-                    origin_extra={"encoding": "base64"},
-                )
+                f = self._judge(c, combined, st, stats, origin_extra={"encoding": "base64"})
                 if f is None:
                     continue
-                # locate the finding at the encoded token in the artifact
-                line, col = _line_col(text, m.start())
-                end_line, end_col = _line_col(text, m.end())
+                # locate the finding at the encoded run in the artifact
+                line, col = _line_col(text, rs)
+                end_line, end_col = _line_col(text, re_)
                 f.line = line + st.line_offset
                 f.column = col + (st.column_offset if line == 1 else 0)
                 f.end_line = end_line + st.line_offset
                 f.end_column = end_col + (st.column_offset if end_line == 1 else 0)
                 if "variable" not in f.origin:
-                    v = variable_name(text, m.start())
+                    v = variable_name(text, rs)
                     if v:
                         f.origin["variable"] = v
                 out.append(f)
@@ -269,6 +297,21 @@ class Engine:
 def _suppress(stats: Stats | None, reason: str) -> None:
     if stats is not None:
         stats.suppress(reason)
+
+
+def _b64_run_at(text: str, pos: int) -> tuple[int, int]:
+    """The maximal base64 run (with its ``=`` padding) around ``pos``."""
+    start = pos
+    while start > 0:
+        piece_start = max(0, start - 4096)
+        m = _B64_TAIL.search(text, piece_start, start)
+        run = m.end() - m.start() if m else 0
+        start -= run
+        if start > piece_start or run == 0:
+            break
+    end = _B64_CHARS.match(text, pos).end()
+    end = _B64_PAD.match(text, end).end()
+    return start, end
 
 
 def _b64_text(token: str) -> str | None:
