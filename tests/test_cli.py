@@ -189,3 +189,17 @@ def test_binary_file_is_scanned(tmp_path, make_key):
     (tmp_path / "app.bin").write_bytes(b"\x00\x01\x02ELF\x00" + g.encode() + b"\x00\xff\xfe" * 10)
     code, doc = scan_json(str(tmp_path))
     assert code == 1 and doc["findings"][0]["rule_id"] == "google-api-key"
+
+
+def test_odd_file_names_keep_reports_valid(tmp_path, make_key):
+    import os
+    g = make_key("google-api-key")
+    (tmp_path / "new\nline.env").write_text(f"K={g}\n")
+    with open(os.path.join(os.fsencode(tmp_path), b"caf\xe9.env"), "w") as fh:
+        fh.write(f"K={g}\n")
+    code, doc = scan_json(str(tmp_path))
+    assert sorted(f["path"] for f in doc["findings"]) == ["caf\\xe9.env", "new\nline.env"]
+    p = run_keyguard("scan", str(tmp_path), "--format", "sarif")
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            for r in json.loads(p.stdout)["runs"][0]["results"]}
+    assert len(uris) == 2 and "new%0Aline.env" in uris and all("\n" not in u for u in uris)

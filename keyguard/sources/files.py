@@ -42,7 +42,7 @@ def walk(root: str, stats: Stats, include_vendored: bool = False) -> Iterator[st
             with os.scandir(d) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
-            stats.skip(d, f"unreadable directory ({exc.strerror or exc.__class__.__name__})")
+            stats.skip(printable_path(d), f"unreadable directory ({exc.strerror or exc.__class__.__name__})")
             continue
         subdirs = []
         for e in entries:
@@ -51,29 +51,37 @@ def walk(root: str, stats: Stats, include_vendored: bool = False) -> Iterator[st
                     if e.name in ALWAYS_SKIPPED_DIRS:
                         continue
                     if not include_vendored and is_vendored_dir(e):
-                        stats.skip(e.path, "vendored directory")
+                        stats.skip(printable_path(e.path), "vendored directory")
                         continue
                     subdirs.append(e.path)
                 elif e.is_symlink():
                     target_ok = os.path.isfile(e.path)
                     if not target_ok:
-                        stats.skip(e.path, "broken or non-file symlink")
+                        stats.skip(printable_path(e.path), "broken or non-file symlink")
                         continue
                     yield e.path
                 elif e.is_file(follow_symlinks=False):
                     yield e.path
                 else:
-                    stats.skip(e.path, "not a regular file")
+                    stats.skip(printable_path(e.path), "not a regular file")
             except OSError as exc:
-                stats.skip(e.path, f"unreadable ({exc.strerror or exc.__class__.__name__})")
+                stats.skip(printable_path(e.path), f"unreadable ({exc.strerror or exc.__class__.__name__})")
         stack.extend(reversed(subdirs))
 
 
 def display_path(path: str, root: str | None) -> str:
-    if root is None:
+    """Relative to ``root`` with ``/`` separators; undecodable bytes shown as ``\\xNN``."""
+    rel = path if root is None else os.path.relpath(path, root).replace(os.sep, "/")
+    return printable_path(rel)
+
+
+def printable_path(path: str) -> str:
+    """A file name as valid Unicode: bytes that are not UTF-8 become ``\\xNN`` escapes."""
+    try:
+        path.encode("utf-8")
         return path
-    rel = os.path.relpath(path, root)
-    return rel.replace(os.sep, "/")
+    except UnicodeEncodeError:
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def _decoder_for(head: bytes) -> tuple[str, int]:
@@ -151,7 +159,7 @@ def file_texts(
             for path in walk(target, stats, include_vendored):
                 yield from _one_file(path, display_path(path, target), root, stats)
         elif stat.S_ISREG(st.st_mode):
-            yield from _one_file(target, target, None, stats)
+            yield from _one_file(target, printable_path(target), None, stats)
         else:
             stats.skip(target, "not a regular file")
 
