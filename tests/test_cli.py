@@ -203,3 +203,12 @@ def test_odd_file_names_keep_reports_valid(tmp_path, make_key):
     uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
             for r in json.loads(p.stdout)["runs"][0]["results"]}
     assert len(uris) == 2 and "new%0Aline.env" in uris and all("\n" not in u for u in uris)
+
+
+def test_utf16_strings_inside_a_binary_are_found(tmp_path, make_key):
+    g = make_key("google-api-key")
+    blob = b"MZ\x90\x00" + b"\x00\x01" * 50 + f"ApiKey={g}".encode("utf-16-le") + b"\x00\x00\xff" * 20
+    (tmp_path / "app.exe").write_bytes(blob)
+    code, doc = scan_json(str(tmp_path))
+    [f] = doc["findings"]
+    assert f["rule_id"] == "google-api-key" and f["origin"]["encoding"] == "utf-16-le"

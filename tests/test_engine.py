@@ -110,6 +110,7 @@ def test_utf16_with_bom_and_invalid_utf8(rules, make_key):
     for data in (
         ("\ufeffname=" + key + "\n").encode("utf-16-le"),
         ("\ufeffname=" + key + "\n").encode("utf-16-be"),
+        ("name=" + key + "\nother = 1\n").encode("utf-16-le"),  # no BOM
         b"\xfa\xff bad bytes \x80\x81\nname=" + key.encode() + b"\n",
     ):
         stats = Stats()

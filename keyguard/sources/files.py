@@ -96,7 +96,20 @@ def _decoder_for(head: bytes) -> tuple[str, int]:
         return "utf-16-le", 2
     if head.startswith(codecs.BOM_UTF16_BE):
         return "utf-16-be", 2
-    return "utf-8", 0
+    return _sniff_utf16(head), 0
+
+
+def _sniff_utf16(head: bytes) -> str:
+    """UTF-16 without a BOM: mostly-ASCII text has a NUL in every other byte."""
+    if len(head) < 16 or b"\x00" not in head:
+        return "utf-8"
+    even, odd = head[0::2], head[1::2]
+    zeros_even, zeros_odd = even.count(0) / len(even), odd.count(0) / len(odd)
+    if zeros_odd > 0.6 and zeros_even < 0.05:
+        return "utf-16-le"
+    if zeros_even > 0.6 and zeros_odd < 0.05:
+        return "utf-16-be"
+    return "utf-8"
 
 
 def read_texts(
@@ -104,7 +117,7 @@ def read_texts(
     chunk_chars: int = CHUNK_CHARS,
 ) -> Iterator[ScanText]:
     """Decode a byte stream into one or more overlapping ``ScanText`` chunks."""
-    head = fh.read(4)
+    head = fh.read(4096)
     encoding, bom = _decoder_for(head)
     origin = {"encoding": encoding} if encoding != "utf-8" else None
     decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
@@ -138,6 +151,30 @@ def read_texts(
         else:
             column_offset += len(consumed)
         pending = pending[chunk_chars:]
+
+
+BINARY_UTF16_MAX = 64 * 1024 * 1024
+
+
+def utf16_strings(fh: BinaryIO, path: str, abs_path: str | None, root: str | None) -> Iterator[ScanText]:
+    """Binaries (Windows executables, .NET assemblies) keep strings as UTF-16LE: read those too."""
+    try:
+        fh.seek(0)
+        head = fh.read(4096)
+        if b"\x00" not in head or _decoder_for(head)[0] != "utf-8":
+            return
+        size = os.fstat(fh.fileno()).st_size
+        if size > BINARY_UTF16_MAX:
+            return
+        fh.seek(0)
+        data = fh.read()
+    except (OSError, ValueError):
+        return
+    if b"\x00" not in data[1::2] and b"\x00" not in data[0::2]:
+        return
+    for align in (0, 1):
+        text = data[align:].decode("utf-16-le", "replace")
+        yield ScanText(text, path, abs_path, origin={"encoding": "utf-16-le"}, root=root)
 
 
 def file_texts(
@@ -177,7 +214,9 @@ def _one_file(path: str, shown: str, root: str | None, stats: Stats) -> Iterator
                 stats.skip(shown, "not a regular file")
                 return
             stats.files += 1
-            yield from read_texts(fh, shown, os.path.abspath(path), root, stats)
+            abs_path = os.path.abspath(path)
+            yield from read_texts(fh, shown, abs_path, root, stats)
+            yield from utf16_strings(fh, shown, abs_path, root)
         except OSError as exc:
             stats.skip(shown, f"read error ({exc.strerror or exc.__class__.__name__})")
 
