@@ -18,12 +18,11 @@ from typing import Iterator
 from . import filters
 from .model import Finding, Rule, ScanText, Stats
 from .prefilter import (
-    HYPERSCAN_MIN_CHARS, HyperscanPrefilter, Prefilter, PythonPrefilter, ascii_lower,
+    B64_RUN, HYPERSCAN_AFTER_TEXTS, HYPERSCAN_MIN_CHARS, HyperscanPrefilter, Prefilter, PythonPrefilter, ascii_lower,
     base64_fingerprints, hyperscan_available,
 )
 
 _TOKEN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
-_B64_RUN = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}")
 _B64_CHARS = re.compile(r"[A-Za-z0-9+/]*")
 _B64_TAIL = re.compile(r"[A-Za-z0-9+/]*\Z")
 _B64_PAD = re.compile(r"={0,2}")
@@ -34,6 +33,7 @@ _ASSIGN = re.compile(
 _YAML_NAME = re.compile(r"""^\s*-?\s*["']?(?:name|key)["']?\s*:\s*["']?([A-Za-z_][\w.\-]*)""")
 _GENERIC_VALUE_NAMES = {"value", "default", "data", "val"}
 REGEX_BUDGET_SECONDS = 5.0
+CONTEXT_REACH = 1024  # characters around a secret in which its context words may stand
 
 
 class RuleTimeout(Exception):
@@ -93,6 +93,7 @@ class Engine:
         self._python = PythonPrefilter(self._keywords, self._b64_literals)
         self._fast_wanted = hyperscan_available() if fast is None else fast
         self._hyperscan: Prefilter | None = None
+        self._texts_seen = 0
 
     # -- public -------------------------------------------------------------------------------
     def scan(self, st: ScanText, stats: Stats | None = None) -> list[Finding]:
@@ -100,8 +101,7 @@ class Engine:
         kw_hits, b64_hits = self._prefilter(text).find(text)
         findings = []
         if kw_hits:
-            low = ascii_lower(text)
-            for c in self._candidates(text, low, kw_hits):
+            for c in self._candidates(text, kw_hits):
                 f = self._judge(c, text, st, stats)
                 if f:
                     findings.append(f)
@@ -112,17 +112,20 @@ class Engine:
     def candidates(self, text: str) -> list[Candidate]:
         """Rule matches in ``text`` before judging (placeholders, allow markers, entropy)."""
         kw_hits, _ = self._python.find(text)
-        return self._candidates(text, ascii_lower(text), kw_hits) if kw_hits else []
+        return self._candidates(text, kw_hits) if kw_hits else []
 
     def _prefilter(self, text: str) -> Prefilter:
-        if self._fast_wanted and len(text) >= HYPERSCAN_MIN_CHARS:
+        self._texts_seen += 1
+        if self._fast_wanted and (
+            len(text) >= HYPERSCAN_MIN_CHARS or self._texts_seen > HYPERSCAN_AFTER_TEXTS
+        ):
             if self._hyperscan is None:
                 self._hyperscan = HyperscanPrefilter(self._keywords, self._b64_literals)
             return self._hyperscan
         return self._python
 
     # -- matching -----------------------------------------------------------------------------
-    def _candidates(self, text: str, low: str, kw_hits: list[tuple[int, int]]) -> list[Candidate]:
+    def _candidates(self, text: str, kw_hits: list[tuple[int, int]]) -> list[Candidate]:
         hits: dict[int, list[tuple[int, int]]] = {}
         for ki, pos in kw_hits:
             kw = self._keywords[ki]
@@ -135,7 +138,7 @@ class Engine:
                 continue
             try:
                 with _budget(REGEX_BUDGET_SECONDS):
-                    out += self._match_rule(rule, text, low, hits[i])
+                    out += self._match_rule(rule, text, hits[i])
             except RuleTimeout:
                 msg = (
                     f"rule {rule.id!r} ({rule.source}) exceeded its {REGEX_BUDGET_SECONDS:g} s "
@@ -161,9 +164,15 @@ class Engine:
                         break
                     end = nl + 1
                 spans.append((start, min(n, max(end, pos + rule.max_width))))
-        else:
+        elif rule.multiline:
             w = rule.max_width
             spans = [(max(0, pos - w), min(n, pos + klen + w)) for pos, klen in hits]
+        else:  # the match lies on the keyword's line
+            w = rule.max_width
+            for pos, klen in hits:
+                ls = max(text.rfind("\n", max(0, pos - w), pos) + 1, pos - w)
+                le = text.find("\n", pos + klen, pos + klen + w)
+                spans.append((ls, min(n, pos + klen + w) if le < 0 else le))
         spans.sort()
         merged: list[tuple[int, int]] = []
         for s, e in spans:
@@ -174,7 +183,7 @@ class Engine:
                 merged.append((s, e))
         return merged
 
-    def _match_rule(self, rule: Rule, text: str, low: str, hits: list[tuple[int, int]]) -> list[Candidate]:
+    def _match_rule(self, rule: Rule, text: str, hits: list[tuple[int, int]]) -> list[Candidate]:
         found: list[Candidate] = []
         seen: set[tuple[int, int]] = set()
         for ws, we in self._windows(rule, text, hits):
@@ -189,7 +198,7 @@ class Engine:
                 secret = text[s:e]
                 if not _bounded(text, s, e, secret):
                     continue
-                if rule.context and not _context_near(low, s, rule):
+                if rule.context and not _context_near(text, s, rule):
                     continue
                 found.append(Candidate(rule, s, e, secret))
         return found
@@ -255,7 +264,7 @@ class Engine:
             for _ in range(4):
                 nl = text.find("\n", we)
                 we = len(text) if nl < 0 else nl + 1
-            for m in _B64_RUN.finditer(text, ws, we):
+            for m in B64_RUN.finditer(text, ws, we):
                 runs.add(_b64_run_at(text, m.start()))
         out: list[Finding] = []
         for rs, re_ in sorted(runs):
@@ -346,14 +355,17 @@ def _bounded(text: str, s: int, e: int, secret: str) -> bool:
     return True
 
 
-def _context_near(low: str, pos: int, rule: Rule) -> bool:
-    start = low.rfind("\n", 0, pos) + 1
+def _context_near(text: str, pos: int, rule: Rule) -> bool:
+    """A context word on the secret's line or the ``context_lines`` lines above it."""
+    start = text.rfind("\n", 0, pos) + 1
     for _ in range(rule.context_lines):
         if start == 0:
             break
-        start = low.rfind("\n", 0, start - 1) + 1
-    end = low.find("\n", pos)
-    region = low[start : len(low) if end < 0 else end]
+        start = text.rfind("\n", 0, start - 1) + 1
+    end = text.find("\n", pos)
+    end = len(text) if end < 0 else end
+    # a minified bundle is one long line: "nearby" stays nearby there too
+    region = ascii_lower(text[max(start, pos - CONTEXT_REACH) : min(end, pos + CONTEXT_REACH)])
     return any(word.lower() in region for word in rule.context)
 
 

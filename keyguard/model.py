@@ -44,6 +44,7 @@ class Rule:
     # filled in by the loader
     compiled: Any = field(default=None, repr=False, compare=False)
     max_width: int = 0
+    multiline: bool = False  # can the regex match across a newline?
 
 
 @dataclass

@@ -11,9 +11,13 @@ keywords (exact case), which tell the engine which base64 runs are worth decodin
 from __future__ import annotations
 
 import base64
+import re
 from typing import Protocol
 
 HYPERSCAN_MIN_CHARS = 256 * 1024  # below this, start-up and call overhead beat Hyperscan
+HYPERSCAN_AFTER_TEXTS = 64  # ...unless many texts come: then compiling the database pays off
+# a base64 run: what the engine decodes; fingerprints count only inside one of these
+B64_RUN = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}")
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
@@ -48,16 +52,29 @@ class Prefilter(Protocol):
 
 
 class PythonPrefilter:
+    """``str.find`` per keyword; base64 fingerprints looked for only inside base64 runs."""
+
     def __init__(self, keywords: list[str], b64: list[str]) -> None:
         self.keywords = [k.lower() for k in keywords]
+        self.keywords_b = [k.encode() for k in self.keywords]
         self.b64 = b64
 
     def find(self, text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-        low = ascii_lower(text)
-        return _find_all(low, self.keywords), _find_all(text, self.b64)
+        if text.isascii():
+            kw = _find_all(text.lower(), self.keywords)
+        else:  # lower-case ASCII only, on the UTF-8 bytes, as Hyperscan's caseless mode does
+            data = text.encode("utf-8", "surrogatepass")
+            kw = _bytes_to_chars(data, _find_all(data.lower(), self.keywords_b))
+        b64: list[tuple[int, int]] = []
+        if self.b64:
+            for m in B64_RUN.finditer(text):
+                run = m.group(0)
+                for i, pos in _find_all(run, self.b64):
+                    b64.append((i, m.start() + pos))
+        return kw, b64
 
 
-def _find_all(haystack: str, needles: list[str]) -> list[tuple[int, int]]:
+def _find_all(haystack, needles) -> list[tuple[int, int]]:  # str or bytes
     hits = []
     for i, needle in enumerate(needles):
         pos = haystack.find(needle)

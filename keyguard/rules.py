@@ -142,14 +142,14 @@ def build_rule(raw: dict[str, Any], where: str, source: str = "") -> Rule:
         negatives=_str_list(examples.get("negative"), where, "examples.negative"),
         source=source,
     )
-    rule.compiled, rule.max_width = compile_regex(rule.regex, where)
+    rule.compiled, rule.max_width, rule.multiline = compile_regex(rule.regex, where)
     if rule.context:
         # the engine looks for the context words to find candidate lines
         rule.keywords = tuple(dict.fromkeys(rule.keywords + rule.context))
     return rule
 
 
-def compile_regex(pattern: str, where: str) -> tuple[re.Pattern[str], int]:
+def compile_regex(pattern: str, where: str) -> tuple[re.Pattern[str], int, bool]:
     """Compile a rule's regex after checking it cannot backtrack catastrophically.
 
     Allowed: the RE2-compatible subset (no back-references, no look-around) and no quantifier of
@@ -173,7 +173,41 @@ def compile_regex(pattern: str, where: str) -> tuple[re.Pattern[str], int]:
     groups = compiled.groupindex
     if groups and "secret" not in groups:
         raise RuleError(f"{where}: named groups are not allowed except (?P<secret>...)")
-    return compiled, width
+    return compiled, width, _spans_lines(parsed, bool(compiled.flags & re.DOTALL))
+
+
+def _spans_lines(items: Any, dotall: bool) -> bool:
+    """Can the pattern match a newline? If not, the engine searches only the keyword's line."""
+    from re import _constants as c  # type: ignore[attr-defined]
+
+    nl = ord("\n")
+    for op, av in items:
+        if op == c.LITERAL and av == nl:
+            return True
+        if op == c.NOT_LITERAL and av != nl:
+            return True
+        if op == c.ANY and dotall:
+            return True
+        if op == c.IN:
+            negate = any(o == c.NEGATE for o, _ in av)
+            has_nl = any(
+                (o == c.LITERAL and a == nl)
+                or (o == c.RANGE and a[0] <= nl <= a[1])
+                or (o == c.CATEGORY and a in (c.CATEGORY_SPACE, c.CATEGORY_NOT_DIGIT,
+                                              c.CATEGORY_NOT_WORD, c.CATEGORY_LINEBREAK))
+                for o, a in av
+            )
+            if has_nl != negate:
+                return True
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT) and _spans_lines(av[2], dotall):
+            return True
+        if op == c.SUBPATTERN and _spans_lines(av[-1], dotall or bool(av[1] & re.DOTALL)):
+            return True
+        if op == c.ATOMIC_GROUP and _spans_lines(av, dotall):
+            return True
+        if op == c.BRANCH and any(_spans_lines(b, dotall) for b in av[1]):
+            return True
+    return False
 
 
 def _unsafe(items: Any, inside_variable: bool) -> str | None:
