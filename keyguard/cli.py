@@ -248,7 +248,7 @@ def baseline_import(secrets_baseline: str, targets: tuple[str, ...], output: str
         f"keyguard: {output}: imported {len(entries - existing)} entries from {secrets_baseline} "
         f"({len(matched)} of {len(ds.sha1_entries)} triaged secrets are found by keyguard"
     )
-    msg += f"; {unmatched} are not reported by keyguard's rules)" if unmatched else ")"
+    msg += f"; {unmatched} not reported by keyguard's rules)" if unmatched else ")"
     if ds.real_secrets:
         msg += f"; {ds.real_secrets} audited as real secrets stay reported"
     click.echo(msg, err=True)

@@ -9,6 +9,7 @@ Only the plugins' ``analyze_string`` is used: nothing here can make a network re
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 
 from . import filters
@@ -16,6 +17,8 @@ from .model import Finding, Rule, ScanText, Stats
 
 PACK_NAME = "generic"
 MAX_LINE = 10_000  # longer lines (minified bundles) are left to the provider rules
+# baselines (keyguard's and detect-secrets') hold hashes of secrets, never secrets
+_HASH_FIELD = re.compile(r"""["']?(?:hashed_secret|secret_sha256|secret_sha1)["']?\s*[:=]""")
 
 _REMEDIATION = (
     "Check whether this value is a credential. If it is, revoke or rotate it with whoever issued "
@@ -116,7 +119,7 @@ class GenericPack:
             return []
         out: list[Finding] = []
         for index, line in enumerate(st.text.split("\n")):
-            if len(line) > MAX_LINE or not line.strip():
+            if len(line) > MAX_LINE or not line.strip() or _HASH_FIELD.search(line):
                 continue
             marked = filters.has_allow_marker(line)
             for rule, analyze in self._analyzers:
