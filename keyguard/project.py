@@ -79,17 +79,17 @@ def setup(targets: tuple[str, ...] | list[str], o: Overrides, use_baseline: bool
         raise SetupError(str(exc)) from None
     pack = pack_rules()
     ids = {r.id for r in rules} | {r.id for r in pack}
-    can_disable = ids | {r.provider for r in rules} | {PACK_NAME}
-    can_enable = ids | {PACK_NAME}
-    for names, allowed, key, flag in (
-        (cfg.enable, can_enable, "rules.enable", None), (cfg.disable, can_disable, "rules.disable", None),
-        (o.enable, can_enable, None, "--enable"), (o.disable, can_disable, None, "--disable"),
+    known = ids | {r.provider for r in rules} | {PACK_NAME}
+    for names, key, flag in (
+        (cfg.enable, "rules.enable", None), (cfg.disable, "rules.disable", None),
+        (o.enable, None, "--enable"), (o.disable, None, "--disable"),
     ):
         for name in names:
-            if name not in allowed:
+            if name not in known:
                 where = flag or _where(cfg, key or "")
-                what = "rule, provider or pack" if allowed is can_disable else "rule or pack"
-                raise SetupError(f"{where}: unknown {what} {name!r} (see `keyguard rules list`)")
+                raise SetupError(
+                    f"{where}: unknown rule, provider or pack {name!r} (see `keyguard rules list`)"
+                )
     enable = {n for n in cfg.enable if n not in o.disable} | set(o.enable)
     disable = {n for n in cfg.disable if n not in o.enable} | set(o.disable)
 
