@@ -51,7 +51,7 @@ def _yaml_with(text: str, fingerprint: str, reason: str, path: str) -> str:
     if start is None and re.search(r"(?m)^allow\s*:", text):
         raise ConfigError(f"{path}: allow: written in flow style; use a block list so keyguard can add to it")
     if start is None:
-        item = f"allow:\n  - fingerprint: {fingerprint}\n    reason: {_quoted(reason)}\n"
+        item = f"allow:\n  - fingerprint: {_quoted(fingerprint)}\n    reason: {_quoted(reason)}\n"
         return "".join(lines) + item
     end = start + 1
     indent = "  "
@@ -63,7 +63,7 @@ def _yaml_with(text: str, fingerprint: str, reason: str, path: str) -> str:
         if lines[end].strip():
             last_item = end
         end += 1
-    item = f"{indent}- fingerprint: {fingerprint}\n{indent}  reason: {_quoted(reason)}\n"
+    item = f"{indent}- fingerprint: {_quoted(fingerprint)}\n{indent}  reason: {_quoted(reason)}\n"
     return "".join(lines[: last_item + 1]) + item + "".join(lines[last_item + 1 :])
 
 

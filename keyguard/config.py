@@ -224,7 +224,9 @@ def _allow_entries(value: Any, where: str) -> tuple[Allow, ...]:
                 raise _unknown(str(key), _ALLOW_KEYS, f"{w}.")
         fp = entry.get("fingerprint")
         if not isinstance(fp, str) or not FINGERPRINT_RE.match(fp.strip().lower()):
-            raise ConfigError(f"{w}.fingerprint: must be a finding's fingerprint (32 hex characters)")
+            raise ConfigError(
+                f"{w}.fingerprint: must be a finding's fingerprint, a quoted string of 32 hex characters"
+            )
         reason = entry.get("reason")
         if not isinstance(reason, str) or not reason.strip():
             raise ConfigError(f"{w}.reason: say why this finding is allowed (a non-empty string)")
