@@ -104,7 +104,7 @@ def test_skip_paths_from_pyproject(project):
 
 
 def test_fail_on_decides_the_exit_code(project):
-    generic = "q8Z2vLx9Tm4Kd7Rp1Wf6Hs3Nb0Yc5Gj8Ue2Ai"[::-1]  # a low-severity generic finding
+    generic = "q8Z2vLx9Tm4Kd7Rp1Wf6Hs3Nb0Yc5Gj8Ue2Ai"[::-1]  # low severity; keyguard:allow
     solo = project / "solo"
     write(solo / "pay.py", f'PAYMENTS_API_KEY = "{generic}"\n')
     rc, findings = scan_json(solo)

@@ -77,7 +77,7 @@ def test_rules_test_reports_passing_and_failing_rules(tmp_path):
     assert "NOT found" in out
     assert "FAIL  acme-untested" in out and "no positive example" in out
     assert "1 of 3 rules pass" in out
-    assert "Zq4v8Lr2Tx7Kp1Wm6Hs3Nb9Y" not in out  # examples are shown redacted
+    assert "Zq4v8Lr2Tx7Kp1Wm6Hs3Nb9Y" not in out  # shown redacted; keyguard:allow
 
 
 def test_rules_test_passes_for_good_rules_and_builtin_files(tmp_path):
