@@ -4,9 +4,17 @@ from __future__ import annotations
 import os
 import sys
 
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
 import click
 
 from . import __version__
+
+if TYPE_CHECKING:
+    from .baseline import Baseline
+    from .model import ScanText
+    from .project import Setup
+    from .scanner import ScanResult
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -23,7 +31,7 @@ def cli() -> None:
     """Find leaked AI-provider keys in files, git history and browser bundles."""
 
 
-def project_options(fn):  # type: ignore[no-untyped-def]
+def project_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Options every scanning command shares: config, rule choice, skip patterns."""
     options = [
         click.option("--config", "config_file", type=click.Path(dir_okay=False),
@@ -47,7 +55,7 @@ def project_options(fn):  # type: ignore[no-untyped-def]
     return fn
 
 
-def _setup(targets: tuple[str, ...], opts: dict, use_baseline: bool = True):  # type: ignore[no-untyped-def]
+def _setup(targets: tuple[str, ...], opts: dict[str, Any], use_baseline: bool = True) -> Setup:
     from .project import Overrides, SetupError, setup
 
     for t in targets:
@@ -65,7 +73,8 @@ def _setup(targets: tuple[str, ...], opts: dict, use_baseline: bool = True):  # 
         raise KeyguardError(str(exc)) from None
 
 
-def _run(targets: tuple[str, ...], s, include_vendored: bool, baseline, seen_paths: set | None = None):  # type: ignore[no-untyped-def]
+def _run(targets: tuple[str, ...], s: Setup, include_vendored: bool, baseline: Baseline | None,
+         seen_paths: set[str] | None = None) -> ScanResult:
     from .model import Stats
     from .project import SetupError, packs_for, suppressor_for
     from .scanner import run
@@ -84,7 +93,7 @@ def _run(targets: tuple[str, ...], s, include_vendored: bool, baseline, seen_pat
     return run(texts, s.rules, stats, root, packs_for(s), suppressor)
 
 
-def _recording(texts, seen: set):  # type: ignore[no-untyped-def]
+def _recording(texts: Iterator[ScanText], seen: set[str]) -> Iterator[ScanText]:
     from .pathspec import normalize
 
     for st in texts:
@@ -138,7 +147,7 @@ def baseline() -> None:
     """Record accepted findings so that only new ones are reported."""
 
 
-def _write_baseline(path: str, entries) -> None:  # type: ignore[no-untyped-def]
+def _write_baseline(path: str, entries: set[Any]) -> None:
     from .baseline import dumps
     from .report import write_output
 
@@ -148,7 +157,7 @@ def _write_baseline(path: str, entries) -> None:  # type: ignore[no-untyped-def]
         raise KeyguardError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-def _read_keyguard_baseline(path: str):  # type: ignore[no-untyped-def]
+def _read_keyguard_baseline(path: str) -> Baseline:
     from .baseline import BaselineError, load
 
     try:
@@ -162,21 +171,33 @@ def _read_keyguard_baseline(path: str):  # type: ignore[no-untyped-def]
     return existing
 
 
-_OUTPUT = click.option("--output", "-o", default=".keyguard-baseline.json", show_default=True,
-                       type=click.Path(dir_okay=False), help="The baseline file.")
+_OUTPUT = click.option("--output", "-o", type=click.Path(dir_okay=False),
+                       help="The baseline file (default: .keyguard-baseline.json in the scanned root).")
+
+
+def _output_path(output: str | None, targets: tuple[str, ...]) -> str:
+    from .baseline import DEFAULT_PATH
+    from .project import config_root
+
+    if output:
+        return output
+    root = config_root(targets)
+    return DEFAULT_PATH if root == "." else os.path.join(root, DEFAULT_PATH)
 
 
 @baseline.command("create")
 @click.argument("targets", nargs=-1)
 @_OUTPUT
 @project_options
-def baseline_create(targets: tuple[str, ...], output: str, include_vendored: bool, **opts: object) -> None:
+def baseline_create(targets: tuple[str, ...], output: str | None, include_vendored: bool,
+                    **opts: object) -> None:
     """Write a baseline of every current finding (refuses to overwrite; see update)."""
     from .baseline import entry_for
 
+    targets = targets or (".",)
+    output = _output_path(output, targets)
     if os.path.exists(output):
         raise KeyguardError(f"{output}: already exists; use `keyguard baseline update`")
-    targets = targets or (".",)
     s = _setup(targets, opts, use_baseline=False)
     result = _run(targets, s, include_vendored, None)
     entries = {entry_for(f) for f in result.findings}
@@ -188,14 +209,16 @@ def baseline_create(targets: tuple[str, ...], output: str, include_vendored: boo
 @click.argument("targets", nargs=-1)
 @_OUTPUT
 @project_options
-def baseline_update(targets: tuple[str, ...], output: str, include_vendored: bool, **opts: object) -> None:
+def baseline_update(targets: tuple[str, ...], output: str | None, include_vendored: bool,
+                    **opts: object) -> None:
     """Add new findings to the baseline and drop entries that are gone from scanned files."""
     from .baseline import entry_for
 
+    targets = targets or (".",)
+    output = _output_path(output, targets)
     if not os.path.exists(output):
         raise KeyguardError(f"{output}: no such baseline; use `keyguard baseline create`")
     existing = _read_keyguard_baseline(output).entries
-    targets = targets or (".",)
     s = _setup(targets, opts, use_baseline=False)
     scanned: set[str] = set()
     result = _run(targets, s, include_vendored, None, scanned)
@@ -214,7 +237,7 @@ def baseline_update(targets: tuple[str, ...], output: str, include_vendored: boo
 @click.argument("targets", nargs=-1)
 @_OUTPUT
 @project_options
-def baseline_import(secrets_baseline: str, targets: tuple[str, ...], output: str,
+def baseline_import(secrets_baseline: str, targets: tuple[str, ...], output: str | None,
                     include_vendored: bool, **opts: object) -> None:
     """Turn a detect-secrets .secrets.baseline into keyguard baseline entries.
 
@@ -231,8 +254,9 @@ def baseline_import(secrets_baseline: str, targets: tuple[str, ...], output: str
         raise KeyguardError(str(exc)) from None
     if ds.entries:
         raise KeyguardError(f"{secrets_baseline}: already a keyguard baseline")
-    existing = _read_keyguard_baseline(output).entries if os.path.exists(output) else set()
     targets = targets or (".",)
+    output = _output_path(output, targets)
+    existing = _read_keyguard_baseline(output).entries if os.path.exists(output) else set()
     s = _setup(targets, opts, use_baseline=False)
     result = _run(targets, s, include_vendored, None)
     matched: set[tuple[str, str]] = set()

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from .baseline import DEFAULT_PATH, DETECT_SECRETS_NAME, Baseline, BaselineError
 from .baseline import load as load_baseline
 from .config import Config, ConfigError, find_config_file, load_config
 from .model import Rule
+
+if TYPE_CHECKING:
+    from .detect_secrets_pack import GenericPack
+    from .suppress import Suppressor
 
 
 class SetupError(Exception):
@@ -147,7 +152,7 @@ def read_baselines(files: list[str]) -> Baseline | None:
     return merged
 
 
-def suppressor_for(s: Setup, baseline: Baseline | None = None):  # -> Suppressor
+def suppressor_for(s: Setup, baseline: Baseline | None = None) -> Suppressor:
     from .pathspec import PathSpec, PatternError
     from .suppress import Suppressor
 
@@ -158,7 +163,7 @@ def suppressor_for(s: Setup, baseline: Baseline | None = None):  # -> Suppressor
     return Suppressor(skip=skip, allowed=s.config.allowed, baseline=baseline)
 
 
-def packs_for(s: Setup) -> list:
+def packs_for(s: Setup) -> list[GenericPack]:
     if not s.pack_rules:
         return []
     from .detect_secrets_pack import GenericPack

@@ -1,7 +1,9 @@
 """Text for ``keyguard rules show`` and the checks behind ``keyguard rules test``."""
 from __future__ import annotations
 
-from .model import Rule, ScanText, Stats
+import re
+
+from .model import Rule, ScanText, Stats, redact
 
 
 def describe(rule: Rule) -> str:
@@ -38,7 +40,6 @@ def test_rules(rules: list[Rule]) -> tuple[str, int]:
     Returns the report and the number of failures; a rule without a positive example fails.
     """
     from .engine import Engine
-    from .model import redact
 
     out: list[str] = []
     failed = 0
@@ -49,10 +50,10 @@ def test_rules(rules: list[Rule]) -> tuple[str, int]:
             results.append((False, "no positive example (examples.positive) to test it with"))
         for ex in rule.positives:
             hit = any(f.rule.id == rule.id for f in engine.scan(ScanText(ex, "example"), Stats()))
-            results.append((hit, f"positive {_short(ex, redact)}: " + ("found" if hit else "NOT found")))
+            results.append((hit, f"positive {_short(ex)}: " + ("found" if hit else "NOT found")))
         for ex in rule.negatives:
             hit = any(f.rule.id == rule.id for f in engine.scan(ScanText(ex, "example"), Stats()))
-            results.append((not hit, f"negative {_short(ex, redact)}: " + ("FOUND" if hit else "not found")))
+            results.append((not hit, f"negative {_short(ex)}: " + ("FOUND" if hit else "not found")))
         bad = sum(1 for ok, _ in results if not ok)
         failed += bad
         out.append(f"{'FAIL' if bad else 'PASS'}  {rule.id}  ({rule.source})")
@@ -66,9 +67,7 @@ def test_rules(rules: list[Rule]) -> tuple[str, int]:
     return "\n".join(out) + "\n", failed
 
 
-def _short(example: str, redact) -> str:  # type: ignore[no-untyped-def]
+def _short(example: str) -> str:
     """An example as a short label; long key-like tokens in it are redacted."""
-    import re
-
     text = re.sub(r"[A-Za-z0-9_+/-]{20,}", lambda m: redact(m.group(0)), example)
     return repr(text if len(text) <= 60 else text[:57] + "...")

@@ -98,6 +98,15 @@ def test_default_baseline_at_the_root_is_used_unless_no_config(project):
     assert scan_json(project, "--no-config")[0] == 1
 
 
+def test_baseline_lives_in_the_scanned_root_by_default(project):
+    outside = project.parent
+    r = keyguard("baseline", "create", project.name, cwd=outside)
+    assert r.returncode == 0, r.stderr
+    assert (project / BASELINE).is_file() and not (outside / BASELINE).exists()
+    r = keyguard("scan", project.name, cwd=outside)
+    assert r.returncode == 0, r.stdout
+
+
 def test_broken_baseline_is_a_clear_error(project):
     write(project / "b.json", '{"entries": [{"path": "x"}], "version": 1}')
     r = keyguard("scan", ".", "--baseline", "b.json", cwd=project)
