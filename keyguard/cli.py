@@ -1,12 +1,20 @@
-"""Command line: ``keyguard scan``. Heavy modules are imported inside commands (start-up time)."""
+"""Command line: ``keyguard scan``, ``baseline``, ``allow``, ``rules``. Heavy modules are imported inside commands (start-up time)."""
 from __future__ import annotations
 
 import os
 import sys
 
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
 import click
 
 from . import __version__
+
+if TYPE_CHECKING:
+    from .baseline import Baseline
+    from .model import ScanText
+    from .project import Setup
+    from .scanner import ScanResult
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -23,40 +31,103 @@ def cli() -> None:
     """Find leaked AI-provider keys in files, git history and browser bundles."""
 
 
+def project_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Options every scanning command shares: config, rule choice, skip patterns."""
+    options = [
+        click.option("--config", "config_file", type=click.Path(dir_okay=False),
+                     help="Use this config file (default: .keyguard.yaml or pyproject.toml "
+                          "[tool.keyguard] in the scanned root)."),
+        click.option("--no-config", is_flag=True,
+                     help="Ignore config and baseline files found in the scanned tree."),
+        click.option("--rules", "extra_rules", multiple=True, metavar="FILE_OR_DIR",
+                     help="Extra YAML rules (repeatable)."),
+        click.option("--enable", multiple=True, metavar="PACK_OR_RULE",
+                     help="Turn on an opt-in pack or rule, e.g. 'generic' (repeatable)."),
+        click.option("--disable", multiple=True, metavar="RULE_OR_PROVIDER",
+                     help="Turn off a rule, provider or pack (repeatable)."),
+        click.option("--skip", multiple=True, metavar="PATTERN",
+                     help="Drop findings in paths matching this gitignore pattern (repeatable)."),
+        click.option("--include-vendored", is_flag=True,
+                     help="Also scan node_modules/, .venv/, site-packages/ and similar folders."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _setup(targets: tuple[str, ...], opts: dict[str, Any], use_baseline: bool = True) -> Setup:
+    from .project import Overrides, SetupError, setup
+
+    for t in targets:
+        if t != "-" and not os.path.lexists(t):
+            raise KeyguardError(f"{t}: no such file or directory")
+    o = Overrides(
+        config_file=opts.get("config_file"), no_config=opts.get("no_config", False),
+        enable=opts.get("enable", ()), disable=opts.get("disable", ()),
+        extra_rules=opts.get("extra_rules", ()), skip=opts.get("skip", ()),
+        fail_on=opts.get("fail_on"), baseline=opts.get("baseline"),
+    )
+    try:
+        return setup(targets, o, use_baseline)
+    except SetupError as exc:
+        raise KeyguardError(str(exc)) from None
+
+
+def _run(targets: tuple[str, ...], s: Setup, include_vendored: bool, baseline: Baseline | None,
+         seen_paths: set[str] | None = None) -> ScanResult:
+    from .model import Stats
+    from .project import SetupError, packs_for, suppressor_for
+    from .scanner import run
+    from .sources.files import file_texts
+
+    stats = Stats()
+    try:
+        suppressor = suppressor_for(s, baseline)
+    except SetupError as exc:
+        raise KeyguardError(str(exc)) from None
+    dirs = [t for t in targets if t != "-" and os.path.isdir(t)]
+    root = os.path.abspath(dirs[0]) if len(dirs) == 1 and len(targets) == 1 else None
+    texts = file_texts(list(targets), stats, include_vendored)
+    if seen_paths is not None:
+        texts = _recording(texts, seen_paths)
+    return run(texts, s.rules, stats, root, packs_for(s), suppressor)
+
+
+def _recording(texts: Iterator[ScanText], seen: set[str]) -> Iterator[ScanText]:
+    from .pathspec import normalize
+
+    for st in texts:
+        seen.add(normalize(st.path))
+        yield st
+
+
 @cli.command()
 @click.argument("targets", nargs=-1)
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]),
               default="text", show_default=True, help="Report format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
               help="Write the report to FILE instead of standard output.")
-@click.option("--rules", "extra_rules", multiple=True, metavar="FILE_OR_DIR",
-              help="Extra YAML rules (repeatable).")
+@click.option("--baseline", type=click.Path(dir_okay=False),
+              help="Report only findings not in this keyguard or detect-secrets baseline.")
+@click.option("--fail-on", type=click.Choice(["low", "medium", "high", "critical"]),
+              help="Exit 1 only for findings of this severity or worse (default: low).")
+@project_options
 @click.option("--show-secrets", is_flag=True, help="Print full secrets (never in SARIF).")
-@click.option("--include-vendored", is_flag=True,
-              help="Also scan node_modules/, .venv/, site-packages/ and similar folders.")
 @click.option("--color/--no-color", default=None, help="Colour text output (default: on a terminal).")
-def scan(targets: tuple[str, ...], fmt: str, output: str | None, extra_rules: tuple[str, ...],
-         show_secrets: bool, include_vendored: bool, color: bool | None) -> None:
+def scan(targets: tuple[str, ...], fmt: str, output: str | None, show_secrets: bool,
+         color: bool | None, include_vendored: bool, **opts: object) -> None:
     """Scan files, directories, or - (standard input). Exit 0 clean, 1 findings, 2 error."""
-    from .model import Stats
+    from .model import severity_rank
+    from .project import SetupError, read_baselines
     from .report import render, write_output
-    from .rules import RuleError, load_rules
-    from .scanner import run
-    from .sources.files import file_texts
 
-    if not targets:
-        targets = (".",)
+    targets = targets or (".",)
+    s = _setup(targets, opts)
     try:
-        rules = load_rules(extra_rules)
-    except RuleError as exc:
+        baseline = read_baselines(s.baseline_files)
+    except SetupError as exc:
         raise KeyguardError(str(exc)) from None
-    for t in targets:
-        if t != "-" and not os.path.lexists(t):
-            raise KeyguardError(f"{t}: no such file or directory")
-    stats = Stats()
-    dirs = [t for t in targets if t != "-" and os.path.isdir(t)]
-    root = os.path.abspath(dirs[0]) if len(dirs) == 1 and len(targets) == 1 else None
-    result = run(file_texts(list(targets), stats, include_vendored), rules, stats, root)
+    result = _run(targets, s, include_vendored, baseline)
     use_color = color if color is not None else (output is None and sys.stdout.isatty())
     text = render(fmt, result, show_secrets=show_secrets, color=use_color)
     if output:
@@ -66,7 +137,229 @@ def scan(targets: tuple[str, ...], fmt: str, output: str | None, extra_rules: tu
             raise KeyguardError(f"cannot write {output}: {exc.strerror or exc}") from None
     else:
         sys.stdout.write(text)
-    sys.exit(EXIT_FINDINGS if result.findings else EXIT_CLEAN)
+    threshold = severity_rank(s.config.fail_on)
+    failing = any(severity_rank(f.severity) >= threshold for f in result.findings)
+    sys.exit(EXIT_FINDINGS if failing else EXIT_CLEAN)
+
+
+@cli.group()
+def baseline() -> None:
+    """Record accepted findings so that only new ones are reported."""
+
+
+def _write_baseline(path: str, entries: set[Any]) -> None:
+    from .baseline import dumps
+    from .report import write_output
+
+    try:
+        write_output(dumps(entries), path)
+    except OSError as exc:
+        raise KeyguardError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _read_keyguard_baseline(path: str) -> Baseline:
+    from .baseline import BaselineError, load
+
+    try:
+        existing = load(path)
+    except BaselineError as exc:
+        raise KeyguardError(str(exc)) from None
+    if existing.sha1_entries or existing.real_secrets:
+        raise KeyguardError(
+            f"{path}: a detect-secrets baseline; convert it with `keyguard baseline import {path}`"
+        )
+    return existing
+
+
+_OUTPUT = click.option("--output", "-o", type=click.Path(dir_okay=False),
+                       help="The baseline file (default: .keyguard-baseline.json in the scanned root).")
+
+
+def _output_path(output: str | None, targets: tuple[str, ...]) -> str:
+    from .baseline import DEFAULT_PATH
+    from .project import config_root
+
+    if output:
+        return output
+    root = config_root(targets)
+    return DEFAULT_PATH if root == "." else os.path.join(root, DEFAULT_PATH)
+
+
+@baseline.command("create")
+@click.argument("targets", nargs=-1)
+@_OUTPUT
+@project_options
+def baseline_create(targets: tuple[str, ...], output: str | None, include_vendored: bool,
+                    **opts: object) -> None:
+    """Write a baseline of every current finding (refuses to overwrite; see update)."""
+    from .baseline import entry_for
+
+    targets = targets or (".",)
+    output = _output_path(output, targets)
+    if os.path.exists(output):
+        raise KeyguardError(f"{output}: already exists; use `keyguard baseline update`")
+    s = _setup(targets, opts, use_baseline=False)
+    result = _run(targets, s, include_vendored, None)
+    entries = {entry_for(f) for f in result.findings}
+    _write_baseline(output, entries)
+    click.echo(f"keyguard: wrote {len(entries)} baseline entries to {output}", err=True)
+
+
+@baseline.command("update")
+@click.argument("targets", nargs=-1)
+@_OUTPUT
+@project_options
+def baseline_update(targets: tuple[str, ...], output: str | None, include_vendored: bool,
+                    **opts: object) -> None:
+    """Add new findings to the baseline and drop entries that are gone from scanned files."""
+    from .baseline import entry_for
+
+    targets = targets or (".",)
+    output = _output_path(output, targets)
+    if not os.path.exists(output):
+        raise KeyguardError(f"{output}: no such baseline; use `keyguard baseline create`")
+    existing = _read_keyguard_baseline(output).entries
+    s = _setup(targets, opts, use_baseline=False)
+    scanned: set[str] = set()
+    result = _run(targets, s, include_vendored, None, scanned)
+    found = {entry_for(f) for f in result.findings}
+    kept = {e for e in existing if e.path not in scanned}  # files not scanned this time
+    entries = found | kept
+    added, removed = len(entries - existing), len(existing - entries)
+    _write_baseline(output, entries)
+    click.echo(
+        f"keyguard: {output}: {len(entries)} entries ({added} added, {removed} removed)", err=True
+    )
+
+
+@baseline.command("import")
+@click.argument("secrets_baseline", type=click.Path(dir_okay=False))
+@click.argument("targets", nargs=-1)
+@_OUTPUT
+@project_options
+def baseline_import(secrets_baseline: str, targets: tuple[str, ...], output: str | None,
+                    include_vendored: bool, **opts: object) -> None:
+    """Turn a detect-secrets .secrets.baseline into keyguard baseline entries.
+
+    detect-secrets stores only the SHA-1 of each secret, so keyguard scans TARGETS (default: .)
+    and records every finding whose file and secret match an entry of SECRETS_BASELINE.
+    Entries audited as real secrets (is_secret: true) are not imported.
+    """
+    from .baseline import BaselineError, entry_for, load, secret_sha1
+    from .pathspec import normalize
+
+    try:
+        ds = load(secrets_baseline)
+    except BaselineError as exc:
+        raise KeyguardError(str(exc)) from None
+    if ds.entries:
+        raise KeyguardError(f"{secrets_baseline}: already a keyguard baseline")
+    targets = targets or (".",)
+    output = _output_path(output, targets)
+    existing = _read_keyguard_baseline(output).entries if os.path.exists(output) else set()
+    s = _setup(targets, opts, use_baseline=False)
+    result = _run(targets, s, include_vendored, None)
+    matched: set[tuple[str, str]] = set()
+    entries = set(existing)
+    for f in result.findings:
+        key = (normalize(f.path), secret_sha1(f))
+        if key in ds.sha1_entries:
+            matched.add(key)
+            entries.add(entry_for(f))
+    _write_baseline(output, entries)
+    unmatched = len(ds.sha1_entries - matched)
+    msg = (
+        f"keyguard: {output}: imported {len(entries - existing)} entries from {secrets_baseline} "
+        f"({len(matched)} of {len(ds.sha1_entries)} triaged secrets are found by keyguard"
+    )
+    msg += f"; {unmatched} not reported by keyguard's rules)" if unmatched else ")"
+    if ds.real_secrets:
+        msg += f"; {ds.real_secrets} audited as real secrets stay reported"
+    click.echo(msg, err=True)
+
+
+@cli.command()
+@click.argument("fingerprint")
+@click.option("--reason", required=True, help="Why this finding is not a problem (kept in the config).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help="The config file to write (default: the one in the current directory, "
+                   "else a new .keyguard.yaml).")
+def allow(fingerprint: str, reason: str, config_file: str | None) -> None:
+    """Allow a finding by its fingerprint (from the report), with a reason, in the config."""
+    from .allow import add_allow, target_file
+    from .config import FINGERPRINT_RE, ConfigError
+
+    fp = fingerprint.strip().lower()
+    if not FINGERPRINT_RE.match(fp):
+        raise KeyguardError(f"{fingerprint!r}: not a fingerprint (32 hex characters, see the report)")
+    if not reason.strip():
+        raise KeyguardError("--reason: say why this finding is allowed")
+    try:
+        path = target_file(config_file)
+        added = add_allow(path, fp, reason.strip())
+    except ConfigError as exc:
+        raise KeyguardError(str(exc)) from None
+    except OSError as exc:
+        raise KeyguardError(f"cannot write {config_file or 'config'}: {exc.strerror or exc}") from None
+    if added:
+        click.echo(f"keyguard: allowed {fp} in {path}", err=True)
+    else:
+        click.echo(f"keyguard: {fp} is already allowed in {path}", err=True)
+
+
+@cli.group()
+def rules() -> None:
+    """List, show and test detection rules."""
+
+
+@rules.command("list")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Use this config file.")
+@click.option("--no-config", is_flag=True, help="Ignore the config in the current directory.")
+@click.option("--rules", "extra_rules", multiple=True, metavar="FILE_OR_DIR", help="Extra YAML rules.")
+@click.option("--enable", multiple=True, metavar="PACK_OR_RULE", help="Turn on an opt-in pack or rule.")
+@click.option("--disable", multiple=True, metavar="RULE_OR_PROVIDER", help="Turn off a rule or provider.")
+def rules_list(**opts: object) -> None:
+    """Every rule, with its severity and whether this project's config has it on."""
+    s = _setup((".",), opts, use_baseline=False)
+    on = {r.id for r in s.rules} | {r.id for r in s.pack_rules}
+    width = max(len(r.id) for r in s.all_rules)
+    for r in s.all_rules:
+        state = "on " if r.id in on else "off"
+        click.echo(f"{r.id:<{width}}  {state}  {r.severity:<8}  {r.provider:<10}  {r.name}")
+
+
+@rules.command("show")
+@click.argument("rule_id")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Use this config file.")
+@click.option("--no-config", is_flag=True, help="Ignore the config in the current directory.")
+@click.option("--rules", "extra_rules", multiple=True, metavar="FILE_OR_DIR", help="Extra YAML rules.")
+def rules_show(rule_id: str, **opts: object) -> None:
+    """Everything about one rule: pattern, keywords, severity, remediation, examples."""
+    s = _setup((".",), opts, use_baseline=False)
+    rule = next((r for r in s.all_rules if r.id == rule_id), None)
+    if rule is None:
+        raise KeyguardError(f"no rule {rule_id!r}; see `keyguard rules list`")
+    from .rules_cli import describe
+
+    click.echo(describe(rule), nl=False)
+
+
+@rules.command("test")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True))
+def rules_test(files: tuple[str, ...]) -> None:
+    """Run the rules in FILES against their own examples. Exit 1 if any example fails."""
+    from .rules import RuleError, load_rules
+    from .rules_cli import test_rules
+
+    try:
+        user_rules = load_rules(files, builtin=False)
+    except RuleError as exc:
+        raise KeyguardError(str(exc)) from None
+    if not user_rules:
+        raise KeyguardError(f"{', '.join(files)}: no rules")
+    report, failed = test_rules(user_rules)
+    click.echo(report, nl=False)
+    sys.exit(EXIT_FINDINGS if failed else EXIT_CLEAN)
 
 
 def main() -> None:

@@ -3,10 +3,21 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable, Protocol
 
 from .engine import Engine
 from .model import Finding, Rule, ScanText, Stats, severity_rank
+
+if TYPE_CHECKING:
+    from .suppress import Suppressor
+
+
+class Pack(Protocol):
+    """An extra detector beside the rules engine (e.g. detect-secrets' generic detectors)."""
+
+    rules: list[Rule]
+
+    def scan(self, st: ScanText, stats: Stats | None = None) -> list[Finding]: ...
 
 
 @dataclass
@@ -29,11 +40,20 @@ def sort_key(f: Finding) -> tuple:
     return (f.path, f.line, f.column, -severity_rank(f.severity), f.rule.id)
 
 
-def scan_texts(texts: Iterable[ScanText], engine: Engine, stats: Stats) -> list[Finding]:
+def scan_texts(
+    texts: Iterable[ScanText], engine: Engine, stats: Stats, packs: Iterable[Pack] = ()
+) -> list[Finding]:
+    packs = list(packs)
     seen: set[tuple] = set()
     findings: list[Finding] = []
     for st in texts:
-        for f in engine.scan(st, stats):
+        found = engine.scan(st, stats)
+        if packs:
+            from .detect_secrets_pack import without_overlap
+
+            for pack in packs:
+                found += without_overlap(pack.scan(st, stats), found)
+        for f in found:
             k = finding_key(f)
             if k in seen:  # the overlap between two chunks of one file
                 continue
@@ -43,10 +63,18 @@ def scan_texts(texts: Iterable[ScanText], engine: Engine, stats: Stats) -> list[
     return findings
 
 
-def run(texts: Iterable[ScanText], rules: list[Rule], stats: Stats, root: str | None = None) -> ScanResult:
+def run(
+    texts: Iterable[ScanText], rules: list[Rule], stats: Stats, root: str | None = None,
+    packs: Iterable[Pack] = (), suppressor: Suppressor | None = None,
+) -> ScanResult:
+    """Scan ``texts`` with ``rules`` (and any opt-in ``packs``), then drop suppressed findings."""
     started = time.perf_counter()
+    packs = list(packs)
     engine = Engine(rules)
-    findings = scan_texts(texts, engine, stats)
+    findings = scan_texts(texts, engine, stats, packs)
+    if suppressor is not None:
+        findings = suppressor.apply(findings, stats)
     stats.findings = len(findings)
     stats.seconds = time.perf_counter() - started
-    return ScanResult(findings, stats, rules, root, list(engine.errors))
+    all_rules = rules + [r for p in packs for r in p.rules]
+    return ScanResult(findings, stats, all_rules, root, list(engine.errors))

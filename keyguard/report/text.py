@@ -35,6 +35,8 @@ def render(result: ScanResult, show_secrets: bool = False, color: bool = False) 
             tail = f" ({', '.join(extra)})" if extra else ""
             out.append(f"  {f.line}:{f.column}  {sev} {f.rule.provider}: {f.rule.name}{tail}")
             out.append(c(_DIM, f"      {shown}  sha256:{f.secret_sha256[:12]}  [{f.rule.id}]"))
+            out.append(c(_DIM, f"      fingerprint {f.fingerprint}"
+                               + ("  (lower confidence)" if f.rule.confidence == "low" else "")))
             if f.verification:
                 v = f.verification
                 out.append(f"      verification: {v.get('status')}" + (
@@ -47,11 +49,14 @@ def render(result: ScanResult, show_secrets: bool = False, color: bool = False) 
     summary += f" ({s.bytes / 1e6:.1f} MB, {s.seconds:.2f} s)"
     if skipped:
         summary += f"; {skipped} skipped (" + ", ".join(f"{k}: {v}" for k, v in s.skipped.items()) + ")"
+    hidden = {k: v for k, v in s.suppressed.items() if k in ("baseline", "allowed", "skipped-path")}
+    if hidden:
+        summary += "; hidden: " + ", ".join(f"{k} {v}" for k, v in sorted(hidden.items()))
     out.append(c(_BOLD, summary) if n else summary)
     if n:
         out.append(
-            "A false positive? Add `keyguard:allow` in a comment on that line, or allow its "
-            "fingerprint in your keyguard config."
+            "A false positive? Add `keyguard:allow` in a comment on that line, or run "
+            "`keyguard allow FINGERPRINT --reason \"...\"`."
         )
     for e in result.errors:
         out.append(f"warning: {e}")
