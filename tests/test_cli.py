@@ -8,7 +8,7 @@ import jsonschema
 
 from .conftest import ROOT, run_keyguard, scan_json
 
-SARIF_SCHEMA = ROOT.parent / "shared" / "sarif" / "sarif-schema-2.1.0.json"
+SARIF_SCHEMA = ROOT / "tests" / "data" / "sarif-schema-2.1.0.json"  # copy of ../shared/sarif (OASIS)
 
 
 def _tree(tmp_path: Path, make_key) -> tuple[Path, str, str]:
