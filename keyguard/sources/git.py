@@ -16,7 +16,7 @@ import os
 import re
 import subprocess
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import IO, Any, Iterator
 
 from ..model import Finding, ScanText, Stats
@@ -325,8 +325,6 @@ def history_texts(repo: Repo, h: History, stats: Stats) -> Iterator[ScanText]:
 def attribute_history(findings: list[Finding], h: History) -> list[Finding]:
     """Copy each blob's findings to every path that blob had, then keep, per path and secret,
     the finding from the oldest commit: the one that introduced the secret there."""
-    import copy
-
     best: dict[tuple[str, str, str, str | None], tuple[int, Finding]] = {}
     for f in findings:
         blob = (f.commit or {}).get("blob")
@@ -337,11 +335,8 @@ def attribute_history(findings: list[Finding], h: History) -> list[Finding]:
             old = best.get(key)
             if old is not None and (old[0], old[1].line) <= (when, f.line):
                 continue
-            g = f if path == f.path else copy.copy(f)
-            if g is not f:
-                g.path = path
-                g.commit = h.commit_for(blob, path)  # type: ignore[arg-type]
-                g.origin = dict(f.origin)
+            g = f if path == f.path else replace(
+                f, path=path, commit=h.commit_for(blob, path), origin=dict(f.origin))  # type: ignore[arg-type]
             best[key] = (when, g)
     return [g for _, g in best.values()]
 
