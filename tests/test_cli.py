@@ -8,7 +8,11 @@ import jsonschema
 
 from .conftest import ROOT, run_keyguard, scan_json
 
-SARIF_SCHEMA = ROOT.parent / "shared" / "sarif" / "sarif-schema-2.1.0.json"
+# /work/shared next to the main tree, or two levels up from a worktree under /work/wt/
+SARIF_SCHEMA = next(
+    (p for p in (d / "shared" / "sarif" / "sarif-schema-2.1.0.json" for d in ROOT.parents) if p.exists()),
+    ROOT.parent / "shared" / "sarif" / "sarif-schema-2.1.0.json",
+)
 
 
 def _tree(tmp_path: Path, make_key) -> tuple[Path, str, str]:

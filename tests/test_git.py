@@ -6,9 +6,11 @@ import os
 import subprocess
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from .helpers import key, keyguard, write
+from .test_cli import SARIF_SCHEMA
 
 ENV = {
     **os.environ,
@@ -123,7 +125,9 @@ def test_history_sarif_keeps_fingerprints_content_based(repo: Path) -> None:
     c = commit(repo, "two copies")
     p = keyguard("scan", "--history", "--format", "sarif", cwd=repo)
     assert p.returncode == 1, p.stderr
-    results = json.loads(p.stdout)["runs"][0]["results"]
+    doc = json.loads(p.stdout)
+    jsonschema.validate(doc, json.loads(SARIF_SCHEMA.read_text()))
+    results = doc["runs"][0]["results"]
     assert len(results) == 2
     assert len({json.dumps(r["partialFingerprints"]) for r in results}) == 1
     assert all(r["properties"]["commit"]["sha"] == c for r in results)
