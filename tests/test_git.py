@@ -243,6 +243,32 @@ def test_corrupt_object_is_reported_and_the_scan_goes_on(repo: Path) -> None:
     assert any("missing git object" in r for r in doc["stats"]["skipped"])
 
 
+def test_corrupt_pack_object_is_skipped_and_the_rest_is_read(repo: Path) -> None:
+    import random
+
+    rnd = random.Random(3)
+    for i in range(3):  # incompressible enough to stay whole (not deltas) in the pack
+        write(repo / f"f{i}.txt", "".join(rnd.choice("abcdefgh \n") for _ in range(20000)))
+    k = key("google-api-key", 92)
+    write(repo / "z.py", f'GEMINI_API_KEY = "{k}"\n')
+    commit(repo, "files")
+    git(repo, "gc", "-q")
+    (pack,) = (repo / ".git/objects/pack").glob("*.pack")
+    victim = git(repo, "rev-parse", "HEAD:f0.txt")
+    offset = next(int(ln.split()[4]) for ln in git(repo, "verify-pack", "-v", str(pack.with_suffix(".idx"))).splitlines()
+                  if ln.startswith(victim))
+    pack.chmod(0o644)
+    data = bytearray(pack.read_bytes())
+    for i in range(offset + 20, offset + 200):
+        data[i] ^= 0x55
+    pack.write_bytes(bytes(data))
+    code, doc = scan(repo, "--history")
+    assert code == 1 and doc["findings"][0]["secret_sha256"] == sha256(k)
+    assert doc["stats"]["files"] == 3
+    (skipped,) = doc["stats"]["skipped_paths"]
+    assert skipped["path"] == f"f0.txt (blob {victim[:12]})" and "unreadable git object" in skipped["reason"]
+
+
 def test_scanned_repo_cannot_run_code(repo: Path, tmp_path: Path) -> None:
     marker = tmp_path / "ran"
     hook = tmp_path / "evil.sh"

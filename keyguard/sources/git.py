@@ -37,6 +37,14 @@ class GitError(Exception):
     """Git cannot do what was asked: one line for the user (exit 2)."""
 
 
+class CatFileError(GitError):
+    """``git cat-file`` stopped while reading the object ``sha``."""
+
+    def __init__(self, sha: str, msg: str) -> None:
+        super().__init__(msg)
+        self.sha = sha
+
+
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY",
@@ -105,8 +113,8 @@ def open_repo(path: str) -> Repo:
 class _Limited:
     """The next ``size`` bytes of a stream, as a file object ``read_texts`` can read."""
 
-    def __init__(self, fh: IO[bytes], size: int) -> None:
-        self.fh, self.left = fh, size
+    def __init__(self, fh: IO[bytes], size: int, sha: str) -> None:
+        self.fh, self.left, self.sha = fh, size, sha
 
     def read(self, n: int = -1) -> bytes:
         if self.left <= 0:
@@ -115,7 +123,7 @@ class _Limited:
         data = self.fh.read(n)
         self.left -= len(data)
         if len(data) < n:
-            raise GitError("git cat-file ended early")
+            raise CatFileError(self.sha, "git cat-file ended early")
         return data
 
     def drain(self) -> None:
@@ -131,6 +139,15 @@ class BlobReader:
             repo.args("cat-file", "--batch"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, env=repo.env, bufsize=1 << 16,
         )
+        self.errors = bytearray()  # drained so that a chatty git never blocks on a full pipe
+        self._drain = threading.Thread(target=self._read_errors, daemon=True)
+        self._drain.start()
+
+    def _read_errors(self) -> None:
+        assert self.proc.stderr
+        for line in self.proc.stderr:
+            if len(self.errors) < 1 << 16:
+                self.errors += line
 
     def stream(self, shas: list[str]) -> Iterator[tuple[str, int | None, _Limited | None]]:
         """(sha, size, body) per requested name; size and body None for a missing object."""
@@ -150,22 +167,23 @@ class BlobReader:
         for sha in shas:
             header = proc.stdout.readline()
             if not header:
-                raise GitError(f"git cat-file stopped at {sha[:12]}: {_first_line(proc.stderr.read() if proc.stderr else b'')}")
+                self._drain.join(timeout=5)
+                raise CatFileError(sha, f"git cat-file stopped: {_first_line(bytes(self.errors))}")
             parts = header.split()
             if len(parts) >= 2 and parts[1] == b"missing":
                 yield sha, None, None
                 continue
             if len(parts) != 3:
-                raise GitError(f"git cat-file: unexpected reply for {sha[:12]}")
+                raise CatFileError(sha, "git cat-file: unexpected reply")
             size = int(parts[2])
-            body = _Limited(proc.stdout, size)
+            body = _Limited(proc.stdout, size, sha)
             yield sha, size, body
             body.drain()
             proc.stdout.read(1)  # the newline after the contents
         writer.join()
 
     def close(self) -> None:
-        for fh in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+        for fh in (self.proc.stdin, self.proc.stdout):
             try:
                 if fh:
                     fh.close()
@@ -176,36 +194,48 @@ class BlobReader:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        self._drain.join(timeout=5)
+        if self.proc.stderr:
+            self.proc.stderr.close()
 
 
 def _blob_texts(repo: Repo, wanted: list[tuple[str, str, dict[str, Any] | None]], stats: Stats,
                 ) -> Iterator[ScanText]:
-    """ScanTexts of blobs: (blob sha, display path, commit) each; a blob is read once."""
+    """ScanTexts of blobs: (blob sha, display path, commit) each; a blob is read once.
+
+    If ``git cat-file`` dies on a corrupt object, that object is reported as skipped and a new
+    process reads the rest.
+    """
     by_sha: dict[str, list[tuple[str, dict[str, Any] | None]]] = {}
     for sha, path, commit in wanted:
         by_sha.setdefault(sha, []).append((path, commit))
-    if not by_sha:
-        return
-    reader = BlobReader(repo)
-    try:
-        for sha, size, body in reader.stream(list(by_sha)):
-            path, commit = by_sha[sha][0]
-            if body is None or size is None:
-                stats.skip(path, f"missing git object {sha[:12]} (corrupt or shallow repository)")
-                continue
-            if size > MAX_BLOB_BYTES:
-                stats.skip(path, f"git blob over {MAX_BLOB_BYTES >> 20} MiB")
-                continue
-            head = body.read(min(size, 200))
-            if head.startswith(LFS_HEAD) and size < 1024:
-                stats.skip(path, "git-lfs pointer (content not in git)")
-                continue
-            stats.files += 1
-            for st in read_texts(_Prefixed(head, body), path, None, repo.toplevel, stats):  # type: ignore[arg-type]
-                st.commit = commit
-                yield st
-    finally:
-        reader.close()
+    todo = list(by_sha)
+    while todo:
+        reader = BlobReader(repo)
+        try:
+            for sha, size, body in reader.stream(todo):
+                path, commit = by_sha[sha][0]
+                if body is None or size is None:
+                    stats.skip(f"{path} (blob {sha[:12]})", "missing git object (corrupt or shallow repository)")
+                    continue
+                if size > MAX_BLOB_BYTES:
+                    stats.skip(path, f"git blob over {MAX_BLOB_BYTES >> 20} MiB")
+                    continue
+                head = body.read(min(size, 200))
+                if head.startswith(LFS_HEAD) and size < 1024:
+                    stats.skip(path, "git-lfs pointer (content not in git)")
+                    continue
+                stats.files += 1
+                for st in read_texts(_Prefixed(head, body), path, None, repo.toplevel, stats):  # type: ignore[arg-type]
+                    st.commit = commit
+                    yield st
+            todo = []
+        except CatFileError as exc:
+            failed = exc.sha
+            stats.skip(f"{by_sha[failed][0][0]} (blob {failed[:12]})", f"unreadable git object ({exc})")
+            todo = todo[todo.index(failed) + 1:]
+        finally:
+            reader.close()
 
 
 class _Prefixed:
@@ -403,6 +433,8 @@ def _old_texts(repo: Repo, changes: list[Change]) -> None:
                 for c in changes:
                     if c.old_blob == sha:
                         c.old_text = text
+    except CatFileError:
+        pass  # an unreadable old version: every added line counts as new
     finally:
         reader.close()
 
