@@ -169,6 +169,27 @@ def test_since_missing_ref_in_shallow_clone_says_how_to_fetch(repo: Path, tmp_pa
     p = keyguard("scan", "--since", base, cwd=clone)
     assert p.returncode == 2
     assert "shallow" in p.stderr and "git fetch" in p.stderr and "Traceback" not in p.stderr
+    code, doc = scan(clone, "--history")  # what the clone has is scanned, with a warning
+    assert code == 0 and doc["stats"]["git"]["commits"] == 1
+    assert any("shallow" in e for e in doc["errors"])
+
+
+def test_submodule_is_not_followed_and_does_not_break_the_scan(repo: Path, tmp_path: Path) -> None:
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    git(sub, "init", "-q", "-b", "main")
+    write(sub / "inner.py", f'GEMINI_API_KEY = "{key("google-api-key", 95)}"\n')
+    commit(sub, "inner")
+    write(repo / "top.txt", "top\n")
+    commit(repo, "top")
+    git(repo, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(sub), "vendor/sub")
+    commit(repo, "add submodule")
+    git(repo, "checkout", "-q", "-b", "pr")
+    write(repo / "more.txt", "more\n")
+    commit(repo, "more")
+    for args in (("--history",), ("--since", "main"), ("--staged",)):
+        code, doc = scan(repo, *args)
+        assert code == 0 and doc["findings"] == [], args
 
 
 def test_staged_scans_only_added_lines_with_staged_line_numbers(repo: Path) -> None:
