@@ -490,7 +490,7 @@ def resolve_base(repo: Repo, ref: str) -> str:
         hint = (" The clone is shallow: fetch the base, e.g. `git fetch --deepen=100 origin` or "
                 f"`git fetch origin {ref}` (actions/checkout: `fetch-depth: 0`)." if repo.shallow
                 else f" Fetch it first, e.g. `git fetch origin {ref}`.")
-        raise GitError(f"--since {ref}: no such commit in {repo.path}.{hint}")
+        raise GitError(f"--since {ref}: no such commit in {repo.toplevel}.{hint}")
     sha = p.stdout.decode().strip()
     mb = repo.run("merge-base", sha, "HEAD", check=False)
     if mb.returncode != 0:
