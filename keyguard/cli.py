@@ -101,8 +101,50 @@ def _recording(texts: Iterator[ScanText], seen: set[str]) -> Iterator[ScanText]:
         yield st
 
 
+# -- git sources (issue 3): --history, --since, --staged ----------------------------------------
+def git_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--history", is_flag=True,
+                     help="Scan every blob reachable from any ref of the git repo TARGET."),
+        click.option("--since", "since_ref", metavar="REF",
+                     help="Scan only what the commits in REF..HEAD add (a pull request's diff)."),
+        click.option("--staged", is_flag=True,
+                     help="Scan only the lines the git index would commit."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _git_mode(targets: tuple[str, ...], history: bool, since_ref: str | None,
+              staged: bool) -> str | None:
+    chosen = [name for name, on in (("--history", history), ("--since", since_ref is not None),
+                                    ("--staged", staged)) if on]
+    if not chosen:
+        return None
+    if len(chosen) > 1:
+        raise KeyguardError(f"{' and '.join(chosen)}: choose one")
+    if len(targets) != 1 or targets[0] == "-":
+        raise KeyguardError(f"{chosen[0]}: give one git repository (default: .)")
+    return chosen[0][2:]
+
+
+def _run_git(mode: str, target: str, since_ref: str | None, s: Setup,
+             baseline: Baseline | None) -> ScanResult:
+    from .git_scan import scan_git
+    from .project import SetupError, packs_for, suppressor_for
+    from .sources.git import GitError
+
+    try:
+        return scan_git(target, mode, since_ref, s.rules, packs_for(s), suppressor_for(s, baseline))
+    except (GitError, SetupError) as exc:
+        raise KeyguardError(str(exc)) from None
+# -- end of git sources ----------------------------------------------------------------------------
+
+
 @cli.command()
 @click.argument("targets", nargs=-1)
+@git_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]),
               default="text", show_default=True, help="Report format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
@@ -115,19 +157,24 @@ def _recording(texts: Iterator[ScanText], seen: set[str]) -> Iterator[ScanText]:
 @click.option("--show-secrets", is_flag=True, help="Print full secrets (never in SARIF).")
 @click.option("--color/--no-color", default=None, help="Colour text output (default: on a terminal).")
 def scan(targets: tuple[str, ...], fmt: str, output: str | None, show_secrets: bool,
-         color: bool | None, include_vendored: bool, **opts: object) -> None:
+         color: bool | None, include_vendored: bool, history: bool = False,
+         since_ref: str | None = None, staged: bool = False, **opts: object) -> None:
     """Scan files, directories, or - (standard input). Exit 0 clean, 1 findings, 2 error."""
     from .model import severity_rank
     from .project import SetupError, read_baselines
     from .report import render, write_output
 
     targets = targets or (".",)
+    git_mode = _git_mode(targets, history, since_ref, staged)
     s = _setup(targets, opts)
     try:
         baseline = read_baselines(s.baseline_files)
     except SetupError as exc:
         raise KeyguardError(str(exc)) from None
-    result = _run(targets, s, include_vendored, baseline)
+    if git_mode:
+        result = _run_git(git_mode, targets[0], since_ref, s, baseline)
+    else:
+        result = _run(targets, s, include_vendored, baseline)
     use_color = color if color is not None else (output is None and sys.stdout.isatty())
     text = render(fmt, result, show_secrets=show_secrets, color=use_color)
     if output:

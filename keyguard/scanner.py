@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable, Protocol
+from typing import TYPE_CHECKING, Callable, Iterable, Protocol
 
 from .engine import Engine
 from .model import Finding, Rule, ScanText, Stats, severity_rank
@@ -66,12 +66,19 @@ def scan_texts(
 def run(
     texts: Iterable[ScanText], rules: list[Rule], stats: Stats, root: str | None = None,
     packs: Iterable[Pack] = (), suppressor: Suppressor | None = None,
+    source_filter: Callable[[list[Finding]], list[Finding]] | None = None,
 ) -> ScanResult:
-    """Scan ``texts`` with ``rules`` (and any opt-in ``packs``), then drop suppressed findings."""
+    """Scan ``texts`` with ``rules`` (and any opt-in ``packs``), then drop suppressed findings.
+
+    ``source_filter`` lets the source that made ``texts`` judge the raw findings first (git:
+    attribute a blob's findings to commits and paths, keep only lines a change adds).
+    """
     started = time.perf_counter()
     packs = list(packs)
     engine = Engine(rules)
     findings = scan_texts(texts, engine, stats, packs)
+    if source_filter is not None:
+        findings = sorted(source_filter(findings), key=sort_key)
     if suppressor is not None:
         findings = suppressor.apply(findings, stats)
     stats.findings = len(findings)
