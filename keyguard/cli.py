@@ -74,11 +74,11 @@ def _setup(targets: tuple[str, ...], opts: dict[str, Any], use_baseline: bool = 
 
 
 def _run(targets: tuple[str, ...], s: Setup, include_vendored: bool, baseline: Baseline | None,
-         seen_paths: set[str] | None = None) -> ScanResult:
+         seen_paths: set[str] | None = None, speed: dict[str, Any] | None = None) -> ScanResult:
     from .model import Stats
     from .project import SetupError, packs_for, suppressor_for
     from .scanner import run
-    from .sources.files import file_texts
+    from .sources.files import file_refs, file_texts
 
     stats = Stats()
     try:
@@ -87,9 +87,13 @@ def _run(targets: tuple[str, ...], s: Setup, include_vendored: bool, baseline: B
         raise KeyguardError(str(exc)) from None
     dirs = [t for t in targets if t != "-" and os.path.isdir(t)]
     root = os.path.abspath(dirs[0]) if len(dirs) == 1 and len(targets) == 1 else None
-    texts = file_texts(list(targets), stats, include_vendored)
-    if seen_paths is not None:
-        texts = _recording(texts, seen_paths)
+    if seen_paths is None:  # the fast path: worker processes, undecoded files skipped
+        from .parallel import run_files
+
+        jobs, shard = _speed(speed or {})
+        refs = file_refs(list(targets), stats, include_vendored, shard)
+        return run_files(refs, s.rules, stats, jobs, root, packs_for(s), suppressor)
+    texts = _recording(file_texts(list(targets), stats, include_vendored), seen_paths)
     return run(texts, s.rules, stats, root, packs_for(s), suppressor)
 
 
@@ -99,6 +103,30 @@ def _recording(texts: Iterator[ScanText], seen: set[str]) -> Iterator[ScanText]:
     for st in texts:
         seen.add(normalize(st.path))
         yield st
+
+
+# -- speed and scale: --jobs, --shard (issue 6) ----------------------------------------------------
+def speed_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option("--shard", metavar="I/N",
+                      help="Scan only shard I of N (files split by a hash of their path); "
+                           "combine the shards' reports with `keyguard merge`.")(fn)
+    return click.option("--jobs", "-j", type=click.IntRange(min=1), metavar="N",
+                        help="Worker processes (default: the number of CPUs; "
+                             "small scans stay in one process).")(fn)
+
+
+def _speed(opts: dict[str, Any]) -> tuple[int, tuple[int, int] | None]:
+    from .parallel import default_jobs
+    from .shard import parse_shard
+
+    shard = None
+    if opts.get("shard"):
+        try:
+            shard = parse_shard(str(opts["shard"]))
+        except ValueError as exc:
+            raise KeyguardError(f"--shard: {exc}") from None
+    return int(opts.get("jobs") or default_jobs()), shard
+# -- end speed and scale ------------------------------------------------------------------------
 
 
 @cli.command()
@@ -114,6 +142,7 @@ def _recording(texts: Iterator[ScanText], seen: set[str]) -> Iterator[ScanText]:
 @project_options
 @click.option("--show-secrets", is_flag=True, help="Print full secrets (never in SARIF).")
 @click.option("--color/--no-color", default=None, help="Colour text output (default: on a terminal).")
+@speed_options
 def scan(targets: tuple[str, ...], fmt: str, output: str | None, show_secrets: bool,
          color: bool | None, include_vendored: bool, **opts: object) -> None:
     """Scan files, directories, or - (standard input). Exit 0 clean, 1 findings, 2 error."""
@@ -127,7 +156,7 @@ def scan(targets: tuple[str, ...], fmt: str, output: str | None, show_secrets: b
         baseline = read_baselines(s.baseline_files)
     except SetupError as exc:
         raise KeyguardError(str(exc)) from None
-    result = _run(targets, s, include_vendored, baseline)
+    result = _run(targets, s, include_vendored, baseline, speed=opts)
     use_color = color if color is not None else (output is None and sys.stdout.isatty())
     text = render(fmt, result, show_secrets=show_secrets, color=use_color)
     if output:

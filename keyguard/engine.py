@@ -120,7 +120,11 @@ class Engine:
             len(text) >= HYPERSCAN_MIN_CHARS or self._texts_seen > HYPERSCAN_AFTER_TEXTS
         ):
             if self._hyperscan is None:
-                self._hyperscan = HyperscanPrefilter(self._keywords, self._b64_literals)
+                try:
+                    self._hyperscan = HyperscanPrefilter(self._keywords, self._b64_literals)
+                except ImportError:  # installed but unloadable: str.find it is
+                    self._fast_wanted = False
+                    return self._python
             return self._hyperscan
         return self._python
 

@@ -9,7 +9,8 @@ import codecs
 import os
 import stat
 import sys
-from typing import BinaryIO, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO, Iterator, Protocol
 
 from ..model import ScanText, Stats
 
@@ -170,6 +171,10 @@ def utf16_strings(fh: BinaryIO, path: str, abs_path: str | None, root: str | Non
         data = fh.read()
     except (OSError, ValueError):
         return
+    yield from _utf16_texts(data, path, abs_path, root)
+
+
+def _utf16_texts(data: bytes, path: str, abs_path: str | None, root: str | None) -> Iterator[ScanText]:
     if b"\x00" not in data[1::2] and b"\x00" not in data[0::2]:
         return
     for align in (0, 1):
@@ -177,46 +182,132 @@ def utf16_strings(fh: BinaryIO, path: str, abs_path: str | None, root: str | Non
         yield ScanText(text, path, abs_path, origin={"encoding": "utf-16-le"}, root=root)
 
 
+class Gate(Protocol):
+    """Asked with a file's bytes before decoding: (may the text hold a finding, may its UTF-16LE
+    strings hold one — asked only if ``wide``). See ``keyguard.prefilter.ByteGate``."""
+
+    def check(self, data: bytes, wide: bool = False) -> tuple[bool, bool]: ...
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """One file to scan: ``path`` to open, ``shown`` in reports, ``root`` the scanned directory."""
+
+    path: str
+    shown: str
+    abs_path: str | None
+    root: str | None
+
+
+STDIN = FileRef("-", "-", None, None)
+
+
+def file_refs(
+    targets: list[str], stats: Stats, include_vendored: bool = False,
+    shard: tuple[int, int] | None = None,
+) -> Iterator[FileRef]:
+    """Every file of the targets: a directory (walked), a file, or ``-`` for standard input.
+
+    With ``shard=(i, n)`` only the files whose shown path falls in shard ``i`` of ``n``."""
+    from ..shard import in_shard
+
+    for target in targets:
+        for ref in _refs(target, stats, include_vendored):
+            if shard is None or in_shard(ref.shown, *shard):
+                yield ref
+
+
+def _refs(target: str, stats: Stats, include_vendored: bool) -> Iterator[FileRef]:
+    if target == "-":
+        yield STDIN
+        return
+    try:
+        st = os.stat(target)
+    except OSError as exc:
+        stats.skip(target, f"cannot open ({exc.strerror or exc.__class__.__name__})")
+        return
+    if stat.S_ISDIR(st.st_mode):
+        root = os.path.abspath(target)
+        prefix = target if target.endswith(os.sep) else target + os.sep
+        for path in walk(target, stats, include_vendored):
+            if path.startswith(prefix):  # always, from walk; relpath() is slow
+                rel = path[len(prefix):]
+                yield FileRef(path, printable_path(rel.replace(os.sep, "/")), os.path.join(root, rel), root)
+            else:
+                yield FileRef(path, display_path(path, target), os.path.abspath(path), root)
+    elif stat.S_ISREG(st.st_mode):
+        yield FileRef(target, printable_path(target), os.path.abspath(target), None)
+    else:
+        stats.skip(target, "not a regular file")
+
+
 def file_texts(
-    targets: list[str], stats: Stats, include_vendored: bool = False
+    targets: list[str], stats: Stats, include_vendored: bool = False, gate: Gate | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> Iterator[ScanText]:
     """Every target: a directory (walked), a file, or ``-`` for standard input."""
-    for target in targets:
-        if target == "-":
-            stats.files += 1
-            yield from read_texts(sys.stdin.buffer, "-", None, None, stats)
-            continue
-        try:
-            st = os.stat(target)
-        except OSError as exc:
-            stats.skip(target, f"cannot open ({exc.strerror or exc.__class__.__name__})")
-            continue
-        if stat.S_ISDIR(st.st_mode):
-            root = os.path.abspath(target)
-            for path in walk(target, stats, include_vendored):
-                yield from _one_file(path, display_path(path, target), root, stats)
-        elif stat.S_ISREG(st.st_mode):
-            yield from _one_file(target, printable_path(target), None, stats)
-        else:
-            stats.skip(target, "not a regular file")
+    for ref in file_refs(targets, stats, include_vendored, shard):
+        yield from ref_texts(ref, stats, gate)
 
 
-def _one_file(path: str, shown: str, root: str | None, stats: Stats) -> Iterator[ScanText]:
+def ref_texts(ref: FileRef, stats: Stats, gate: Gate | None = None) -> Iterator[ScanText]:
+    """The texts of one file; with a ``gate``, files that cannot hold a finding are not decoded."""
+    if ref is STDIN or ref.path == "-" and ref.abs_path is None:
+        stats.files += 1
+        yield from read_texts(sys.stdin.buffer, "-", None, None, stats)
+        return
+    yield from _one_file(ref, stats, gate)
+
+
+def _one_file(ref: FileRef, stats: Stats, gate: Gate | None) -> Iterator[ScanText]:
+    shown = ref.shown
     try:
         # O_NONBLOCK: a FIFO swapped in after the walk must not block the scan
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        fd = os.open(ref.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except OSError as exc:
         stats.skip(shown, f"unreadable ({exc.strerror or exc.__class__.__name__})")
         return
     with os.fdopen(fd, "rb") as fh:
         try:
-            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode):
                 stats.skip(shown, "not a regular file")
                 return
             stats.files += 1
-            abs_path = os.path.abspath(path)
-            yield from read_texts(fh, shown, abs_path, root, stats)
-            yield from utf16_strings(fh, shown, abs_path, root)
+            if st.st_size <= WHOLE_FILE_BYTES:
+                data = fh.read()
+            else:
+                data = None
         except OSError as exc:
             stats.skip(shown, f"read error ({exc.strerror or exc.__class__.__name__})")
+            return
+        if data is None or len(data) > WHOLE_FILE_BYTES:  # large, or grew since fstat: stream it
+            try:
+                if data is not None:
+                    fh.seek(0)
+                yield from read_texts(fh, shown, ref.abs_path, ref.root, stats)
+                yield from utf16_strings(fh, shown, ref.abs_path, ref.root)
+            except OSError as exc:
+                stats.skip(shown, f"read error ({exc.strerror or exc.__class__.__name__})")
+            return
+    yield from _bytes_texts(data, ref, stats, gate)
 
+
+WHOLE_FILE_BYTES = CHUNK_CHARS  # files up to this size are read at once (one chunk of text)
+
+
+def _bytes_texts(data: bytes, ref: FileRef, stats: Stats, gate: Gate | None) -> Iterator[ScanText]:
+    """A whole small file: the same texts ``read_texts`` + ``utf16_strings`` give for it."""
+    stats.bytes += len(data)
+    head = data[:4096]
+    encoding, bom = _decoder_for(head)
+    if encoding != "utf-8":
+        text = data[bom:].decode(encoding, "replace")
+        yield ScanText(text, ref.shown, ref.abs_path, origin={"encoding": encoding}, root=ref.root)
+        return
+    wide = b"\x00" in head
+    narrow_hit, wide_hit = gate.check(data, wide) if gate is not None else (True, wide)
+    if narrow_hit:
+        yield ScanText(data[bom:].decode("utf-8", "replace"), ref.shown, ref.abs_path, root=ref.root)
+    if wide_hit:
+        yield from _utf16_texts(data, ref.shown, ref.abs_path, ref.root)
