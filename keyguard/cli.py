@@ -126,6 +126,38 @@ def _speed(opts: dict[str, Any]) -> tuple[int, tuple[int, int] | None]:
         except ValueError as exc:
             raise KeyguardError(f"--shard: {exc}") from None
     return int(opts.get("jobs") or default_jobs()), shard
+
+
+@cli.command("merge")
+@click.argument("reports", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["json", "sarif"]),
+              help="Report format (default: that of the reports; a .sarif output means sarif).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+              help="Write the merged report to FILE instead of standard output.")
+def merge_reports(reports: tuple[str, ...], fmt: str | None, output: str | None) -> None:
+    """Combine JSON or SARIF reports (of --shard runs) into one, each finding once.
+
+    Exit 1 if the merged report has findings, 0 if not."""
+    import json
+
+    from .merge import MergeError, count, merge
+    from .report import write_output
+
+    if fmt is None and output and output.endswith((".sarif", ".sarif.json")):
+        fmt = "sarif"
+    try:
+        found, doc = merge(list(reports), fmt)
+    except MergeError as exc:
+        raise KeyguardError(str(exc)) from None
+    text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    if output:
+        try:
+            write_output(text, output)
+        except OSError as exc:
+            raise KeyguardError(f"cannot write {output}: {exc.strerror or exc}") from None
+    else:
+        sys.stdout.write(text)
+    sys.exit(EXIT_FINDINGS if count(found, doc) else EXIT_CLEAN)
 # -- end speed and scale ------------------------------------------------------------------------
 
 
