@@ -187,6 +187,8 @@ class ByteGate:
     def for_literals(cls, keywords: list[str], b64: list[str]) -> ByteGate | None:
         if not keywords or not all(x.isascii() for x in keywords + b64):
             return None
+        if max(len(x) for x in keywords + b64) * 2 >= 1024:  # see files.GATE_OVERLAP
+            return None
         return cls(keywords, b64)
 
     def _any(self, db: object, data: bytes) -> bool:

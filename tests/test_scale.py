@@ -13,6 +13,7 @@ from keyguard.model import Stats
 from keyguard.parallel import POOL_MIN_FILES, run_files
 from keyguard.scanner import run
 from keyguard.shard import in_shard, parse_shard
+from keyguard.sources import files
 from keyguard.sources.files import file_refs, read_texts, utf16_strings
 
 from .conftest import run_keyguard, scan_json
@@ -72,7 +73,10 @@ def _plain_texts(root: Path, stats: Stats):
             yield from utf16_strings(fh, ref.shown, ref.abs_path, ref.root)
 
 
-def test_gate_and_workers_find_what_the_plain_path_finds(corpus, rules):
+@pytest.mark.parametrize("whole_file_bytes", [None, 700])
+def test_gate_and_workers_find_what_the_plain_path_finds(corpus, rules, whole_file_bytes, monkeypatch):
+    if whole_file_bytes:  # most files take the large-file path: gated block by block
+        monkeypatch.setattr(files, "WHOLE_FILE_BYTES", whole_file_bytes)
     rule_list = list(rules.values())
     plain_stats = Stats()
     plain = run(_plain_texts(corpus, plain_stats), rule_list, plain_stats, str(corpus))
@@ -176,3 +180,27 @@ def test_merge_refuses_mixed_or_foreign_reports(corpus, tmp_path):
 def test_bad_shard_is_a_usage_error(corpus):
     p = run_keyguard("scan", str(corpus), "--shard", "4/3")
     assert p.returncode == 2 and b"--shard" in p.stderr
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_the_gate_sees_a_keyword_across_block_borders(tmp_path, monkeypatch, fast):
+    from keyguard.prefilter import ByteGate
+
+    gate = ByteGate(["aiza"], [])
+    if fast:
+        monkeypatch.setattr("keyguard.prefilter.HYPERSCAN_AFTER_TEXTS", -1)
+    monkeypatch.setattr(files, "WHOLE_FILE_BYTES", 700)
+    for where in (4094, 4096 + 700 * 3 - 1):  # across the head's end, across a later block's
+        p = tmp_path / f"k{where}.bin"
+        body = bytearray(b"." * 8000)
+        body[where : where + 4] = b"AiZa"
+        p.write_bytes(bytes(body))
+        with open(p, "rb") as fh:
+            assert files._gate_stream(fh, gate)[:2] == (True, False)
+    wide = tmp_path / "w.bin"
+    wide.write_bytes(b"\x00" * 10 + b"." * 5000 + "AIZA".encode("utf-16-le") + b"." * 3000)
+    with open(wide, "rb") as fh:
+        assert files._gate_stream(fh, gate) == (False, True, wide.stat().st_size)
+    (tmp_path / "none.bin").write_bytes(b"A.i.z.a" * 2000)
+    with open(tmp_path / "none.bin", "rb") as fh:
+        assert files._gate_stream(fh, gate) == (False, False, 14000)

@@ -283,10 +283,16 @@ def _one_file(ref: FileRef, stats: Stats, gate: Gate | None) -> Iterator[ScanTex
             return
         if data is None or len(data) > WHOLE_FILE_BYTES:  # large, or grew since fstat: stream it
             try:
-                if data is not None:
-                    fh.seek(0)
-                yield from read_texts(fh, shown, ref.abs_path, ref.root, stats)
-                yield from utf16_strings(fh, shown, ref.abs_path, ref.root)
+                narrow, wide, gated = True, True, 0
+                if gate is not None:
+                    narrow, wide, gated = _gate_stream(fh, gate)
+                    if not narrow:
+                        stats.bytes += gated
+                fh.seek(0)
+                if narrow:
+                    yield from read_texts(fh, shown, ref.abs_path, ref.root, stats)
+                if wide:
+                    yield from utf16_strings(fh, shown, ref.abs_path, ref.root)
             except OSError as exc:
                 stats.skip(shown, f"read error ({exc.strerror or exc.__class__.__name__})")
             return
@@ -294,6 +300,30 @@ def _one_file(ref: FileRef, stats: Stats, gate: Gate | None) -> Iterator[ScanTex
 
 
 WHOLE_FILE_BYTES = CHUNK_CHARS  # files up to this size are read at once (one chunk of text)
+GATE_OVERLAP = 1024  # bytes kept between blocks: longer than any gate literal (ByteGate checks)
+
+
+def _gate_stream(fh: BinaryIO, gate: Gate) -> tuple[bool, bool, int]:
+    """The gate's answers for a large file read block by block (bounded memory), and the
+    number of bytes read. Not UTF-8 (a BOM, UTF-16 text): decoded as before, no question asked."""
+    fh.seek(0)
+    head = fh.read(4096)
+    if _decoder_for(head)[0] != "utf-8":
+        return True, False, len(head)
+    ask_wide = b"\x00" in head and os.fstat(fh.fileno()).st_size <= BINARY_UTF16_MAX
+    narrow = wide = False
+    total = len(head)
+    tail = b""
+    block = head
+    while block:
+        narrow_hit, wide_hit = gate.check(tail + block, ask_wide and not wide)
+        narrow, wide = narrow or narrow_hit, wide or wide_hit
+        if narrow and (wide or not ask_wide):
+            break
+        tail = (tail + block)[-GATE_OVERLAP:]
+        block = fh.read(WHOLE_FILE_BYTES)
+        total += len(block)
+    return narrow, wide, total
 
 
 def _bytes_texts(data: bytes, ref: FileRef, stats: Stats, gate: Gate | None) -> Iterator[ScanText]:
