@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from .suppress import Suppressor
 
 POOL_MIN_FILES = 200
-BATCH_FILES = 128
-BATCH_BYTES = 16 * 1024 * 1024
+BATCH_FILES = 64
+BATCH_BYTES = 4 * 1024 * 1024
 
 
 def default_jobs() -> int:
@@ -97,14 +97,15 @@ def run_files(
 
 
 def _batches(refs: Iterable[FileRef]) -> Iterator[list[FileRef]]:
+    """Batches of at most BATCH_FILES files or BATCH_BYTES bytes, so big bundles spread out."""
     batch: list[FileRef] = []
     size = 0
     for ref in refs:
         batch.append(ref)
         try:
-            size += os.stat(ref.path).st_size if len(batch) > 1 else 0
+            size += os.stat(ref.path).st_size
         except OSError:
-            pass
+            pass  # the worker reports it
         if len(batch) >= BATCH_FILES or size >= BATCH_BYTES:
             yield batch
             batch, size = [], 0

@@ -267,36 +267,54 @@ def _one_file(ref: FileRef, stats: Stats, gate: Gate | None) -> Iterator[ScanTex
     except OSError as exc:
         stats.skip(shown, f"unreadable ({exc.strerror or exc.__class__.__name__})")
         return
-    with os.fdopen(fd, "rb") as fh:
+    data = None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            stats.skip(shown, "not a regular file")
+            os.close(fd)
+            return
+        stats.files += 1
+        if st.st_size <= WHOLE_FILE_BYTES:
+            data = _read_all(fd, st.st_size)
+    except OSError as exc:
+        os.close(fd)
+        stats.skip(shown, f"read error ({exc.strerror or exc.__class__.__name__})")
+        return
+    if data is not None and len(data) <= WHOLE_FILE_BYTES:
+        os.close(fd)
+        yield from _bytes_texts(data, ref, stats, gate)
+        return
+    with os.fdopen(fd, "rb") as fh:  # large, or grew since fstat: stream it
         try:
-            st = os.fstat(fh.fileno())
-            if not stat.S_ISREG(st.st_mode):
-                stats.skip(shown, "not a regular file")
-                return
-            stats.files += 1
-            if st.st_size <= WHOLE_FILE_BYTES:
-                data = fh.read()
-            else:
-                data = None
+            narrow, wide, gated = True, True, 0
+            if gate is not None:
+                narrow, wide, gated = _gate_stream(fh, gate)
+                if not narrow:
+                    stats.bytes += gated
+            fh.seek(0)
+            if narrow:
+                yield from read_texts(fh, shown, ref.abs_path, ref.root, stats)
+            if wide:
+                yield from utf16_strings(fh, shown, ref.abs_path, ref.root)
         except OSError as exc:
             stats.skip(shown, f"read error ({exc.strerror or exc.__class__.__name__})")
-            return
-        if data is None or len(data) > WHOLE_FILE_BYTES:  # large, or grew since fstat: stream it
-            try:
-                narrow, wide, gated = True, True, 0
-                if gate is not None:
-                    narrow, wide, gated = _gate_stream(fh, gate)
-                    if not narrow:
-                        stats.bytes += gated
-                fh.seek(0)
-                if narrow:
-                    yield from read_texts(fh, shown, ref.abs_path, ref.root, stats)
-                if wide:
-                    yield from utf16_strings(fh, shown, ref.abs_path, ref.root)
-            except OSError as exc:
-                stats.skip(shown, f"read error ({exc.strerror or exc.__class__.__name__})")
-            return
-    yield from _bytes_texts(data, ref, stats, gate)
+
+
+def _read_all(fd: int, size: int) -> bytes:
+    """The whole file in as few ``read`` calls as it takes (no buffered-reader object)."""
+    first = os.read(fd, size + 1)
+    if not first:
+        return first
+    parts = [first]
+    total = len(first)
+    while total <= WHOLE_FILE_BYTES:
+        more = os.read(fd, max(size + 1 - total, 1 << 16))
+        if not more:
+            break
+        parts.append(more)
+        total += len(more)
+    return first if len(parts) == 1 else b"".join(parts)
 
 
 WHOLE_FILE_BYTES = CHUNK_CHARS  # files up to this size are read at once (one chunk of text)
