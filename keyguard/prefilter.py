@@ -127,9 +127,9 @@ def _bytes_to_chars(data: bytes, hits: list[tuple[int, int]]) -> list[tuple[int,
 
 def hyperscan_available() -> bool:
     """Is the wheel installed? Looked up without importing it (7 ms of start-up)."""
-    from importlib.util import find_spec
+    from importlib.machinery import PathFinder  # already loaded; importlib.util is not
 
-    return find_spec("hyperscan") is not None
+    return PathFinder.find_spec("hyperscan") is not None
 
 
 def rule_literals(keyword_lists: list[tuple[str, ...]], decode_base64: bool = True) -> tuple[list[str], list[str]]:
