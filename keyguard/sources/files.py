@@ -14,7 +14,7 @@ from typing import BinaryIO, Iterator, Protocol
 
 from ..model import ScanText, Stats
 
-CHUNK_CHARS = 8 * 1024 * 1024  # characters handed to the engine at once
+CHUNK_CHARS = 2 * 1024 * 1024  # characters handed to the engine at once
 OVERLAP = 16 * 1024  # longer than any match (rules cap a match at 8 KiB)
 
 VENDORED_DIRS = frozenset({
@@ -115,11 +115,12 @@ def _sniff_utf16(head: bytes) -> str:
 
 def read_texts(
     fh: BinaryIO, path: str, abs_path: str | None, root: str | None, stats: Stats,
-    chunk_chars: int = CHUNK_CHARS,
+    chunk_chars: int = CHUNK_CHARS, encoding: str | None = None,
 ) -> Iterator[ScanText]:
-    """Decode a byte stream into one or more overlapping ``ScanText`` chunks."""
+    """Decode a byte stream into one or more overlapping ``ScanText`` chunks (in ``encoding``,
+    else the one its first bytes show)."""
     head = fh.read(4096)
-    encoding, bom = _decoder_for(head)
+    encoding, bom = (encoding, 0) if encoding else _decoder_for(head)
     origin = {"encoding": encoding} if encoding != "utf-8" else None
     decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
     pending = decoder.decode(head[bom:])
@@ -167,11 +168,11 @@ def utf16_strings(fh: BinaryIO, path: str, abs_path: str | None, root: str | Non
         size = os.fstat(fh.fileno()).st_size
         if size > BINARY_UTF16_MAX:
             return
-        fh.seek(0)
-        data = fh.read()
     except (OSError, ValueError):
         return
-    yield from _utf16_texts(data, path, abs_path, root)
+    for align in (0, 1):  # streamed in chunks like any text: memory stays bounded
+        fh.seek(align)
+        yield from read_texts(fh, path, abs_path, root, Stats(), encoding="utf-16-le")
 
 
 def _utf16_texts(data: bytes, path: str, abs_path: str | None, root: str | None) -> Iterator[ScanText]:
