@@ -19,7 +19,7 @@ from . import filters
 from .model import Finding, Rule, ScanText, Stats
 from .prefilter import (
     B64_RUN, HYPERSCAN_AFTER_TEXTS, HYPERSCAN_MIN_CHARS, HyperscanPrefilter, Prefilter, PythonPrefilter, ascii_lower,
-    base64_fingerprints, hyperscan_available,
+    _bytes_to_chars, base64_fingerprints, hyperscan_available,
 )
 
 _TOKEN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
@@ -104,7 +104,7 @@ class Engine:
         findings = []
         if kw_hits:
             ends = None
-            if prefilter is self._hyperscan and self._rule_ends is not None and text.isascii():
+            if prefilter is self._hyperscan and self._rule_ends is not None:
                 ends = self._rule_ends.find(text)
             for c in self._candidates(text, kw_hits, ends):
                 f = self._judge(c, text, st, stats)
@@ -117,7 +117,12 @@ class Engine:
     def candidates(self, text: str) -> list[Candidate]:
         """Rule matches in ``text`` before judging (placeholders, allow markers, entropy)."""
         kw_hits, _ = self._python.find(text)
-        return self._candidates(text, kw_hits) if kw_hits else []
+        if not kw_hits:
+            return []
+        ends = None
+        if self._rule_ends is not None and len(text) >= 4096:
+            ends = self._rule_ends.find(text)  # a decoded source map can be megabytes
+        return self._candidates(text, kw_hits, ends)
 
     def _prefilter(self, text: str) -> Prefilter:
         self._texts_seen += 1
@@ -149,8 +154,8 @@ class Engine:
             if rule.id in self.disabled:
                 continue
             rule_ends = None
-            if ends is not None and i in self._rule_ends.rule_indexes:  # type: ignore[union-attr]
-                rule_ends = ends.get(i, [])
+            if ends is not None and i in ends:
+                rule_ends = ends[i]
                 if not rule_ends:
                     continue  # Hyperscan saw no match of this rule anywhere in the text
             try:
@@ -355,19 +360,13 @@ def _narrow(windows: list[tuple[int, int]], ends: list[int], width: int) -> list
 
 
 class RuleEnds:
-    """Where could each rule's match end? One Hyperscan pass over an ASCII text for the rules
-    whose regex Hyperscan reads exactly as Python does; the engine then searches with ``re``
-    only just before those ends, instead of everywhere around every keyword."""
+    """Where could each rule's match end? One Hyperscan pass over a text for the rules whose
+    regex Hyperscan reads exactly as Python does; the engine then searches with ``re`` only just
+    before those ends, instead of everywhere around every keyword. ASCII texts use a byte-mode
+    database; other texts a UTF-8-mode one, which holds the rules that compile that way."""
 
-    def __init__(self, rules: list[Rule], indexes: list[int]) -> None:
-        import hyperscan
-
-        self.rule_indexes = frozenset(indexes)
-        self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        self._db.compile(
-            expressions=[_hs_pattern(rules[i]) for i in indexes], ids=indexes,
-            elements=len(indexes), flags=[0] * len(indexes),
-        )
+    def __init__(self, dbs: dict[bool, tuple[object, list[int]]]) -> None:
+        self._dbs = dbs  # utf8 mode? -> (database, rule indexes)
 
     @classmethod
     def for_rules(cls, rules: list[Rule]) -> RuleEnds | None:
@@ -375,26 +374,59 @@ class RuleEnds:
             import hyperscan
         except ImportError:
             return None
-        indexes = []
-        for i, rule in enumerate(rules):
-            if not _hs_exact(rule):
-                continue
-            try:  # one by one: a pattern Hyperscan refuses stays on the plain path
-                hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK).compile(
-                    expressions=[_hs_pattern(rule)], ids=[0], elements=1, flags=[0])
-            except hyperscan.error:
-                continue
-            indexes.append(i)
-        return cls(rules, indexes) if indexes else None
+        dbs: dict[bool, tuple[object, list[int]]] = {}
+        for utf8 in (False, True):
+            flag = hyperscan.HS_FLAG_UTF8 if utf8 else 0
+            indexes = []
+            for i, rule in enumerate(rules):
+                if not _hs_exact(rule):
+                    continue
+                try:  # one by one: a pattern Hyperscan refuses stays on the plain path
+                    hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK).compile(
+                        expressions=[_hs_pattern(rule)], ids=[0], elements=1, flags=[flag])
+                except hyperscan.error:
+                    continue
+                indexes.append(i)
+            if indexes:
+                db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+                db.compile(expressions=[_hs_pattern(rules[i]) for i in indexes], ids=indexes,
+                           elements=len(indexes), flags=[flag] * len(indexes))
+                dbs[utf8] = (db, indexes)
+        return cls(dbs) if dbs else None
 
-    def find(self, text: str) -> dict[int, list[int]]:
-        ends: dict[int, list[int]] = {}
-
-        def on_match(idx: int, start: int, end: int, flags: int, ctx: object) -> None:
-            ends.setdefault(idx, []).append(end)
-
-        self._db.scan(text.encode("ascii"), match_event_handler=on_match)
+    def find(self, text: str) -> dict[int, list[int]] | None:
+        """Match ends for every rule index covered (an empty list: no match anywhere); None if
+        no database fits the text (lone surrogates, or no rule compiles in UTF-8 mode)."""
+        ascii_text = text.isascii()
+        if not ascii_text and not _hs_safe(text):
+            return None
+        entry = self._dbs.get(not ascii_text)
+        if entry is None:
+            return None
+        db, indexes = entry
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+        ends: dict[int, list[int]] = {i: [] for i in indexes}
+        pairs: list[tuple[int, int]] = []
+        db.scan(data, match_event_handler=lambda i, s, e, f, c: pairs.append((i, e)))  # type: ignore[attr-defined]
+        if not ascii_text:  # UTF-8 mode: ends fall between code points
+            pairs = _bytes_to_chars(data, pairs)
+        for i, e in pairs:
+            ends[i].append(e)
         return ends
+
+
+# non-ASCII characters that Python's case-insensitive matching takes for ASCII letters
+# (İ ı ſ K): texts with any of them stay on the plain path, as do texts with lone surrogates
+_HS_UNSAFE = "\u0130\u0131\u017f\u212a"
+
+
+def _hs_safe(text: str) -> bool:
+    """Does Hyperscan in UTF-8 mode see this text as Python's ``re`` does (for ``_hs_exact``
+    rules)? Lone surrogates are caught when encoding (``RuleEnds.find``)."""
+    return text.isascii() or not any(ch in text for ch in _HS_UNSAFE)
 
 
 def _hs_pattern(rule: Rule) -> bytes:
@@ -402,7 +434,7 @@ def _hs_pattern(rule: Rule) -> bytes:
 
 
 def _hs_exact(rule: Rule) -> bool:
-    """Does Hyperscan read this regex as Python does, on ASCII text, with a bounded width?"""
+    """Does Hyperscan read this regex as Python does (on ``_hs_safe`` texts), with a bounded width?"""
     from re import _constants as c  # type: ignore[attr-defined]
     from re import _parser as sre_parse  # type: ignore[attr-defined]
 
