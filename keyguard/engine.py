@@ -362,60 +362,109 @@ def _narrow(windows: list[tuple[int, int]], ends: list[int], width: int) -> list
 class RuleEnds:
     """Where could each rule's match end? One Hyperscan pass over a text for the rules whose
     regex Hyperscan reads exactly as Python does; the engine then searches with ``re`` only just
-    before those ends, instead of everywhere around every keyword. ASCII texts use a byte-mode
-    database; other texts a UTF-8-mode one, which holds the rules that compile that way."""
+    before those ends, instead of everywhere around every keyword.
 
-    def __init__(self, dbs: dict[bool, tuple[object, list[int]]]) -> None:
-        self._dbs = dbs  # utf8 mode? -> (database, rule indexes)
+    One byte-mode database serves ASCII texts, and other texts for the rules that can only match
+    ASCII characters (no ``.``, no negated class): those match the same on UTF-8 bytes. The
+    other rules get a UTF-8-mode database, compiled only when a non-ASCII text first needs it.
+    """
+
+    def __init__(self, rules: list[Rule]) -> None:
+        import hyperscan
+
+        self._hs = hyperscan
+        self._rules = rules
+        eligible = [i for i, r in enumerate(rules) if _hs_exact(r)]
+        self._bytes = self._compile(eligible, 0)
+        covered = self._bytes[1] if self._bytes else []
+        self._closed = [i for i in covered if _ascii_closed(rules[i])]
+        self._open = [i for i in eligible if i not in self._closed]
+        self._utf8: tuple[object, list[int]] | None | bool = False  # False: not compiled yet
 
     @classmethod
     def for_rules(cls, rules: list[Rule]) -> RuleEnds | None:
         try:
-            import hyperscan
+            import hyperscan  # noqa: F401
         except ImportError:
             return None
-        dbs: dict[bool, tuple[object, list[int]]] = {}
-        for utf8 in (False, True):
-            flag = hyperscan.HS_FLAG_UTF8 if utf8 else 0
-            indexes = []
-            for i, rule in enumerate(rules):
-                if not _hs_exact(rule):
-                    continue
-                try:  # one by one: a pattern Hyperscan refuses stays on the plain path
-                    hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK).compile(
-                        expressions=[_hs_pattern(rule)], ids=[0], elements=1, flags=[flag])
-                except hyperscan.error:
-                    continue
-                indexes.append(i)
-            if indexes:
-                db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-                db.compile(expressions=[_hs_pattern(rules[i]) for i in indexes], ids=indexes,
-                           elements=len(indexes), flags=[flag] * len(indexes))
-                dbs[utf8] = (db, indexes)
-        return cls(dbs) if dbs else None
+        ends = cls(rules)
+        return ends if ends._bytes else None
+
+    def _compile(self, indexes: list[int], flag: int) -> tuple[object, list[int]] | None:
+        hs = self._hs
+        patterns = {i: _hs_pattern(self._rules[i]) for i in indexes}
+        db = hs.Database(mode=hs.HS_MODE_BLOCK)
+        try:
+            db.compile(expressions=list(patterns.values()), ids=list(patterns),
+                       elements=len(patterns), flags=[flag] * len(patterns))
+            return (db, list(patterns)) if patterns else None
+        except hs.error:  # one by one: a pattern Hyperscan refuses stays on the plain path
+            pass
+        ok = []
+        for i, pat in patterns.items():
+            try:
+                hs.Database(mode=hs.HS_MODE_BLOCK).compile(
+                    expressions=[pat], ids=[0], elements=1, flags=[flag])
+                ok.append(i)
+            except hs.error:
+                continue
+        return self._compile(ok, flag) if ok else None
 
     def find(self, text: str) -> dict[int, list[int]] | None:
         """Match ends for every rule index covered (an empty list: no match anywhere); None if
-        no database fits the text (lone surrogates, or no rule compiles in UTF-8 mode)."""
-        ascii_text = text.isascii()
-        if not ascii_text and not _hs_safe(text):
+        no rule is covered for this text (e.g. lone surrogates, İ ı ſ K)."""
+        assert self._bytes is not None
+        if text.isascii():
+            db, indexes = self._bytes
+            ends: dict[int, list[int]] = {i: [] for i in indexes}
+            db.scan(text.encode("ascii"),  # type: ignore[attr-defined]
+                    match_event_handler=lambda i, s, e, f, c: ends[i].append(e))
+            return ends
+        if not _hs_safe(text):
             return None
-        entry = self._dbs.get(not ascii_text)
-        if entry is None:
-            return None
-        db, indexes = entry
         try:
             data = text.encode("utf-8")
         except UnicodeEncodeError:
             return None
-        ends: dict[int, list[int]] = {i: [] for i in indexes}
+        if self._utf8 is False:
+            self._utf8 = self._compile(self._open, self._hs.HS_FLAG_UTF8) if self._open else None
+        passes = []
+        if self._closed:
+            passes.append((self._bytes[0], set(self._closed)))
+        if self._utf8:
+            passes.append((self._utf8[0], set(self._utf8[1])))  # type: ignore[index]
+        if not passes:
+            return None
+        ends = {i: [] for _, wanted in passes for i in wanted}
         pairs: list[tuple[int, int]] = []
-        db.scan(data, match_event_handler=lambda i, s, e, f, c: pairs.append((i, e)))  # type: ignore[attr-defined]
-        if not ascii_text:  # UTF-8 mode: ends fall between code points
-            pairs = _bytes_to_chars(data, pairs)
-        for i, e in pairs:
+        for db, wanted in passes:
+            db.scan(data, match_event_handler=lambda i, s, e, f, c, w=wanted: (  # type: ignore[attr-defined]
+                pairs.append((i, e)) if i in w else None))
+        for i, e in _bytes_to_chars(data, pairs):  # ends fall between code points
             ends[i].append(e)
         return ends
+
+
+def _ascii_closed(rule: Rule) -> bool:
+    """Can the regex match only ASCII characters (so byte mode sees UTF-8 text as ``re`` does)?"""
+    from re import _constants as c  # type: ignore[attr-defined]
+    from re import _parser as sre_parse  # type: ignore[attr-defined]
+
+    def closed(items: object) -> bool:
+        for op, av in items:  # type: ignore[attr-defined]
+            if op in (c.ANY, c.NOT_LITERAL):
+                return False
+            if op == c.IN and any(o == c.NEGATE for o, _ in av):
+                return False
+            if op == c.SUBPATTERN and not closed(av[-1]):
+                return False
+            if op in (c.MAX_REPEAT, c.MIN_REPEAT) and not closed(av[2]):
+                return False
+            if op == c.BRANCH and not all(closed(b) for b in av[1]):
+                return False
+        return True
+
+    return closed(sre_parse.parse(rule.regex))
 
 
 # non-ASCII characters that Python's case-insensitive matching takes for ASCII letters
