@@ -74,11 +74,11 @@ def _setup(targets: tuple[str, ...], opts: dict[str, Any], use_baseline: bool = 
 
 
 def _run(targets: tuple[str, ...], s: Setup, include_vendored: bool, baseline: Baseline | None,
-         seen_paths: set[str] | None = None) -> ScanResult:
+         seen_paths: set[str] | None = None, speed: dict[str, Any] | None = None) -> ScanResult:
     from .model import Stats
     from .project import SetupError, packs_for, suppressor_for
     from .scanner import run
-    from .sources.files import file_texts
+    from .sources.files import file_refs, file_texts
 
     stats = Stats()
     try:
@@ -87,9 +87,13 @@ def _run(targets: tuple[str, ...], s: Setup, include_vendored: bool, baseline: B
         raise KeyguardError(str(exc)) from None
     dirs = [t for t in targets if t != "-" and os.path.isdir(t)]
     root = os.path.abspath(dirs[0]) if len(dirs) == 1 and len(targets) == 1 else None
-    texts = file_texts(list(targets), stats, include_vendored)
-    if seen_paths is not None:
-        texts = _recording(texts, seen_paths)
+    if seen_paths is None:  # the fast path: worker processes, undecoded files skipped
+        from .parallel import run_files
+
+        jobs, shard = _speed(speed or {})
+        refs = file_refs(list(targets), stats, include_vendored, shard)
+        return run_files(refs, s.rules, stats, jobs, root, packs_for(s), suppressor)
+    texts = _recording(file_texts(list(targets), stats, include_vendored), seen_paths)
     return run(texts, s.rules, stats, root, packs_for(s), suppressor)
 
 
@@ -130,16 +134,75 @@ def _git_mode(targets: tuple[str, ...], history: bool, since_ref: str | None,
 
 
 def _run_git(mode: str, target: str, since_ref: str | None, s: Setup,
-             baseline: Baseline | None) -> ScanResult:
+             baseline: Baseline | None, shard: tuple[int, int] | None = None) -> ScanResult:
     from .git_scan import scan_git
     from .project import SetupError, packs_for, suppressor_for
     from .sources.git import GitError
 
+    if shard is not None and mode != "history":
+        raise KeyguardError(f"--shard splits a directory scan or --history, not --{mode}")
     try:
-        return scan_git(target, mode, since_ref, s.rules, packs_for(s), suppressor_for(s, baseline))
+        return scan_git(target, mode, since_ref, s.rules, packs_for(s), suppressor_for(s, baseline),
+                        shard)
     except (GitError, SetupError) as exc:
         raise KeyguardError(str(exc)) from None
 # -- end of git sources ----------------------------------------------------------------------------
+
+
+# -- speed and scale: --jobs, --shard (issue 6) ----------------------------------------------------
+def speed_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option("--shard", metavar="I/N",
+                      help="Scan only shard I of N (files split by a hash of their path); "
+                           "combine the shards' reports with `keyguard merge`.")(fn)
+    return click.option("--jobs", "-j", type=click.IntRange(min=1), metavar="N",
+                        help="Worker processes (default: the number of CPUs; "
+                             "small scans stay in one process).")(fn)
+
+
+def _speed(opts: dict[str, Any]) -> tuple[int, tuple[int, int] | None]:
+    from .parallel import default_jobs
+    from .shard import parse_shard
+
+    shard = None
+    if opts.get("shard"):
+        try:
+            shard = parse_shard(str(opts["shard"]))
+        except ValueError as exc:
+            raise KeyguardError(f"--shard: {exc}") from None
+    return int(opts.get("jobs") or default_jobs()), shard
+
+
+@cli.command("merge")
+@click.argument("reports", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["json", "sarif"]),
+              help="Report format (default: that of the reports; a .sarif output means sarif).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+              help="Write the merged report to FILE instead of standard output.")
+def merge_reports(reports: tuple[str, ...], fmt: str | None, output: str | None) -> None:
+    """Combine JSON or SARIF reports (of --shard runs) into one, each finding once.
+
+    Exit 1 if the merged report has findings, 0 if not."""
+    import json
+
+    from .merge import MergeError, count, merge
+    from .report import write_output
+
+    if fmt is None and output and output.endswith((".sarif", ".sarif.json")):
+        fmt = "sarif"
+    try:
+        found, doc = merge(list(reports), fmt)
+    except MergeError as exc:
+        raise KeyguardError(str(exc)) from None
+    text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    if output:
+        try:
+            write_output(text, output)
+        except OSError as exc:
+            raise KeyguardError(f"cannot write {output}: {exc.strerror or exc}") from None
+    else:
+        sys.stdout.write(text)
+    sys.exit(EXIT_FINDINGS if count(found, doc) else EXIT_CLEAN)
+# -- end speed and scale ------------------------------------------------------------------------
 
 
 @cli.command()
@@ -156,6 +219,7 @@ def _run_git(mode: str, target: str, since_ref: str | None, s: Setup,
 @project_options
 @click.option("--show-secrets", is_flag=True, help="Print full secrets (never in SARIF).")
 @click.option("--color/--no-color", default=None, help="Colour text output (default: on a terminal).")
+@speed_options
 def scan(targets: tuple[str, ...], fmt: str, output: str | None, show_secrets: bool,
          color: bool | None, include_vendored: bool, history: bool = False,
          since_ref: str | None = None, staged: bool = False, **opts: object) -> None:
@@ -172,9 +236,9 @@ def scan(targets: tuple[str, ...], fmt: str, output: str | None, show_secrets: b
     except SetupError as exc:
         raise KeyguardError(str(exc)) from None
     if git_mode:
-        result = _run_git(git_mode, targets[0], since_ref, s, baseline)
+        result = _run_git(git_mode, targets[0], since_ref, s, baseline, _speed(opts)[1])
     else:
-        result = _run(targets, s, include_vendored, baseline)
+        result = _run(targets, s, include_vendored, baseline, speed=opts)
     use_color = color if color is not None else (output is None and sys.stdout.isatty())
     text = render(fmt, result, show_secrets=show_secrets, color=use_color)
     if output:

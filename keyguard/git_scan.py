@@ -14,17 +14,19 @@ if TYPE_CHECKING:
 
 def scan_git(
     repo_path: str, mode: str, ref: str | None, rules: list[Rule], packs: list[Pack],
-    suppressor: Suppressor | None,
+    suppressor: Suppressor | None, shard: tuple[int, int] | None = None,
 ) -> ScanResult:
-    """``mode`` is ``history``, ``since`` (with ``ref``) or ``staged``. Raises ``git.GitError``."""
-    result = _scan(repo_path, mode, ref, rules, packs, suppressor)
+    """``mode`` is ``history``, ``since`` (with ``ref``) or ``staged``. Raises ``git.GitError``.
+
+    ``shard`` (I, N) splits a history scan by path: shard I scans the blobs of its paths."""
+    result = _scan(repo_path, mode, ref, rules, packs, suppressor, shard)
     result.errors.extend(result.stats.extra.pop("git_warnings", []))
     return result
 
 
 def _scan(
     repo_path: str, mode: str, ref: str | None, rules: list[Rule], packs: list[Pack],
-    suppressor: Suppressor | None,
+    suppressor: Suppressor | None, shard: tuple[int, int] | None = None,
 ) -> ScanResult:
     from .scanner import run
 
@@ -37,6 +39,10 @@ def _scan(
         if not repo.has_commits() and not repo.run("for-each-ref", "--count=1").stdout:
             return run([], rules, stats, repo.toplevel, packs, suppressor)
         history = git.read_history(repo, stats)
+        if shard is not None:  # by path, as in a directory scan: a path's blobs stay together
+            from .shard import in_shard
+
+            history.only_paths(lambda path: in_shard(path, *shard))
         return run(git.history_texts(repo, history, stats), rules, stats, repo.toplevel, packs,
                    suppressor, lambda fs: git.attribute_history(fs, history))
     if mode == "since":

@@ -78,10 +78,19 @@ def run(
     engine = Engine(rules)
     findings = scan_texts(texts, engine, stats, packs)
     if source_filter is not None:
-        findings = sorted(source_filter(findings), key=sort_key)
+        findings = list(source_filter(findings))
+    return finish(findings, engine.errors, rules, stats, started, root, packs, suppressor)
+
+
+def finish(
+    findings: list[Finding], errors: Iterable[str], rules: list[Rule], stats: Stats, started: float,
+    root: str | None = None, packs: Iterable[Pack] = (), suppressor: Suppressor | None = None,
+) -> ScanResult:
+    """Sorted, suppressed findings and the run's numbers as one ``ScanResult``."""
+    findings.sort(key=sort_key)
     if suppressor is not None:
         findings = suppressor.apply(findings, stats)
     stats.findings = len(findings)
     stats.seconds = time.perf_counter() - started
     all_rules = rules + [r for p in packs for r in p.rules]
-    return ScanResult(findings, stats, all_rules, root, list(engine.errors))
+    return ScanResult(findings, stats, all_rules, root, list(errors))

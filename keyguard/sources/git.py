@@ -17,7 +17,7 @@ import re
 import subprocess
 import threading
 from dataclasses import dataclass, field, replace
-from typing import IO, Any, Iterator
+from typing import IO, Any, Callable, Iterator
 
 from ..model import Finding, ScanText, Stats
 from .files import read_texts
@@ -286,6 +286,11 @@ class History:
     commits: list[dict[str, Any]] = field(default_factory=list)
     commit_times: list[int] = field(default_factory=list)
     blobs: dict[str, dict[str, int]] = field(default_factory=dict)  # blob -> path -> commit index
+
+    def only_paths(self, keep: Callable[[str], bool]) -> None:
+        """Forget every path ``keep`` rejects, and blobs left with no path (``--shard``)."""
+        kept = {b: {p: c for p, c in paths.items() if keep(p)} for b, paths in self.blobs.items()}
+        self.blobs = {b: paths for b, paths in kept.items() if paths}
 
     def commit_for(self, blob: str, path: str) -> dict[str, Any]:
         c = dict(self.commits[self.blobs[blob][path]])
