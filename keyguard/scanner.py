@@ -48,11 +48,14 @@ def scan_texts(
     findings: list[Finding] = []
     for st in texts:
         found = engine.scan(st, stats)
+        locate = getattr(st, "locate", None)  # e.g. a source map adds each finding's original place
         if packs:
             from .detect_secrets_pack import without_overlap
 
             for pack in packs:
                 found += without_overlap(pack.scan(st, stats), found)
+        if locate is not None:
+            locate(found)
         for f in found:
             k = finding_key(f)
             if k in seen:  # the overlap between two chunks of one file
