@@ -51,28 +51,14 @@ def is_private_host(host: str) -> bool:
     return False
 
 
-class _NoCookies:
-    """A cookie policy that accepts nothing."""
-
-    def set_ok(self, *a: Any) -> bool:
-        return False
-
-    def return_ok(self, *a: Any) -> bool:
-        return False
-
-    def domain_return_ok(self, *a: Any) -> bool:
-        return False
-
-    def path_return_ok(self, *a: Any) -> bool:
-        return False
-
-
 def web_texts(urls: list[str], stats: Stats, limits: Limits) -> Iterator[ScanText]:
     import requests  # lazily: start-up time
 
     session = requests.Session()
     session.trust_env = False  # no .netrc credentials, no proxies from the environment
-    session.cookies.set_policy(_NoCookies())  # type: ignore[arg-type]
+    from http.cookiejar import DefaultCookiePolicy
+
+    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # accept no cookies
     session.headers.update({"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"})
     started = time.monotonic()
     downloaded = 0
