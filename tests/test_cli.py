@@ -8,7 +8,9 @@ import jsonschema
 
 from .conftest import ROOT, run_keyguard, scan_json
 
-SARIF_SCHEMA = ROOT.parent / "shared" / "sarif" / "sarif-schema-2.1.0.json"
+SARIF_SCHEMA = next(  # beside the main checkout, or /work/shared from a worktree under /work/wt
+    (p for p in (ROOT.parent / "shared", Path("/work/shared")) if p.is_dir()), ROOT.parent / "shared"
+) / "sarif" / "sarif-schema-2.1.0.json"
 
 
 def _tree(tmp_path: Path, make_key) -> tuple[Path, str, str]:
