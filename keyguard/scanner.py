@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable, Protocol
 
 from .engine import Engine
+from .exposure import mark_browser_exposed
 from .model import Finding, Rule, ScanText, Stats, severity_rank
 
 if TYPE_CHECKING:
@@ -75,6 +76,7 @@ def run(
     packs = list(packs)
     engine = Engine(rules)
     findings = scan_texts(texts, engine, stats, packs)
+    mark_browser_exposed(findings)
     if suppressor is not None:
         findings = suppressor.apply(findings, stats)
     stats.findings = len(findings)

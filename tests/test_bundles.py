@@ -110,6 +110,7 @@ def test_malformed_source_map_is_reported_and_scan_goes_on(tmp_path: Path) -> No
 class _Handler(http.server.SimpleHTTPRequestHandler):
     cookies_seen: list[str] = []
     agents: list[str] = []
+    redirect_to = ""
 
     def log_message(self, *a: object) -> None:
         pass
@@ -118,6 +119,11 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         _Handler.agents.append(self.headers.get("User-Agent", ""))
         if self.headers.get("Cookie"):
             _Handler.cookies_seen.append(self.headers["Cookie"])
+        if self.path == "/redirect-same-host":
+            self.send_response(302)
+            self.send_header("Location", _Handler.redirect_to)
+            self.end_headers()
+            return
         if self.path == "/away":
             self.send_response(302)
             self.send_header("Location", "http://localhost.invalid/x.js")
@@ -178,3 +184,35 @@ def test_unreachable_url_is_one_line_error(tmp_path: Path) -> None:
     r = keyguard("scan", "http://127.0.0.1:9/", "--timeout", "2", cwd=tmp_path)
     assert r.returncode == 2
     assert "Traceback" not in r.stderr and "127.0.0.1:9" in r.stderr
+
+
+@pytest.mark.parametrize("variable", ["VITE_GEMINI_API_KEY", "NEXT_PUBLIC_GEMINI_KEY", "EXPO_PUBLIC_GEMINI_KEY"])
+def test_browser_exposed_env_variable_is_more_severe(tmp_path: Path, variable: str) -> None:
+    write(tmp_path / ".env.production", f"{variable}={GEMINI}\n")
+    write(tmp_path / "server.env.txt", f"{variable}={GEMINI}\n")  # not a .env file: no bump
+    write(tmp_path / ".env", f"GEMINI_API_KEY={GEMINI}\n")  # not exposed: no bump
+    _, findings = scan_json(tmp_path, ".")
+    by_path = {f["path"]: f for f in findings}
+    assert by_path[".env.production"]["severity"] == "critical"
+    assert any("browser" in r for r in by_path[".env.production"]["reasons"])
+    for plain in ("server.env.txt", ".env"):
+        assert by_path[plain]["severity"] == "high"
+        assert not by_path[plain].get("reasons")
+
+
+def test_redirect_to_private_address_refused_when_start_was_public(server: str) -> None:
+    """Treat the start as public (it is 127.0.0.1 here): a redirect to a private address is refused."""
+    import requests
+
+    from keyguard.model import Stats
+    from keyguard.sources import web
+
+    stats = Stats()
+    redirecting = server + "/redirect-same-host"
+    _Handler.redirect_to = server + "/app.js"
+    got = web._get(requests.Session(), redirecting, "127.0.0.1", True, web.Limits(), 2**20, stats)
+    assert got is None
+    assert stats.skipped == {"redirect to a private address refused": 1}
+    # the same redirect from a private start URL is followed
+    got = web._get(requests.Session(), redirecting, "127.0.0.1", False, web.Limits(), 2**20, stats)
+    assert got is not None and got[0] == server + "/app.js"
