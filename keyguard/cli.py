@@ -59,7 +59,7 @@ def _setup(targets: tuple[str, ...], opts: dict[str, Any], use_baseline: bool = 
     from .project import Overrides, SetupError, setup
 
     for t in targets:
-        if t != "-" and not os.path.lexists(t):
+        if t != "-" and not _is_url(t) and not os.path.lexists(t):
             raise KeyguardError(f"{t}: no such file or directory")
     o = Overrides(
         config_file=opts.get("config_file"), no_config=opts.get("no_config", False),
@@ -87,13 +87,18 @@ def _run(targets: tuple[str, ...], s: Setup, include_vendored: bool, baseline: B
         raise KeyguardError(str(exc)) from None
     dirs = [t for t in targets if t != "-" and os.path.isdir(t)]
     root = os.path.abspath(dirs[0]) if len(dirs) == 1 and len(targets) == 1 else None
-    if seen_paths is None:  # the fast path: worker processes, undecoded files skipped
+    jobs, shard = _speed(speed or {})
+    if seen_paths is None and not any(map(_is_url, targets)):
+        # the fast path: worker processes, undecoded files skipped
         from .parallel import run_files
 
-        jobs, shard = _speed(speed or {})
         refs = file_refs(list(targets), stats, include_vendored, shard)
         return run_files(refs, s.rules, stats, jobs, root, packs_for(s), suppressor)
-    texts = _recording(file_texts(list(targets), stats, include_vendored), seen_paths)
+    if shard is not None:
+        raise KeyguardError("--shard splits files and --history, not a URL scan")
+    texts = _browser_texts(targets, stats, include_vendored)
+    if seen_paths is not None:
+        texts = _recording(texts, seen_paths)
     return run(texts, s.rules, stats, root, packs_for(s), suppressor)
 
 
@@ -251,6 +256,56 @@ def scan(targets: tuple[str, ...], fmt: str, output: str | None, show_secrets: b
     threshold = severity_rank(s.config.fail_on)
     failing = any(severity_rank(f.severity) >= threshold for f in result.findings)
     sys.exit(EXIT_FINDINGS if failing else EXIT_CLEAN)
+
+
+# --- browser artefacts and web scans (issue 4) ---------------------------------------------
+
+def _is_url(target: str) -> bool:
+    return target.startswith(("http://", "https://"))
+
+
+def _browser_texts(targets: tuple[str, ...], stats: Any, include_vendored: bool) -> Iterator[ScanText]:
+    """Files (with their source maps) and, for URL targets, a bounded crawl of the site."""
+    from .sources.bundles import with_source_maps
+    from .sources.files import file_texts
+
+    paths = [t for t in targets if not _is_url(t)]
+    urls = [t for t in targets if _is_url(t)]
+    if paths:
+        yield from with_source_maps(file_texts(paths, stats, include_vendored), stats)
+    if urls:
+        from .sources.web import Limits, WebError, web_texts
+
+        params = click.get_current_context().params
+        limits = Limits(
+            max_pages=params.get("max_pages") or Limits.max_pages,
+            max_bytes=(params.get("max_mb") or Limits.max_bytes // 2**20) * 2**20,
+            max_seconds=params.get("max_time") or Limits.max_seconds,
+            timeout=params.get("timeout") or Limits.timeout,
+            same_origin=not params.get("cross_origin", False),
+        )
+        try:
+            yield from with_source_maps(web_texts(urls, stats, limits), stats)
+        except WebError as exc:
+            raise KeyguardError(str(exc)) from None
+
+
+def web_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Limits for ``keyguard scan https://...``."""
+    options = [
+        click.option("--max-pages", type=click.IntRange(1), help="URL scans: fetch at most N resources (default 200)."),
+        click.option("--max-mb", type=click.IntRange(1), help="URL scans: download at most N MiB in all (default 50)."),
+        click.option("--max-time", type=click.IntRange(1), help="URL scans: stop fetching after N seconds (default 120)."),
+        click.option("--timeout", type=click.IntRange(1), help="URL scans: per-request time-out in seconds (default 10)."),
+        click.option("--cross-origin", is_flag=True, help="URL scans: also fetch scripts and maps from other origins."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+scan = web_options(scan)
+# --- end of browser artefacts block ---------------------------------------------------------
 
 
 @cli.group()

@@ -18,6 +18,7 @@ from .engine import Engine
 from .model import Finding, Rule, Stats
 from .prefilter import ByteGate, rule_literals
 from .scanner import Pack, ScanResult, finish, scan_texts
+from .sources.bundles import with_source_maps
 from .sources.files import FileRef, Gate, ref_texts
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ def run_files(
         engine = Engine(rules)
         the_gate = byte_gate(rules, packs) if gate else None
         texts = (t for r in itertools.chain(head, refs) for t in ref_texts(r, stats, the_gate))
-        findings = scan_texts(texts, engine, stats, packs)
+        findings = scan_texts(with_source_maps(texts, stats), engine, stats, packs)
         return finish(findings, engine.errors, rules, stats, started, root, packs, suppressor)
 
     import multiprocessing
@@ -82,7 +83,7 @@ def run_files(
             if stdin:
                 engine = Engine(rules)
                 texts = (t for r in stdin for t in ref_texts(r, stats))
-                findings += scan_texts(texts, engine, stats, packs)
+                findings += scan_texts(with_source_maps(texts, stats), engine, stats, packs)
                 errors += engine.errors
             pending: deque = deque()
             for batch in _batches(files):
@@ -138,4 +139,4 @@ def _scan_batch(refs: list[FileRef]) -> tuple[list[Finding], Stats, list[str]]:
     stats = Stats()
     known = len(engine.errors)
     texts = (t for r in refs for t in ref_texts(r, stats, gate))
-    return scan_texts(texts, engine, stats, packs), stats, engine.errors[known:]
+    return scan_texts(with_source_maps(texts, stats), engine, stats, packs), stats, engine.errors[known:]

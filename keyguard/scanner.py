@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable, Protocol
 
 from .engine import Engine
+from .exposure import mark_browser_exposed
 from .model import Finding, Rule, ScanText, Stats, severity_rank
 
 if TYPE_CHECKING:
@@ -48,11 +49,14 @@ def scan_texts(
     findings: list[Finding] = []
     for st in texts:
         found = engine.scan(st, stats)
+        locate = getattr(st, "locate", None)  # e.g. a source map adds each finding's original place
         if packs:
             from .detect_secrets_pack import without_overlap
 
             for pack in packs:
                 found += without_overlap(pack.scan(st, stats), found)
+        if locate is not None:
+            locate(found)
         for f in found:
             k = finding_key(f)
             if k in seen:  # the overlap between two chunks of one file
@@ -87,6 +91,7 @@ def finish(
     root: str | None = None, packs: Iterable[Pack] = (), suppressor: Suppressor | None = None,
 ) -> ScanResult:
     """Sorted, suppressed findings and the run's numbers as one ``ScanResult``."""
+    mark_browser_exposed(findings)
     findings.sort(key=sort_key)
     if suppressor is not None:
         findings = suppressor.apply(findings, stats)
