@@ -12,14 +12,15 @@ if TYPE_CHECKING:
 
     from ..http import CredentialClient
 
-_TOKENISH = re.compile(r"[A-Za-z0-9_\-*.+/=]{16,}")
+# a run of 12+ key characters holding a digit or a mask star: a key, a key fragment or a hint
+_TOKENISH = re.compile(r"(?=[A-Za-z0-9_\-*.+/=]*[0-9*])[A-Za-z0-9_\-*.+/=]{12,}")
 RATE_LIMIT_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-", "ratelimit-")
 
 
 def scrub(text: str, secret: str, limit: int = 200) -> str:
     """A provider message fit for a report: no key, no key fragment, no long token, short."""
     text = text.replace(secret, "[key]")
-    text = _TOKENISH.sub(lambda m: m.group(0) if m.group(0).startswith("http") else "[redacted]", text)
+    text = _TOKENISH.sub("[redacted]", text)
     return text[:limit]
 
 

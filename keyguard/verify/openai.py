@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from ..http import CredentialClient
 
 HOST = "api.openai.com"
-_MISSING = re.compile(r"Missing scopes:\s*([a-z0-9_.,\s]+)", re.I)
+_MISSING = re.compile(r"Missing scopes:\s*([a-z0-9_.]+(?:\s*,\s*[a-z0-9_.]+)*)", re.I)
 
 
 def _kind(secret: str) -> str:
@@ -46,9 +46,10 @@ def verify(secret: str, context: Context, client: CredentialClient) -> Verificat
         missing = _MISSING.search(str((body or {}).get("error", {}).get("message", "")))
         v.scope["restricted"] = True
         if missing:
-            v.scope["missing_scopes"] = [s.strip() for s in missing.group(1).split(",") if s.strip()]
-    elif answer.status_code == 429 and v.evidence.get("type") == "insufficient_quota" or \
-            v.evidence.get("code") == "insufficient_quota":
+            v.scope["missing_scopes"] = [s.strip().rstrip(".") for s in missing.group(1).split(",")
+                                         if s.strip().rstrip(".")]
+    elif answer.status_code == 429 and "insufficient_quota" in (v.evidence.get("type"),
+                                                                v.evidence.get("code")):
         v.status = "live"
         v.quota["exhausted"] = True
         v.reasons = ["429 insufficient_quota: a valid key whose organization has no quota left"]
