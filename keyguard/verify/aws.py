@@ -54,6 +54,14 @@ def account_from_key_id(key_id: str) -> str | None:
     return f"{number:012d}"
 
 
+def signing_key(secret: str, day: str, region: str, service: str) -> bytes:
+    """SigV4's derived key: HMAC chain over date, region, service and "aws4_request"."""
+    key = f"AWS4{secret}".encode()
+    for part in (day, region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return key
+
+
 def _sign(key_id: str, secret: str, now: datetime.datetime) -> dict[str, str]:
     amz_date = now.strftime("%Y%m%dT%H%M%SZ")
     day = amz_date[:8]
@@ -63,9 +71,7 @@ def _sign(key_id: str, secret: str, now: datetime.datetime) -> dict[str, str]:
     scope = f"{day}/{REGION}/{SERVICE}/aws4_request"
     to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
                          hashlib.sha256(canonical.encode()).hexdigest()])
-    key = f"AWS4{secret}".encode()
-    for part in (day, REGION, SERVICE, "aws4_request"):
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    key = signing_key(secret, day, REGION, SERVICE)
     signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
     return {"x-amz-date": amz_date, "Authorization":
             f"AWS4-HMAC-SHA256 Credential={key_id}/{scope}, SignedHeaders=host;x-amz-date, "

@@ -23,8 +23,8 @@ WINDOW_CHARS = 4000  # characters either side on one long (minified) line
 MAX_FILE_BYTES = 8 * 1024 * 1024
 _AWS_SECRET_NEAR = re.compile(
     r"(?i)secret[_\s-]?(?:access[_\s-]?)?key\w*[\"']?\s*[:=]>?\s*[\"']?([A-Za-z0-9+/]{40})(?![A-Za-z0-9+/])")
-_AZURE_HOST_NEAR = re.compile(r"(?<![a-z0-9.-])([a-z0-9][a-z0-9-]{0,61}[a-z0-9]?\.openai\.azure\.com)\b",
-                              re.I)
+_AZURE_HOST_NEAR = re.compile(
+    r"(?<![a-z0-9.-])([a-z0-9][a-z0-9-]{0,61}[a-z0-9]?\.openai\.azure\.com)(?![a-z0-9.-])", re.I)
 _SA_FIELD = {name: re.compile(rf'"{name}"\s*:\s*"([^"\\]{{1,200}})"')
              for name in ("client_email", "private_key_id", "project_id")}
 
