@@ -8,7 +8,10 @@ import jsonschema
 
 from .conftest import ROOT, run_keyguard, scan_json
 
-SARIF_SCHEMA = ROOT.parent / "shared" / "sarif" / "sarif-schema-2.1.0.json"
+# the schema sits in ../shared beside the main tree; a worktree (wt/<branch>) is one level deeper
+SARIF_SCHEMA = next((p / "shared" / "sarif" / "sarif-schema-2.1.0.json" for p in ROOT.parents
+                     if (p / "shared" / "sarif" / "sarif-schema-2.1.0.json").exists()),
+                    ROOT.parent / "shared" / "sarif" / "sarif-schema-2.1.0.json")
 
 
 def _tree(tmp_path: Path, make_key) -> tuple[Path, str, str]:

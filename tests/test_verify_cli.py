@@ -4,8 +4,11 @@ from __future__ import annotations
 import json
 import os
 
+import jsonschema
+
 from .conftest import run_keyguard
 from .standin import StandIn, reply, slow
+from .test_cli import SARIF_SCHEMA
 
 GEMINI = "generativelanguage.googleapis.com"
 LIVE_GEMINI = reply(200, {"models": [{"name": "models/gemini-2.5-pro"}]})
@@ -45,7 +48,9 @@ def test_scan_verify_sets_verdicts_severity_and_sarif_level(tmp_path, make_key):
                                              "reason": "Incorrect API key provided"}
     for report in (p.stdout.decode(), s.stdout.decode()):
         assert google not in report and openai not in report
-    results = {r["ruleId"]: r for r in json.loads(s.stdout)["runs"][0]["results"]}
+    sarif = json.loads(s.stdout)
+    jsonschema.validate(sarif, json.loads(SARIF_SCHEMA.read_text()))
+    results = {r["ruleId"]: r for r in sarif["runs"][0]["results"]}
     assert results["google-api-key"]["level"] == "error"
     assert results["google-api-key"]["properties"]["security-severity"] == "9.5"
     assert results["openai-project-key"]["level"] == "note"
