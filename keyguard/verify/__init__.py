@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 import re
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from ..http import CredentialClient
@@ -54,17 +54,19 @@ class Verifier(Protocol):
     def __call__(self, secret: str, context: Context, client: CredentialClient) -> Verification: ...
 
 
-# provider (normalised: lower case, letters and digits only) -> module in this package
+# provider (normalised: lower case, letters and digits only) -> module in this package.
+# No bare "azure": only Azure *OpenAI* keys may go to <resource>.openai.azure.com.
 PROVIDERS: dict[str, str] = {
     "openai": "openai", "anthropic": "anthropic", "google": "google", "gcp": "google",
     "googlegemini": "google_api_key", "gemini": "google_api_key", "firebase": "google_api_key",
     "googleapikey": "google_api_key", "googleserviceaccount": "google_service_account",
+    "googlecloud": "google",
     "huggingface": "huggingface", "hf": "huggingface", "groq": "groq", "xai": "xai", "grok": "xai",
-    "deepseek": "deepseek", "openrouter": "openrouter", "replicate": "replicate",
-    "together": "together", "togetherai": "together", "perplexity": "perplexity",
+    "deepseek": "deepseek", "deepseekai": "deepseek", "openrouter": "openrouter", "replicate": "replicate",
+    "together": "together", "togetherai": "together", "perplexity": "perplexity", "perplexityai": "perplexity",
     "fireworks": "fireworks", "fireworksai": "fireworks", "mistral": "mistral",
     "mistralai": "mistral", "cohere": "cohere", "azureopenai": "azure_openai",
-    "azure": "azure_openai", "aws": "aws", "amazon": "aws", "bedrock": "aws", "awsbedrock": "aws",
+    "aws": "aws", "amazon": "aws", "bedrock": "aws", "awsbedrock": "aws", "amazonbedrock": "aws",
     "elevenlabs": "elevenlabs", "stability": "stability", "stabilityai": "stability",
     "voyage": "voyage", "voyageai": "voyage", "langsmith": "langsmith", "langchain": "langsmith",
     "pinecone": "pinecone", "deepgram": "deepgram", "assemblyai": "assemblyai",
@@ -107,4 +109,4 @@ def implied_severity(rule_severity: str, v: Verification) -> str:
 
 
 __all__ = ["Context", "Verification", "Verifier", "verifier_for", "module_for",
-           "implied_severity", "STATUSES", "Callable"]
+           "implied_severity", "STATUSES"]

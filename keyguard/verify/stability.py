@@ -22,7 +22,7 @@ def verify(secret: str, context: Context, client: CredentialClient) -> Verificat
         if orgs:
             v.scope["organizations"] = orgs[:10]
     balance = send(client, "GET", HOST, "/v1/user/balance", headers=bearer(secret))
-    if hasattr(balance, "status_code") and balance.status_code == 200:
+    if not isinstance(balance, Verification) and balance.status_code == 200:
         credits = (body_json(balance) or {}).get("credits")
         if isinstance(credits, (int, float)):
             v.quota["credits"] = credits
