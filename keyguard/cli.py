@@ -224,9 +224,11 @@ def merge_reports(reports: tuple[str, ...], fmt: str | None, output: str | None)
 @project_options
 @click.option("--show-secrets", is_flag=True, help="Print full secrets (never in SARIF).")
 @click.option("--color/--no-color", default=None, help="Colour text output (default: on a terminal).")
+@click.option("--verify", is_flag=True,
+              help="Check each distinct key live with its provider (metadata calls only, no cost).")
 @speed_options
 def scan(targets: tuple[str, ...], fmt: str, output: str | None, show_secrets: bool,
-         color: bool | None, include_vendored: bool, history: bool = False,
+         color: bool | None, include_vendored: bool, verify: bool, history: bool = False,
          since_ref: str | None = None, staged: bool = False, **opts: object) -> None:
     """Scan files, directories, or - (standard input). Exit 0 clean, 1 findings, 2 error."""
     from .model import severity_rank
@@ -244,6 +246,8 @@ def scan(targets: tuple[str, ...], fmt: str, output: str | None, show_secrets: b
         result = _run_git(git_mode, targets[0], since_ref, s, baseline, _speed(opts)[1])
     else:
         result = _run(targets, s, include_vendored, baseline, speed=opts)
+    if verify:
+        _verify_findings(result.findings)
     use_color = color if color is not None else (output is None and sys.stdout.isatty())
     text = render(fmt, result, show_secrets=show_secrets, color=use_color)
     if output:
@@ -526,6 +530,64 @@ def rules_test(files: tuple[str, ...]) -> None:
     report, failed = test_rules(user_rules)
     click.echo(report, nl=False)
     sys.exit(EXIT_FINDINGS if failed else EXIT_CLEAN)
+
+
+# -- live checks: `scan --verify` and `keyguard verify` ---------------------------------------
+
+def _verify_findings(findings: list[Any]) -> None:
+    """Run the live checks in place; a refused endpoint or a bad KEYGUARD_ENDPOINTS is fatal."""
+    from .http import EndpointError
+    from .verify.run import client_from_environment, verify_findings
+
+    def progress(done: int, total: int) -> None:
+        click.echo(f"\rkeyguard: verified {done}/{total} keys", err=True, nl=done == total)
+
+    try:
+        verify_findings(findings, client_from_environment(),
+                        progress=progress if sys.stderr.isatty() else None)
+    except EndpointError as exc:
+        raise KeyguardError(str(exc)) from None
+
+
+@cli.command("verify")
+@click.argument("source", default="-")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]),
+              default="text", show_default=True, help="Report format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+              help="Write the report to FILE instead of standard output.")
+@click.option("--show-secrets", is_flag=True, help="Print full secrets (never in SARIF).")
+def verify_command(source: str, fmt: str, output: str | None, show_secrets: bool) -> None:
+    """Check keys live: SOURCE is a `scan --format json --show-secrets` report, or - for keys on
+    standard input, one per line (a key without a prefix needs its name: MISTRAL_API_KEY=...).
+    Exit 0 if no key is live, 1 if any is, 2 on error."""
+    from .report import render, write_output
+    from .verify.input import InputError, read_findings
+
+    try:
+        if source == "-":
+            text = sys.stdin.read()
+        else:
+            with open(source, encoding="utf-8") as fh:
+                text = fh.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KeyguardError(f"{source}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        result = read_findings(text, source)
+    except InputError as exc:
+        raise KeyguardError(str(exc)) from None
+    _verify_findings(result.findings)
+    report = render(fmt, result, show_secrets=show_secrets, color=output is None and sys.stdout.isatty())
+    if output:
+        try:
+            write_output(report, output)
+        except OSError as exc:
+            raise KeyguardError(f"cannot write {output}: {exc.strerror or exc}") from None
+    else:
+        sys.stdout.write(report)
+    live = any((f.verification or {}).get("status") == "live" for f in result.findings)
+    sys.exit(EXIT_FINDINGS if live else EXIT_CLEAN)
+
+# -- end of live checks ------------------------------------------------------------------------
 
 
 def main() -> None:
