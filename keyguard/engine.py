@@ -24,7 +24,7 @@ from .prefilter import (
 
 _TOKEN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 _B64_CHARS = re.compile(r"[A-Za-z0-9+/]*")
-_B64_TAIL = re.compile(r"[A-Za-z0-9+/]*\Z")
+_NOT_B64 = re.compile(r"[^A-Za-z0-9+/]")
 _B64_PAD = re.compile(r"={0,2}")
 _ASSIGN = re.compile(
     r"""(?:^|[\s,{;(\[])(?:export\s+|set\s+|const\s+|let\s+|var\s+)?["']?"""
@@ -106,8 +106,9 @@ class Engine:
             ends = None
             if prefilter is self._hyperscan and self._rule_ends is not None:
                 ends = self._rule_ends.find(text)
+            lines = LineIndex(text)
             for c in self._candidates(text, kw_hits, ends):
-                f = self._judge(c, text, st, stats)
+                f = self._judge(c, text, st, stats, lines)
                 if f:
                     findings.append(f)
         if self.decode_base64 and (b64_hits or kw_hits):
@@ -176,13 +177,15 @@ class Engine:
         spans = []
         if rule.context and not set(k.lower() for k in rule.keywords) - {c.lower() for c in rule.context}:
             # context-only rule: the key sits on the context word's line or a few lines below
+            # (a secret counts only within CONTEXT_REACH of a context word: see _context_near)
             for pos, _ in hits:
-                start = text.rfind("\n", 0, pos) + 1
+                lo, hi = max(0, pos - CONTEXT_REACH), min(n, pos + CONTEXT_REACH + rule.max_width)
+                start = max(text.rfind("\n", lo, pos) + 1, lo)
                 end = pos
                 for _ in range(rule.context_lines + 1):
-                    nl = text.find("\n", end)
+                    nl = text.find("\n", end, hi)
                     if nl < 0:
-                        end = n
+                        end = hi
                         break
                     end = nl + 1
                 spans.append((start, min(n, max(end, pos + rule.max_width))))
@@ -233,14 +236,15 @@ class Engine:
     # -- turning candidates into findings -------------------------------------------------------
     def _judge(
         self, c: Candidate, text: str, st: ScanText, stats: Stats | None,
-        where: tuple[int, int] | None = None, origin_extra: dict | None = None,
+        lines: LineIndex | None = None, origin_extra: dict | None = None,
     ) -> Finding | None:
         rule = c.rule
-        line_start = text.rfind("\n", 0, c.start) + 1
-        line_end = text.find("\n", c.end)
-        line_end = len(text) if line_end < 0 else line_end
-        line_text = text[line_start:line_end]
-        if filters.has_allow_marker(line_text):
+        # the secret's line; on a long (minified) line only the part near the secret
+        reach_start = max(0, c.start - CONTEXT_REACH)
+        line_start = max(text.rfind("\n", reach_start, c.start) + 1, reach_start)
+        line_end = text.find("\n", c.end, c.end + CONTEXT_REACH)
+        line_end = min(len(text), c.end + CONTEXT_REACH) if line_end < 0 else line_end
+        if filters.has_allow_marker(text[line_start:line_end]):
             _suppress(stats, "allow-marker")
             return None
         if rule.min_entropy and filters.shannon_entropy(c.secret) < rule.min_entropy:
@@ -249,9 +253,9 @@ class Engine:
         if filters.placeholder_reason(c.secret, rule.keywords):
             _suppress(stats, "placeholder")
             return None
-        loc_start, loc_end = where if where else (c.start, c.end)
-        line, column = _line_col(text, loc_start)
-        end_line, end_column = _line_col(text, loc_end)
+        lines = lines or LineIndex(text)
+        line, column = lines.at(c.start)
+        end_line, end_column = lines.at(c.end)
         origin: dict = dict(st.origin or {})
         variable = variable_name(text, c.start)
         if variable:
@@ -280,9 +284,7 @@ class Engine:
         """Decode the base64 runs that hold a keyword's base64 fingerprint, or that sit where a
         context-only rule's word was seen (``OPENAI_KEY: c2stcHJvai0…`` in a Kubernetes Secret)."""
         text = st.text
-        runs: set[tuple[int, int]] = set()
-        for _, pos in b64_hits:
-            runs.add(_b64_run_at(text, pos))
+        starts = [pos for _, pos in b64_hits]
         for ki, pos in kw_hits:
             if self._keywords[ki] not in self._context_kw:
                 continue
@@ -291,10 +293,16 @@ class Engine:
             for _ in range(4):
                 nl = text.find("\n", we)
                 we = len(text) if nl < 0 else nl + 1
-            for m in B64_RUN.finditer(text, ws, we):
-                runs.add(_b64_run_at(text, m.start()))
+            starts += [m.start() for m in B64_RUN.finditer(text, ws, we)]
+        # each run once: a long run holds many hits, and finding its ends costs its length
+        runs: list[tuple[int, int]] = []
+        for pos in sorted(starts):
+            if runs and runs[-1][0] <= pos < runs[-1][1]:
+                continue
+            runs.append(_b64_run_at(text, pos))
         out: list[Finding] = []
-        for rs, re_ in sorted(runs):
+        lines = LineIndex(text)
+        for rs, re_ in sorted(set(runs)):
             if re_ - rs < 24:
                 continue
             decoded = _b64_text(text[rs:re_])
@@ -316,8 +324,8 @@ class Engine:
                 if f is None:
                     continue
                 # locate the finding at the encoded run in the artifact
-                line, col = _line_col(text, rs)
-                end_line, end_col = _line_col(text, re_)
+                line, col = lines.at(rs)
+                end_line, end_col = lines.at(re_)
                 f.line = line + st.line_offset
                 f.column = col + (st.column_offset if line == 1 else 0)
                 f.end_line = end_line + st.line_offset
@@ -524,15 +532,17 @@ def _suppress(stats: Stats | None, reason: str) -> None:
 
 
 def _b64_run_at(text: str, pos: int) -> tuple[int, int]:
-    """The maximal base64 run (with its ``=`` padding) around ``pos``."""
-    start = pos
-    while start > 0:
-        piece_start = max(0, start - 4096)
-        m = _B64_TAIL.search(text, piece_start, start)
-        run = m.end() - m.start() if m else 0
-        start -= run
-        if start > piece_start or run == 0:
+    """The maximal base64 run (with its ``=`` padding) around ``pos``; linear in its length."""
+    start, size = pos, 64
+    while start > 0:  # back to the last character that is not base64, in growing pieces
+        piece_start = max(0, start - size)
+        last = None
+        for last in _NOT_B64.finditer(text, piece_start, start):
+            pass
+        if last is not None:
+            start = last.end()
             break
+        start, size = piece_start, min(size * 2, 1 << 16)
     end = _B64_CHARS.match(text, pos).end()
     end = _B64_PAD.match(text, end).end()
     return start, end
@@ -572,22 +582,44 @@ def _bounded(text: str, s: int, e: int, secret: str) -> bool:
 
 def _context_near(text: str, pos: int, rule: Rule) -> bool:
     """A context word on the secret's line or the ``context_lines`` lines above it."""
-    start = text.rfind("\n", 0, pos) + 1
-    for _ in range(rule.context_lines):
-        if start == 0:
-            break
-        start = text.rfind("\n", 0, start - 1) + 1
-    end = text.find("\n", pos)
-    end = len(text) if end < 0 else end
     # a minified bundle is one long line: "nearby" stays nearby there too
-    region = ascii_lower(text[max(start, pos - CONTEXT_REACH) : min(end, pos + CONTEXT_REACH)])
+    lo = max(0, pos - CONTEXT_REACH)
+    start, found = pos, True
+    for _ in range(rule.context_lines + 1):  # the secret's line and context_lines above it
+        nl = text.rfind("\n", lo, start)
+        if nl < 0:
+            found = False
+            break
+        start = nl
+    start = start + 1 if found else lo
+    end = text.find("\n", pos, pos + CONTEXT_REACH)
+    end = min(len(text), pos + CONTEXT_REACH) if end < 0 else end
+    region = ascii_lower(text[start:end])
     return any(word.lower() in region for word in rule.context)
 
 
-def _line_col(text: str, pos: int) -> tuple[int, int]:
-    line = text.count("\n", 0, pos) + 1
-    col = pos - (text.rfind("\n", 0, pos) + 1) + 1
-    return line, col
+class LineIndex:
+    """1-based (line, column) of offsets in one text. Offsets met in increasing order cost only
+    the distance between them, so many findings on one long line or in a long text stay linear."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos, self.line, self.line_start = 0, 1, 0
+
+    def at(self, pos: int) -> tuple[int, int]:
+        text = self.text
+        if pos >= self.pos:
+            newlines = text.count("\n", self.pos, pos)
+            if newlines:
+                self.line += newlines
+                self.line_start = text.rfind("\n", self.pos, pos) + 1
+        else:
+            newlines = text.count("\n", pos, self.pos)
+            if newlines:
+                self.line -= newlines
+                self.line_start = text.rfind("\n", 0, pos) + 1
+        self.pos = pos
+        return self.line, pos - self.line_start + 1
 
 
 def _prefer_specific(cands: list[Candidate]) -> list[Candidate]:
@@ -606,13 +638,14 @@ def _prefer_specific(cands: list[Candidate]) -> list[Candidate]:
 
 def variable_name(text: str, pos: int) -> str | None:
     """The variable or key whose value starts at ``pos`` (``GEMINI_API_KEY=…``, YAML pairs)."""
-    line_start = text.rfind("\n", 0, pos) + 1
+    nl = text.rfind("\n", max(0, pos - 300), pos)
+    line_start = nl + 1 if nl >= 0 or pos <= 300 else -1  # -1: a long line, its start not sought
     before = text[max(line_start, pos - 300) : pos]
     m = _ASSIGN.search(before)
     if not m:
         return None
     name = m.group(1)
-    if name.lower() in _GENERIC_VALUE_NAMES:
+    if name.lower() in _GENERIC_VALUE_NAMES and line_start >= 0:
         # Kubernetes/compose style: "- name: OPENAI_API_KEY" then "value: sk-…"
         prev_end = line_start - 1
         for _ in range(3):
