@@ -17,8 +17,10 @@ from urllib.parse import unquote
 from ..model import Finding, ScanText, Stats
 from .files import CHUNK_CHARS
 
+# the media type's parameters are bounded: with ``[^,]*?`` every comment without a comma after it
+# scanned to the end of the text (a 350 KB file of such comments took two minutes)
 INLINE_MAP = re.compile(
-    r"[#@]\s*sourceMappingURL=data:application/json[^,]*?(;base64)?,([A-Za-z0-9+/=%._~-]+)"
+    r"[#@]\s*sourceMappingURL=data:application/json[^,\s]{0,100}?(;base64)?,([A-Za-z0-9+/=%._~-]+)"
 )
 MAP_URL = re.compile(r"[#@]\s*sourceMappingURL=([^\s'\"*]+)")
 
@@ -39,14 +41,15 @@ class SourceMapText(ScanText):
 
     def locate(self, findings: list[Finding]) -> None:
         starts = _line_starts(self.text)
-        for f in findings:
+        decoded: dict[int, tuple[int, int, int]] = {}  # per span: offset, line, column reached
+        for f in sorted(findings, key=lambda f: (f.line, f.column)):
             line = f.line - self.line_offset
             if not 1 <= line <= len(starts):
                 continue
             offset = starts[line - 1] + f.column - 1 - (self.column_offset if line == 1 else 0)
             for span in self.spans:
                 if span.start <= offset < span.end:
-                    f.origin["original"] = _original_position(self.text, span, offset)
+                    f.origin["original"] = _original_position(self.text, span, offset, decoded)
                     break
             if self.at is not None:
                 length = f.end_column - f.column if f.end_line == f.line else 0
@@ -61,13 +64,30 @@ def _line_starts(text: str) -> list[int]:
     return starts
 
 
-def _original_position(raw: str, span: Span, offset: int) -> dict[str, Any]:
+def _original_position(raw: str, span: Span, offset: int,
+                       decoded: dict[int, tuple[int, int, int]] | None = None) -> dict[str, Any]:
+    """Line and column in the original source of ``raw[offset]`` inside ``span``'s string.
+
+    ``decoded`` remembers how far each span was decoded, so findings met in order cost only the
+    text between them (thousands of keys in one source stay linear)."""
+    start, line, column = span.start, 1, 1
+    if decoded is not None and span.start in decoded and decoded[span.start][0] <= offset:
+        start, line, column = decoded[span.start]
     try:
-        before = json.loads('"' + raw[span.start:offset] + '"')
-    except ValueError:
-        before = raw[span.start:offset]
-    line = before.count("\n") + 1
-    column = len(before) - (before.rfind("\n") + 1) + 1
+        piece = json.loads('"' + raw[start:offset] + '"')
+    except ValueError:  # an offset inside an escape: count the raw text from the string's start
+        start, line, column = span.start, 1, 1
+        try:
+            piece = json.loads('"' + raw[start:offset] + '"')
+        except ValueError:
+            piece = raw[start:offset]
+    newlines = piece.count("\n")
+    if newlines:
+        line, column = line + newlines, len(piece) - piece.rfind("\n")
+    else:
+        column += len(piece)
+    if decoded is not None:
+        decoded[span.start] = (offset, line, column)
     return {"source": span.source, "line": line, "column": column}
 
 
@@ -86,20 +106,33 @@ def parse_source_map(raw: str) -> list[Span]:
     if not isinstance(contents, list):
         raise ValueError("sourcesContent is not a list")
     root = data.get("sourceRoot") or ""
-    # find each string of the sourcesContent array in the raw text
-    m = re.search(r'"sourcesContent"\s*:\s*\[', raw)
-    if m is None:
-        raise ValueError("sourcesContent not found")
-    pos = m.end()
+    if not isinstance(root, str):
+        raise ValueError("sourceRoot is not a string")
+    # find each string of the sourcesContent array in the raw text: the first array whose
+    # strings are those JSON read (not a nested or repeated "sourcesContent" key)
+    for m in re.finditer(r'"sourcesContent"\s*:\s*\[', raw):
+        spans = _spans_at(raw, m.end(), contents, sources, root)
+        if spans is not None:
+            return spans
+    raise ValueError("sourcesContent not found")
+
+
+def _spans_at(raw: str, pos: int, contents: list[Any], sources: list[Any],
+              root: str) -> list[Span] | None:
     spans: list[Span] = []
     for i, item in enumerate(contents):
         pos = _skip_ws_comma(raw, pos)
-        if item is None:
+        if item is None and raw.startswith("null", pos):
             pos += len("null")
             continue
-        if not isinstance(item, str) or raw[pos] != '"':
-            raise ValueError(f"sourcesContent[{i}] is not a string")
-        _, end = json.decoder.scanstring(raw, pos + 1)  # type: ignore[attr-defined]
+        if not isinstance(item, str) or not raw.startswith('"', pos):
+            return None
+        try:
+            value, end = json.decoder.scanstring(raw, pos + 1)  # type: ignore[attr-defined]
+        except ValueError:
+            return None
+        if value != item:
+            return None
         name = sources[i] if i < len(sources) and isinstance(sources[i], str) else f"<source {i}>"
         spans.append(Span(root + name if root and not name.startswith(root) else name, pos + 1, end - 1))
         pos = end

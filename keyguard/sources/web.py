@@ -11,6 +11,7 @@ import re
 import socket
 import sys
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any, Iterator
 from urllib.parse import urljoin, urlsplit
@@ -20,8 +21,12 @@ from ..model import ScanText, Stats
 
 USER_AGENT = f"keyguard/{__version__} (secret scanner; +https://github.com/keyguard)"
 MAX_REDIRECTS = 5
-SCRIPT_SRC = re.compile(r"""<script\b[^>]*?\bsrc\s*=\s*["']?([^"'\s>]+)""", re.I)
-LINK_HREF = re.compile(r"""<link\b[^>]*?\bhref\s*=\s*["']?([^"'\s>]+\.(?:m?js|css|json|map))["'\s>]""", re.I)
+# attributes are searched only up to the tag's end (the next < or >): a regex spanning the tag
+# (<script\b[^>]*?\bsrc...) rescanned the rest of a page for every tag left open
+TAG = re.compile(r"<(script|link)\b", re.I)
+TAG_END = re.compile(r"[<>]")
+SCRIPT_SRC = re.compile(r"""\bsrc\s*=\s*["']?([^"'\s>]+)""", re.I)
+LINK_HREF = re.compile(r"""\bhref\s*=\s*["']?([^"'\s>]+\.(?:m?js|css|json|map))(?=["'\s>]|$)""", re.I)
 IMPORT_CHUNK = re.compile(r"""(?:import\(\s*|["'])(\.{0,2}/?[\w./-]*\.m?js)["']""")
 MAP_URL = re.compile(r"[#@]\s*sourceMappingURL=([^\s'\"*]+)")
 
@@ -51,6 +56,12 @@ def is_private_host(host: str) -> bool:
     return False
 
 
+def _private(host: str, known: dict[str, bool]) -> bool:
+    if host not in known:
+        known[host] = is_private_host(host)
+    return known[host]
+
+
 def web_texts(urls: list[str], stats: Stats, limits: Limits) -> Iterator[ScanText]:
     import requests  # lazily: start-up time
 
@@ -61,6 +72,8 @@ def web_texts(urls: list[str], stats: Stats, limits: Limits) -> Iterator[ScanTex
     session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # accept no cookies
     session.headers.update({"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"})
     started = time.monotonic()
+    deadline = started + limits.max_seconds
+    private: dict[str, bool] = {}
     downloaded = 0
     fetched = 0
     progress = sys.stderr.isatty()
@@ -68,10 +81,10 @@ def web_texts(urls: list[str], stats: Stats, limits: Limits) -> Iterator[ScanTex
         start_host = urlsplit(start).hostname or ""
         start_public = not is_private_host(start_host)
         origin = _origin(start)
-        queue: list[str] = [start]
+        queue: deque[str] = deque([start])
         seen: set[str] = set()
         while queue:
-            url = queue.pop(0)
+            url = queue.popleft()
             if url in seen:
                 continue
             seen.add(url)
@@ -84,12 +97,20 @@ def web_texts(urls: list[str], stats: Stats, limits: Limits) -> Iterator[ScanTex
             if time.monotonic() - started > limits.max_seconds:
                 stats.skip(url, "limit: --max-time reached")
                 continue
+            if urlsplit(url).scheme not in ("http", "https"):
+                stats.skip(url, "not an http(s) URL")
+                continue
             if limits.same_origin and _origin(url) != origin:
                 stats.skip(url, "other origin (use --cross-origin)")
                 continue
+            host = (urlsplit(url).hostname or "").lower()
+            if start_public and host != start_host.lower() and _private(host, private):
+                stats.skip(url, "private address refused (the start URL was public)")
+                continue
             if progress:
                 sys.stderr.write(f"\rkeyguard: fetched {fetched}, {downloaded // 1024} KiB: {url[:80]}\x1b[K")
-            got = _get(session, url, start_host, start_public, limits, limits.max_bytes - downloaded, stats)
+            got = _get(session, url, start_host, start_public, limits, limits.max_bytes - downloaded,
+                       stats, deadline)
             if got is None:
                 if url == start and fetched == 0:
                     raise _start_failed(stats, start)
@@ -117,7 +138,9 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 
 
 def _get(session: Any, url: str, start_host: str, start_public: bool, limits: Limits,
-         budget: int, stats: Stats) -> tuple[str, bytes, Any] | None:
+         budget: int, stats: Stats, deadline: float | None = None) -> tuple[str, bytes, Any] | None:
+    """GET ``url`` following same-host redirects: (final URL, body, headers), or None with the
+    reason in ``stats``. The body stops at ``budget`` bytes (decoded) and at ``deadline``."""
     import requests
 
     for _ in range(MAX_REDIRECTS + 1):
@@ -141,19 +164,55 @@ def _get(session: Any, url: str, start_host: str, start_public: bool, limits: Li
             if resp.status_code != 200:
                 stats.skip(url, f"HTTP {resp.status_code}")
                 return None
-            body = b""
-            try:
-                for block in resp.iter_content(65536):
-                    body += block
-                    if len(body) > budget:
-                        stats.skip(url, "limit: --max-mb reached")
-                        return None
-            except requests.RequestException as exc:
-                stats.skip(url, f"fetch failed ({exc.__class__.__name__})")
-                return None
-            return url, body, resp.headers
+            body = _read_body(resp, url, budget, deadline, stats)
+            return None if body is None else (url, body, resp.headers)
     stats.skip(url, f"more than {MAX_REDIRECTS} redirects")
     return None
+
+
+def _read_body(resp: Any, url: str, budget: int, deadline: float | None, stats: Stats) -> bytes | None:
+    """The decoded body, or None (reason in ``stats``) past ``budget`` bytes or ``deadline``.
+
+    Read with ``read1`` where urllib3 has it: each call returns what one socket read brought,
+    so a server that trickles bytes (or an endless chunked stream) meets the deadline; and each
+    call decodes at most 64 KiB, so a compression bomb never expands past the budget."""
+    import http.client
+
+    import requests
+    import urllib3
+
+    read1 = getattr(resp.raw, "read1", None)
+    blocks = (iter(lambda: read1(65536, decode_content=True), b"") if read1 is not None
+              else resp.iter_content(65536))
+    body = bytearray()
+    try:
+        for block in blocks:
+            body += block
+            if len(body) > budget:
+                stats.skip(url, "limit: --max-mb reached")
+                return None
+            if deadline is not None and time.monotonic() > deadline:
+                stats.skip(url, "limit: --max-time reached")
+                return None
+    except (requests.RequestException, urllib3.exceptions.HTTPError, http.client.HTTPException,
+            OSError, ValueError) as exc:
+        stats.skip(url, f"fetch failed ({exc.__class__.__name__})")
+        return None
+    return bytes(body)
+
+
+def _tag_urls(text: str) -> list[str]:
+    """``<script src>`` and ``<link href>`` URLs (scripts first), in linear time."""
+    scripts: list[str] = []
+    links: list[str] = []
+    for m in TAG.finditer(text):
+        end = TAG_END.search(text, m.end())
+        stop = end.start() if end else len(text)
+        script = m.group(1).lower() == "script"
+        attr = (SCRIPT_SRC if script else LINK_HREF).search(text, m.end(), stop)
+        if attr:
+            (scripts if script else links).append(attr.group(1))
+    return scripts + links
 
 
 def _links(url: str, text: str, headers: Any) -> list[str]:
@@ -161,7 +220,7 @@ def _links(url: str, text: str, headers: Any) -> list[str]:
     found: list[str] = []
     ctype = headers.get("Content-Type", "")
     if "html" in ctype:
-        found += SCRIPT_SRC.findall(text) + LINK_HREF.findall(text)
+        found += _tag_urls(text)
     elif url.split("?")[0].endswith((".js", ".mjs", ".cjs", ".css")) or "javascript" in ctype:
         found += [m for m in MAP_URL.findall(text) if not m.startswith("data:")]
         found += IMPORT_CHUNK.findall(text)
