@@ -345,12 +345,14 @@ def _b64_text(token: str) -> str | None:
 
 def _bounded(text: str, s: int, e: int, secret: str) -> bool:
     """A key-shaped run inside a longer token (a base64 blob, ``task-proj-…``) is not a key."""
-    token = _TOKEN
+    before = after = _TOKEN
     if "+" in secret or "/" in secret:
-        token = token | {"+", "/", "="}
-    if s > 0 and text[s - 1] in token and secret[0] in token:
+        # base64: "=" only pads a run's end; before a key it is an assignment (KEY=value)
+        before = _TOKEN | {"+", "/"}
+        after = before | {"="}
+    if s > 0 and text[s - 1] in before and secret[0] in after:
         return False
-    if e < len(text) and text[e] in token and secret[-1] in token:
+    if e < len(text) and text[e] in after and secret[-1] in after:
         return False
     return True
 
