@@ -59,7 +59,7 @@ def _setup(targets: tuple[str, ...], opts: dict[str, Any], use_baseline: bool = 
     from .project import Overrides, SetupError, setup
 
     for t in targets:
-        if t != "-" and not os.path.lexists(t):
+        if t != "-" and not _is_url(t) and not os.path.lexists(t):
             raise KeyguardError(f"{t}: no such file or directory")
     o = Overrides(
         config_file=opts.get("config_file"), no_config=opts.get("no_config", False),
@@ -74,11 +74,11 @@ def _setup(targets: tuple[str, ...], opts: dict[str, Any], use_baseline: bool = 
 
 
 def _run(targets: tuple[str, ...], s: Setup, include_vendored: bool, baseline: Baseline | None,
-         seen_paths: set[str] | None = None) -> ScanResult:
+         seen_paths: set[str] | None = None, speed: dict[str, Any] | None = None) -> ScanResult:
     from .model import Stats
     from .project import SetupError, packs_for, suppressor_for
     from .scanner import run
-    from .sources.files import file_texts
+    from .sources.files import file_refs, file_texts
 
     stats = Stats()
     try:
@@ -87,7 +87,16 @@ def _run(targets: tuple[str, ...], s: Setup, include_vendored: bool, baseline: B
         raise KeyguardError(str(exc)) from None
     dirs = [t for t in targets if t != "-" and os.path.isdir(t)]
     root = os.path.abspath(dirs[0]) if len(dirs) == 1 and len(targets) == 1 else None
-    texts = file_texts(list(targets), stats, include_vendored)
+    jobs, shard = _speed(speed or {})
+    if seen_paths is None and not any(map(_is_url, targets)):
+        # the fast path: worker processes, undecoded files skipped
+        from .parallel import run_files
+
+        refs = file_refs(list(targets), stats, include_vendored, shard)
+        return run_files(refs, s.rules, stats, jobs, root, packs_for(s), suppressor)
+    if shard is not None:
+        raise KeyguardError("--shard splits files and --history, not a URL scan")
+    texts = _browser_texts(targets, stats, include_vendored)
     if seen_paths is not None:
         texts = _recording(texts, seen_paths)
     return run(texts, s.rules, stats, root, packs_for(s), suppressor)
@@ -101,8 +110,109 @@ def _recording(texts: Iterator[ScanText], seen: set[str]) -> Iterator[ScanText]:
         yield st
 
 
+# -- git sources (issue 3): --history, --since, --staged ----------------------------------------
+def git_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--history", is_flag=True,
+                     help="Scan every blob reachable from any ref of the git repo TARGET."),
+        click.option("--since", "since_ref", metavar="REF",
+                     help="Scan only what the commits in REF..HEAD add (a pull request's diff)."),
+        click.option("--staged", is_flag=True,
+                     help="Scan only the lines the git index would commit."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _git_mode(targets: tuple[str, ...], history: bool, since_ref: str | None,
+              staged: bool) -> str | None:
+    chosen = [name for name, on in (("--history", history), ("--since", since_ref is not None),
+                                    ("--staged", staged)) if on]
+    if not chosen:
+        return None
+    if len(chosen) > 1:
+        raise KeyguardError(f"{' and '.join(chosen)}: choose one")
+    if len(targets) != 1 or targets[0] == "-":
+        raise KeyguardError(f"{chosen[0]}: give one git repository (default: .)")
+    return chosen[0][2:]
+
+
+def _run_git(mode: str, target: str, since_ref: str | None, s: Setup,
+             baseline: Baseline | None, shard: tuple[int, int] | None = None) -> ScanResult:
+    from .git_scan import scan_git
+    from .project import SetupError, packs_for, suppressor_for
+    from .sources.git import GitError
+
+    if shard is not None and mode != "history":
+        raise KeyguardError(f"--shard splits a directory scan or --history, not --{mode}")
+    try:
+        return scan_git(target, mode, since_ref, s.rules, packs_for(s), suppressor_for(s, baseline),
+                        shard)
+    except (GitError, SetupError) as exc:
+        raise KeyguardError(str(exc)) from None
+# -- end of git sources ----------------------------------------------------------------------------
+
+
+# -- speed and scale: --jobs, --shard (issue 6) ----------------------------------------------------
+def speed_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option("--shard", metavar="I/N",
+                      help="Scan only shard I of N (files split by a hash of their path); "
+                           "combine the shards' reports with `keyguard merge`.")(fn)
+    return click.option("--jobs", "-j", type=click.IntRange(min=1), metavar="N",
+                        help="Worker processes (default: the number of CPUs; "
+                             "small scans stay in one process).")(fn)
+
+
+def _speed(opts: dict[str, Any]) -> tuple[int, tuple[int, int] | None]:
+    from .parallel import default_jobs
+    from .shard import parse_shard
+
+    shard = None
+    if opts.get("shard"):
+        try:
+            shard = parse_shard(str(opts["shard"]))
+        except ValueError as exc:
+            raise KeyguardError(f"--shard: {exc}") from None
+    return int(opts.get("jobs") or default_jobs()), shard
+
+
+@cli.command("merge")
+@click.argument("reports", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["json", "sarif"]),
+              help="Report format (default: that of the reports; a .sarif output means sarif).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+              help="Write the merged report to FILE instead of standard output.")
+def merge_reports(reports: tuple[str, ...], fmt: str | None, output: str | None) -> None:
+    """Combine JSON or SARIF reports (of --shard runs) into one, each finding once.
+
+    Exit 1 if the merged report has findings, 0 if not."""
+    import json
+
+    from .merge import MergeError, count, merge
+    from .report import write_output
+
+    if fmt is None and output and output.endswith((".sarif", ".sarif.json")):
+        fmt = "sarif"
+    try:
+        found, doc = merge(list(reports), fmt)
+    except MergeError as exc:
+        raise KeyguardError(str(exc)) from None
+    text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    if output:
+        try:
+            write_output(text, output)
+        except OSError as exc:
+            raise KeyguardError(f"cannot write {output}: {exc.strerror or exc}") from None
+    else:
+        sys.stdout.write(text)
+    sys.exit(EXIT_FINDINGS if count(found, doc) else EXIT_CLEAN)
+# -- end speed and scale ------------------------------------------------------------------------
+
+
 @cli.command()
 @click.argument("targets", nargs=-1)
+@git_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]),
               default="text", show_default=True, help="Report format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
@@ -114,20 +224,30 @@ def _recording(texts: Iterator[ScanText], seen: set[str]) -> Iterator[ScanText]:
 @project_options
 @click.option("--show-secrets", is_flag=True, help="Print full secrets (never in SARIF).")
 @click.option("--color/--no-color", default=None, help="Colour text output (default: on a terminal).")
+@click.option("--verify", is_flag=True,
+              help="Check each distinct key live with its provider (metadata calls only, no cost).")
+@speed_options
 def scan(targets: tuple[str, ...], fmt: str, output: str | None, show_secrets: bool,
-         color: bool | None, include_vendored: bool, **opts: object) -> None:
+         color: bool | None, include_vendored: bool, verify: bool, history: bool = False,
+         since_ref: str | None = None, staged: bool = False, **opts: object) -> None:
     """Scan files, directories, or - (standard input). Exit 0 clean, 1 findings, 2 error."""
     from .model import severity_rank
     from .project import SetupError, read_baselines
     from .report import render, write_output
 
     targets = targets or (".",)
+    git_mode = _git_mode(targets, history, since_ref, staged)
     s = _setup(targets, opts)
     try:
         baseline = read_baselines(s.baseline_files)
     except SetupError as exc:
         raise KeyguardError(str(exc)) from None
-    result = _run(targets, s, include_vendored, baseline)
+    if git_mode:
+        result = _run_git(git_mode, targets[0], since_ref, s, baseline, _speed(opts)[1])
+    else:
+        result = _run(targets, s, include_vendored, baseline, speed=opts)
+    if verify:
+        _verify_findings(result.findings)
     use_color = color if color is not None else (output is None and sys.stdout.isatty())
     text = render(fmt, result, show_secrets=show_secrets, color=use_color)
     if output:
@@ -140,6 +260,56 @@ def scan(targets: tuple[str, ...], fmt: str, output: str | None, show_secrets: b
     threshold = severity_rank(s.config.fail_on)
     failing = any(severity_rank(f.severity) >= threshold for f in result.findings)
     sys.exit(EXIT_FINDINGS if failing else EXIT_CLEAN)
+
+
+# --- browser artefacts and web scans (issue 4) ---------------------------------------------
+
+def _is_url(target: str) -> bool:
+    return target.startswith(("http://", "https://"))
+
+
+def _browser_texts(targets: tuple[str, ...], stats: Any, include_vendored: bool) -> Iterator[ScanText]:
+    """Files (with their source maps) and, for URL targets, a bounded crawl of the site."""
+    from .sources.bundles import with_source_maps
+    from .sources.files import file_texts
+
+    paths = [t for t in targets if not _is_url(t)]
+    urls = [t for t in targets if _is_url(t)]
+    if paths:
+        yield from with_source_maps(file_texts(paths, stats, include_vendored), stats)
+    if urls:
+        from .sources.web import Limits, WebError, web_texts
+
+        params = click.get_current_context().params
+        limits = Limits(
+            max_pages=params.get("max_pages") or Limits.max_pages,
+            max_bytes=(params.get("max_mb") or Limits.max_bytes // 2**20) * 2**20,
+            max_seconds=params.get("max_time") or Limits.max_seconds,
+            timeout=params.get("timeout") or Limits.timeout,
+            same_origin=not params.get("cross_origin", False),
+        )
+        try:
+            yield from with_source_maps(web_texts(urls, stats, limits), stats)
+        except WebError as exc:
+            raise KeyguardError(str(exc)) from None
+
+
+def web_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Limits for ``keyguard scan https://...``."""
+    options = [
+        click.option("--max-pages", type=click.IntRange(1), help="URL scans: fetch at most N resources (default 200)."),
+        click.option("--max-mb", type=click.IntRange(1), help="URL scans: download at most N MiB in all (default 50)."),
+        click.option("--max-time", type=click.IntRange(1), help="URL scans: stop fetching after N seconds (default 120)."),
+        click.option("--timeout", type=click.IntRange(1), help="URL scans: per-request time-out in seconds (default 10)."),
+        click.option("--cross-origin", is_flag=True, help="URL scans: also fetch scripts and maps from other origins."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+scan = web_options(scan)
+# --- end of browser artefacts block ---------------------------------------------------------
 
 
 @cli.group()
@@ -360,6 +530,64 @@ def rules_test(files: tuple[str, ...]) -> None:
     report, failed = test_rules(user_rules)
     click.echo(report, nl=False)
     sys.exit(EXIT_FINDINGS if failed else EXIT_CLEAN)
+
+
+# -- live checks: `scan --verify` and `keyguard verify` ---------------------------------------
+
+def _verify_findings(findings: list[Any]) -> None:
+    """Run the live checks in place; a refused endpoint or a bad KEYGUARD_ENDPOINTS is fatal."""
+    from .http import EndpointError
+    from .verify.run import client_from_environment, verify_findings
+
+    def progress(done: int, total: int) -> None:
+        click.echo(f"\rkeyguard: verified {done}/{total} keys", err=True, nl=done == total)
+
+    try:
+        verify_findings(findings, client_from_environment(),
+                        progress=progress if sys.stderr.isatty() else None)
+    except EndpointError as exc:
+        raise KeyguardError(str(exc)) from None
+
+
+@cli.command("verify")
+@click.argument("source", default="-")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]),
+              default="text", show_default=True, help="Report format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+              help="Write the report to FILE instead of standard output.")
+@click.option("--show-secrets", is_flag=True, help="Print full secrets (never in SARIF).")
+def verify_command(source: str, fmt: str, output: str | None, show_secrets: bool) -> None:
+    """Check keys live: SOURCE is a `scan --format json --show-secrets` report, or - for keys on
+    standard input, one per line (a key without a prefix needs its name: MISTRAL_API_KEY=...).
+    Exit 0 if no key is live, 1 if any is, 2 on error."""
+    from .report import render, write_output
+    from .verify.input import InputError, read_findings
+
+    try:
+        if source == "-":
+            text = sys.stdin.read()
+        else:
+            with open(source, encoding="utf-8") as fh:
+                text = fh.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KeyguardError(f"{source}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        result = read_findings(text, source)
+    except InputError as exc:
+        raise KeyguardError(str(exc)) from None
+    _verify_findings(result.findings)
+    report = render(fmt, result, show_secrets=show_secrets, color=output is None and sys.stdout.isatty())
+    if output:
+        try:
+            write_output(report, output)
+        except OSError as exc:
+            raise KeyguardError(f"cannot write {output}: {exc.strerror or exc}") from None
+    else:
+        sys.stdout.write(report)
+    live = any((f.verification or {}).get("status") == "live" for f in result.findings)
+    sys.exit(EXIT_FINDINGS if live else EXIT_CLEAN)
+
+# -- end of live checks ------------------------------------------------------------------------
 
 
 def main() -> None:

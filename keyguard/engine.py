@@ -19,7 +19,7 @@ from . import filters
 from .model import Finding, Rule, ScanText, Stats
 from .prefilter import (
     B64_RUN, HYPERSCAN_AFTER_TEXTS, HYPERSCAN_MIN_CHARS, HyperscanPrefilter, Prefilter, PythonPrefilter, ascii_lower,
-    base64_fingerprints, hyperscan_available,
+    _bytes_to_chars, base64_fingerprints, hyperscan_available,
 )
 
 _TOKEN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
@@ -93,15 +93,20 @@ class Engine:
         self._python = PythonPrefilter(self._keywords, self._b64_literals)
         self._fast_wanted = hyperscan_available() if fast is None else fast
         self._hyperscan: Prefilter | None = None
+        self._rule_ends: RuleEnds | None = None
         self._texts_seen = 0
 
     # -- public -------------------------------------------------------------------------------
     def scan(self, st: ScanText, stats: Stats | None = None) -> list[Finding]:
         text = st.text
-        kw_hits, b64_hits = self._prefilter(text).find(text)
+        prefilter = self._prefilter(text)
+        kw_hits, b64_hits = prefilter.find(text)
         findings = []
         if kw_hits:
-            for c in self._candidates(text, kw_hits):
+            ends = None
+            if prefilter is self._hyperscan and self._rule_ends is not None:
+                ends = self._rule_ends.find(text)
+            for c in self._candidates(text, kw_hits, ends):
                 f = self._judge(c, text, st, stats)
                 if f:
                     findings.append(f)
@@ -112,7 +117,12 @@ class Engine:
     def candidates(self, text: str) -> list[Candidate]:
         """Rule matches in ``text`` before judging (placeholders, allow markers, entropy)."""
         kw_hits, _ = self._python.find(text)
-        return self._candidates(text, kw_hits) if kw_hits else []
+        if not kw_hits:
+            return []
+        ends = None
+        if self._rule_ends is not None and len(text) >= 4096:
+            ends = self._rule_ends.find(text)  # a decoded source map can be megabytes
+        return self._candidates(text, kw_hits, ends)
 
     def _prefilter(self, text: str) -> Prefilter:
         self._texts_seen += 1
@@ -120,12 +130,19 @@ class Engine:
             len(text) >= HYPERSCAN_MIN_CHARS or self._texts_seen > HYPERSCAN_AFTER_TEXTS
         ):
             if self._hyperscan is None:
-                self._hyperscan = HyperscanPrefilter(self._keywords, self._b64_literals)
+                try:
+                    self._hyperscan = HyperscanPrefilter(self._keywords, self._b64_literals)
+                except ImportError:  # installed but unloadable: str.find it is
+                    self._fast_wanted = False
+                    return self._python
+                self._rule_ends = RuleEnds.for_rules(self.rules)
             return self._hyperscan
         return self._python
 
     # -- matching -----------------------------------------------------------------------------
-    def _candidates(self, text: str, kw_hits: list[tuple[int, int]]) -> list[Candidate]:
+    def _candidates(
+        self, text: str, kw_hits: list[tuple[int, int]], ends: dict[int, list[int]] | None = None,
+    ) -> list[Candidate]:
         hits: dict[int, list[tuple[int, int]]] = {}
         for ki, pos in kw_hits:
             kw = self._keywords[ki]
@@ -136,9 +153,14 @@ class Engine:
             rule = self.rules[i]
             if rule.id in self.disabled:
                 continue
+            rule_ends = None
+            if ends is not None and i in ends:
+                rule_ends = ends[i]
+                if not rule_ends:
+                    continue  # Hyperscan saw no match of this rule anywhere in the text
             try:
                 with _budget(REGEX_BUDGET_SECONDS):
-                    out += self._match_rule(rule, text, hits[i])
+                    out += self._match_rule(rule, text, hits[i], rule_ends)
             except RuleTimeout:
                 msg = (
                     f"rule {rule.id!r} ({rule.source}) exceeded its {REGEX_BUDGET_SECONDS:g} s "
@@ -183,10 +205,15 @@ class Engine:
                 merged.append((s, e))
         return merged
 
-    def _match_rule(self, rule: Rule, text: str, hits: list[tuple[int, int]]) -> list[Candidate]:
+    def _match_rule(
+        self, rule: Rule, text: str, hits: list[tuple[int, int]], ends: list[int] | None = None,
+    ) -> list[Candidate]:
         found: list[Candidate] = []
         seen: set[tuple[int, int]] = set()
-        for ws, we in self._windows(rule, text, hits):
+        windows = self._windows(rule, text, hits)
+        if ends is not None:
+            windows = _narrow(windows, ends, rule.max_width)
+        for ws, we in windows:
             for m in rule.compiled.finditer(text, ws, we):
                 if "secret" in rule.compiled.groupindex and m.group("secret") is not None:
                     s, e = m.span("secret")
@@ -301,6 +328,194 @@ class Engine:
                         f.origin["variable"] = v
                 out.append(f)
         return out
+
+
+def _narrow(windows: list[tuple[int, int]], ends: list[int], width: int) -> list[tuple[int, int]]:
+    """The parts of ``windows`` within ``width`` before a match end Hyperscan reported.
+
+    Exact, for the rules ``RuleEnds`` accepts (no anchors, look-around or classes whose meaning
+    differs, a bounded width): every match the regex finds in a window ends at a reported end
+    and starts at most ``width`` before it, so it lies inside one merged piece, and searching
+    the pieces in order finds the same matches as searching the whole window.
+    """
+    spans: list[tuple[int, int]] = []
+    for e in sorted(set(ends)):
+        s = max(0, e - width)
+        if spans and s <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], e)
+        else:
+            spans.append((s, e))
+    out: list[tuple[int, int]] = []
+    j = 0
+    for ws, we in windows:
+        while j < len(spans) and spans[j][1] <= ws:
+            j += 1
+        k = j
+        while k < len(spans) and spans[k][0] < we:
+            s, e = max(ws, spans[k][0]), min(we, spans[k][1])
+            if s < e:
+                out.append((s, e))
+            k += 1
+    return out
+
+
+class RuleEnds:
+    """Where could each rule's match end? One Hyperscan pass over a text for the rules whose
+    regex Hyperscan reads exactly as Python does; the engine then searches with ``re`` only just
+    before those ends, instead of everywhere around every keyword.
+
+    One byte-mode database serves ASCII texts, and other texts for the rules that can only match
+    ASCII characters (no ``.``, no negated class): those match the same on UTF-8 bytes. The
+    other rules get a UTF-8-mode database, compiled only when a non-ASCII text first needs it.
+    """
+
+    def __init__(self, rules: list[Rule]) -> None:
+        import hyperscan
+
+        self._hs = hyperscan
+        self._rules = rules
+        eligible = [i for i, r in enumerate(rules) if _hs_exact(r)]
+        self._bytes = self._compile(eligible, 0)
+        covered = self._bytes[1] if self._bytes else []
+        self._closed = [i for i in covered if _ascii_closed(rules[i])]
+        self._open = [i for i in eligible if i not in self._closed]
+        self._utf8: tuple[object, list[int]] | None | bool = False  # False: not compiled yet
+
+    @classmethod
+    def for_rules(cls, rules: list[Rule]) -> RuleEnds | None:
+        try:
+            import hyperscan  # noqa: F401
+        except ImportError:
+            return None
+        ends = cls(rules)
+        return ends if ends._bytes else None
+
+    def _compile(self, indexes: list[int], flag: int) -> tuple[object, list[int]] | None:
+        hs = self._hs
+        patterns = {i: _hs_pattern(self._rules[i]) for i in indexes}
+        db = hs.Database(mode=hs.HS_MODE_BLOCK)
+        try:
+            db.compile(expressions=list(patterns.values()), ids=list(patterns),
+                       elements=len(patterns), flags=[flag] * len(patterns))
+            return (db, list(patterns)) if patterns else None
+        except hs.error:  # one by one: a pattern Hyperscan refuses stays on the plain path
+            pass
+        ok = []
+        for i, pat in patterns.items():
+            try:
+                hs.Database(mode=hs.HS_MODE_BLOCK).compile(
+                    expressions=[pat], ids=[0], elements=1, flags=[flag])
+                ok.append(i)
+            except hs.error:
+                continue
+        return self._compile(ok, flag) if ok else None
+
+    def find(self, text: str) -> dict[int, list[int]] | None:
+        """Match ends for every rule index covered (an empty list: no match anywhere); None if
+        no rule is covered for this text (e.g. lone surrogates, İ ı ſ K)."""
+        assert self._bytes is not None
+        if text.isascii():
+            db, indexes = self._bytes
+            ends: dict[int, list[int]] = {i: [] for i in indexes}
+            db.scan(text.encode("ascii"),  # type: ignore[attr-defined]
+                    match_event_handler=lambda i, s, e, f, c: ends[i].append(e))
+            return ends
+        if not _hs_safe(text):
+            return None
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+        if self._utf8 is False:
+            self._utf8 = self._compile(self._open, self._hs.HS_FLAG_UTF8) if self._open else None
+        passes = []
+        if self._closed:
+            passes.append((self._bytes[0], set(self._closed)))
+        if self._utf8:
+            passes.append((self._utf8[0], set(self._utf8[1])))  # type: ignore[index]
+        if not passes:
+            return None
+        ends = {i: [] for _, wanted in passes for i in wanted}
+        pairs: list[tuple[int, int]] = []
+        for db, wanted in passes:
+            db.scan(data, match_event_handler=lambda i, s, e, f, c, w=wanted: (  # type: ignore[attr-defined]
+                pairs.append((i, e)) if i in w else None))
+        for i, e in _bytes_to_chars(data, pairs):  # ends fall between code points
+            ends[i].append(e)
+        return ends
+
+
+def _ascii_closed(rule: Rule) -> bool:
+    """Can the regex match only ASCII characters (so byte mode sees UTF-8 text as ``re`` does)?"""
+    from re import _constants as c  # type: ignore[attr-defined]
+    from re import _parser as sre_parse  # type: ignore[attr-defined]
+
+    def closed(items: object) -> bool:
+        for op, av in items:  # type: ignore[attr-defined]
+            if op in (c.ANY, c.NOT_LITERAL):
+                return False
+            if op == c.IN and any(o == c.NEGATE for o, _ in av):
+                return False
+            if op == c.SUBPATTERN and not closed(av[-1]):
+                return False
+            if op in (c.MAX_REPEAT, c.MIN_REPEAT) and not closed(av[2]):
+                return False
+            if op == c.BRANCH and not all(closed(b) for b in av[1]):
+                return False
+        return True
+
+    return closed(sre_parse.parse(rule.regex))
+
+
+# non-ASCII characters that Python's case-insensitive matching takes for ASCII letters
+# (İ ı ſ K): texts with any of them stay on the plain path, as do texts with lone surrogates
+_HS_UNSAFE = "\u0130\u0131\u017f\u212a"
+
+
+def _hs_safe(text: str) -> bool:
+    """Does Hyperscan in UTF-8 mode see this text as Python's ``re`` does (for ``_hs_exact``
+    rules)? Lone surrogates are caught when encoding (``RuleEnds.find``)."""
+    return text.isascii() or not any(ch in text for ch in _HS_UNSAFE)
+
+
+def _hs_pattern(rule: Rule) -> bytes:
+    return rule.regex.replace("(?P<secret>", "(").encode("ascii")
+
+
+def _hs_exact(rule: Rule) -> bool:
+    """Does Hyperscan read this regex as Python does (on ``_hs_safe`` texts), with a bounded width?"""
+    from re import _constants as c  # type: ignore[attr-defined]
+    from re import _parser as sre_parse  # type: ignore[attr-defined]
+
+    pattern = rule.regex
+    if not pattern.isascii() or "{," in pattern or "(?x" in pattern or rule.compiled.flags & re.X:
+        return False
+    if pattern.count("(?P") != pattern.count("(?P<secret>") or "(?P=" in pattern:
+        return False
+    try:
+        parsed = sre_parse.parse(pattern)
+    except re.error:
+        return False
+    if parsed.getwidth()[1] > rule.max_width:  # unbounded or capped: no width to look back
+        return False
+    banned = {c.AT, c.ASSERT, c.ASSERT_NOT, c.GROUPREF, c.GROUPREF_EXISTS, c.CATEGORY}
+    banned |= {getattr(c, n) for n in ("ATOMIC_GROUP", "POSSESSIVE_REPEAT") if hasattr(c, n)}
+
+    def ok(items: object) -> bool:
+        for op, av in items:  # type: ignore[attr-defined]
+            if op in banned:
+                return False
+            if op == c.IN and any(o == c.CATEGORY for o, _ in av):
+                return False
+            if op == c.SUBPATTERN and not ok(av[-1]):
+                return False
+            if op in (c.MAX_REPEAT, c.MIN_REPEAT) and not ok(av[2]):
+                return False
+            if op == c.BRANCH and not all(ok(b) for b in av[1]):
+                return False
+        return True
+
+    return ok(parsed)
 
 
 def _suppress(stats: Stats | None, reason: str) -> None:

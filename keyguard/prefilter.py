@@ -126,8 +126,96 @@ def _bytes_to_chars(data: bytes, hits: list[tuple[int, int]]) -> list[tuple[int,
 
 
 def hyperscan_available() -> bool:
-    try:
-        import hyperscan  # noqa: F401
-    except ImportError:
+    """Is the wheel installed? Looked up without importing it (7 ms of start-up)."""
+    from importlib.machinery import PathFinder  # already loaded; importlib.util is not
+
+    return PathFinder.find_spec("hyperscan") is not None
+
+
+def rule_literals(keyword_lists: list[tuple[str, ...]], decode_base64: bool = True) -> tuple[list[str], list[str]]:
+    """(lower-case keywords, base64 fingerprints) that the engine's prefilter looks for."""
+    keywords: dict[str, None] = {}
+    b64: set[str] = set()
+    for kws in keyword_lists:
+        for kw in kws:
+            keywords.setdefault(kw.lower())
+            if decode_base64:
+                b64 |= base64_fingerprints(kw)
+    return list(keywords), sorted(b64)
+
+
+class ByteGate:
+    """Can these raw bytes hold a finding at all? Asked before a file is decoded.
+
+    A necessary condition, never a sufficient one: if neither a keyword (ASCII caseless) nor a
+    base64 fingerprint occurs in the bytes, the engine cannot report anything for the UTF-8
+    decoding of them, because decoding with replacement keeps every ASCII byte as it is. The
+    same literals encoded as UTF-16LE answer the question for the strings read from binaries.
+    Only for ASCII literals; ``for_literals`` returns None otherwise.
+    """
+
+    def __init__(self, keywords: list[str], b64: list[str]) -> None:
+        self.n = len(keywords) + len(b64)
+        self._literals = [k.encode() for k in keywords] + [b.encode() for b in b64]
+        self._caseless = [True] * len(keywords) + [False] * len(b64)
+        self._narrow = self._wide = None
+        self._checked = 0
+        self._fast = hyperscan_available()
+
+    def _compile(self) -> None:
+        """Hyperscan databases, once a scan proves big enough to repay import and compile."""
+        self._fast = False
+        try:
+            import hyperscan
+        except ImportError:  # installed but unloadable: str.find it is
+            return
+
+        self._terminated = hyperscan.ScanTerminated
+        flags = [hyperscan.HS_FLAG_CASELESS if c else 0 for c in self._caseless]
+        # the literal API reads expressions as C strings (NUL ends them): the UTF-16LE forms go
+        # in as regexes of escaped bytes instead
+        wide = [b"".join(b"\\x%02x" % c for c in x.decode().encode("utf-16-le")) for x in self._literals]
+        self._narrow, self._wide = (
+            hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK),
+            hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK),
+        )
+        self._narrow.compile(expressions=self._literals, ids=list(range(self.n)), elements=self.n,
+                             flags=flags, literal=True)
+        self._wide.compile(expressions=wide, ids=list(range(self.n)), elements=self.n, flags=flags)
+
+    @classmethod
+    def for_literals(cls, keywords: list[str], b64: list[str]) -> ByteGate | None:
+        if not keywords or not all(x.isascii() for x in keywords + b64):
+            return None
+        if max(len(x) for x in keywords + b64) * 2 >= 1024:  # see files.GATE_OVERLAP
+            return None
+        return cls(keywords, b64)
+
+    def _any(self, db: object, data: bytes) -> bool:
+        try:
+            db.scan(data, match_event_handler=_stop)  # type: ignore[attr-defined]
+        except self._terminated:
+            return True
         return False
-    return True
+
+    def check(self, data: bytes, wide: bool = False) -> tuple[bool, bool]:
+        """(a literal occurs as UTF-8/ASCII, one occurs as UTF-16LE — looked for only if ``wide``)."""
+        self._checked += 1
+        if self._fast and (len(data) >= HYPERSCAN_MIN_CHARS or self._checked > HYPERSCAN_AFTER_TEXTS):
+            self._compile()
+        if self._narrow is not None:
+            return self._any(self._narrow, data), wide and self._any(self._wide, data)
+        lowered = data.lower()
+        narrow = any((c and lit in lowered) or (not c and lit in data)
+                     for lit, c in zip(self._literals, self._caseless))
+        if not wide:
+            return narrow, False
+        return narrow, any(
+            (c and lit.decode().encode("utf-16-le") in lowered)
+            or (not c and lit.decode().encode("utf-16-le") in data)
+            for lit, c in zip(self._literals, self._caseless)
+        )
+
+
+def _stop(idx: int, start: int, end: int, flags: int, ctx: object) -> bool:
+    return True  # the first match answers the question: stop scanning

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable, Protocol
+from typing import TYPE_CHECKING, Callable, Iterable, Protocol
 
 from .engine import Engine
+from .exposure import mark_browser_exposed
 from .model import Finding, Rule, ScanText, Stats, severity_rank
 
 if TYPE_CHECKING:
@@ -48,11 +49,14 @@ def scan_texts(
     findings: list[Finding] = []
     for st in texts:
         found = engine.scan(st, stats)
+        locate = getattr(st, "locate", None)  # e.g. a source map adds each finding's original place
         if packs:
             from .detect_secrets_pack import without_overlap
 
             for pack in packs:
                 found += without_overlap(pack.scan(st, stats), found)
+        if locate is not None:
+            locate(found)
         for f in found:
             k = finding_key(f)
             if k in seen:  # the overlap between two chunks of one file
@@ -66,15 +70,32 @@ def scan_texts(
 def run(
     texts: Iterable[ScanText], rules: list[Rule], stats: Stats, root: str | None = None,
     packs: Iterable[Pack] = (), suppressor: Suppressor | None = None,
+    source_filter: Callable[[list[Finding]], list[Finding]] | None = None,
 ) -> ScanResult:
-    """Scan ``texts`` with ``rules`` (and any opt-in ``packs``), then drop suppressed findings."""
+    """Scan ``texts`` with ``rules`` (and any opt-in ``packs``), then drop suppressed findings.
+
+    ``source_filter`` lets the source that made ``texts`` judge the raw findings first (git:
+    attribute a blob's findings to commits and paths, keep only lines a change adds).
+    """
     started = time.perf_counter()
     packs = list(packs)
     engine = Engine(rules)
     findings = scan_texts(texts, engine, stats, packs)
+    if source_filter is not None:
+        findings = list(source_filter(findings))
+    return finish(findings, engine.errors, rules, stats, started, root, packs, suppressor)
+
+
+def finish(
+    findings: list[Finding], errors: Iterable[str], rules: list[Rule], stats: Stats, started: float,
+    root: str | None = None, packs: Iterable[Pack] = (), suppressor: Suppressor | None = None,
+) -> ScanResult:
+    """Sorted, suppressed findings and the run's numbers as one ``ScanResult``."""
+    mark_browser_exposed(findings)
+    findings.sort(key=sort_key)
     if suppressor is not None:
         findings = suppressor.apply(findings, stats)
     stats.findings = len(findings)
     stats.seconds = time.perf_counter() - started
     all_rules = rules + [r for p in packs for r in p.rules]
-    return ScanResult(findings, stats, all_rules, root, list(engine.errors))
+    return ScanResult(findings, stats, all_rules, root, list(errors))

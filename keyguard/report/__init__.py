@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from typing import Callable
 
 from ..scanner import ScanResult
@@ -39,6 +38,8 @@ def write_output(text: str, path: str) -> None:
         with open(path, "w", encoding="utf-8") as fh:
             fh.write(text)
         return
+    import tempfile  # only when writing a file (start-up time)
+
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".keyguard-", suffix=".tmp", dir=directory)
     try:

@@ -72,6 +72,8 @@ def result_dict(f: Finding, srcroot: str | None, index: int) -> dict[str, Any]:
     message = f"{f.rule.name} found{where} ({f.redacted}, sha256 {f.secret_sha256[:12]}…)."
     if f.commit and f.commit.get("sha"):
         message += f" Introduced in commit {f.commit['sha'][:12]}."
+    if f.verification:
+        message += f" Live check: {f.verification.get('status')} (severity {f.severity})."
     artifact: dict[str, Any] = {"uri": uri}
     if relative:
         artifact["uriBaseId"] = "%SRCROOT%"

@@ -9,11 +9,12 @@ import codecs
 import os
 import stat
 import sys
-from typing import BinaryIO, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO, Iterator, Protocol
 
 from ..model import ScanText, Stats
 
-CHUNK_CHARS = 8 * 1024 * 1024  # characters handed to the engine at once
+CHUNK_CHARS = 2 * 1024 * 1024  # characters handed to the engine at once
 OVERLAP = 16 * 1024  # longer than any match (rules cap a match at 8 KiB)
 
 VENDORED_DIRS = frozenset({
@@ -114,11 +115,12 @@ def _sniff_utf16(head: bytes) -> str:
 
 def read_texts(
     fh: BinaryIO, path: str, abs_path: str | None, root: str | None, stats: Stats,
-    chunk_chars: int = CHUNK_CHARS,
+    chunk_chars: int = CHUNK_CHARS, encoding: str | None = None,
 ) -> Iterator[ScanText]:
-    """Decode a byte stream into one or more overlapping ``ScanText`` chunks."""
+    """Decode a byte stream into one or more overlapping ``ScanText`` chunks (in ``encoding``,
+    else the one its first bytes show)."""
     head = fh.read(4096)
-    encoding, bom = _decoder_for(head)
+    encoding, bom = (encoding, 0) if encoding else _decoder_for(head)
     origin = {"encoding": encoding} if encoding != "utf-8" else None
     decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
     pending = decoder.decode(head[bom:])
@@ -166,10 +168,14 @@ def utf16_strings(fh: BinaryIO, path: str, abs_path: str | None, root: str | Non
         size = os.fstat(fh.fileno()).st_size
         if size > BINARY_UTF16_MAX:
             return
-        fh.seek(0)
-        data = fh.read()
     except (OSError, ValueError):
         return
+    for align in (0, 1):  # streamed in chunks like any text: memory stays bounded
+        fh.seek(align)
+        yield from read_texts(fh, path, abs_path, root, Stats(), encoding="utf-16-le")
+
+
+def _utf16_texts(data: bytes, path: str, abs_path: str | None, root: str | None) -> Iterator[ScanText]:
     if b"\x00" not in data[1::2] and b"\x00" not in data[0::2]:
         return
     for align in (0, 1):
@@ -177,46 +183,180 @@ def utf16_strings(fh: BinaryIO, path: str, abs_path: str | None, root: str | Non
         yield ScanText(text, path, abs_path, origin={"encoding": "utf-16-le"}, root=root)
 
 
+class Gate(Protocol):
+    """Asked with a file's bytes before decoding: (may the text hold a finding, may its UTF-16LE
+    strings hold one — asked only if ``wide``). See ``keyguard.prefilter.ByteGate``."""
+
+    def check(self, data: bytes, wide: bool = False) -> tuple[bool, bool]: ...
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """One file to scan: ``path`` to open, ``shown`` in reports, ``root`` the scanned directory."""
+
+    path: str
+    shown: str
+    abs_path: str | None
+    root: str | None
+
+
+STDIN = FileRef("-", "-", None, None)
+
+
+def file_refs(
+    targets: list[str], stats: Stats, include_vendored: bool = False,
+    shard: tuple[int, int] | None = None,
+) -> Iterator[FileRef]:
+    """Every file of the targets: a directory (walked), a file, or ``-`` for standard input.
+
+    With ``shard=(i, n)`` only the files whose shown path falls in shard ``i`` of ``n``."""
+    from ..shard import in_shard
+
+    for target in targets:
+        for ref in _refs(target, stats, include_vendored):
+            if shard is None or in_shard(ref.shown, *shard):
+                yield ref
+
+
+def _refs(target: str, stats: Stats, include_vendored: bool) -> Iterator[FileRef]:
+    if target == "-":
+        yield STDIN
+        return
+    try:
+        st = os.stat(target)
+    except OSError as exc:
+        stats.skip(target, f"cannot open ({exc.strerror or exc.__class__.__name__})")
+        return
+    if stat.S_ISDIR(st.st_mode):
+        root = os.path.abspath(target)
+        prefix = target if target.endswith(os.sep) else target + os.sep
+        for path in walk(target, stats, include_vendored):
+            if path.startswith(prefix):  # always, from walk; relpath() is slow
+                rel = path[len(prefix):]
+                yield FileRef(path, printable_path(rel.replace(os.sep, "/")), os.path.join(root, rel), root)
+            else:
+                yield FileRef(path, display_path(path, target), os.path.abspath(path), root)
+    elif stat.S_ISREG(st.st_mode):
+        yield FileRef(target, printable_path(target), os.path.abspath(target), None)
+    else:
+        stats.skip(target, "not a regular file")
+
+
 def file_texts(
-    targets: list[str], stats: Stats, include_vendored: bool = False
+    targets: list[str], stats: Stats, include_vendored: bool = False, gate: Gate | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> Iterator[ScanText]:
     """Every target: a directory (walked), a file, or ``-`` for standard input."""
-    for target in targets:
-        if target == "-":
-            stats.files += 1
-            yield from read_texts(sys.stdin.buffer, "-", None, None, stats)
-            continue
-        try:
-            st = os.stat(target)
-        except OSError as exc:
-            stats.skip(target, f"cannot open ({exc.strerror or exc.__class__.__name__})")
-            continue
-        if stat.S_ISDIR(st.st_mode):
-            root = os.path.abspath(target)
-            for path in walk(target, stats, include_vendored):
-                yield from _one_file(path, display_path(path, target), root, stats)
-        elif stat.S_ISREG(st.st_mode):
-            yield from _one_file(target, printable_path(target), None, stats)
-        else:
-            stats.skip(target, "not a regular file")
+    for ref in file_refs(targets, stats, include_vendored, shard):
+        yield from ref_texts(ref, stats, gate)
 
 
-def _one_file(path: str, shown: str, root: str | None, stats: Stats) -> Iterator[ScanText]:
+def ref_texts(ref: FileRef, stats: Stats, gate: Gate | None = None) -> Iterator[ScanText]:
+    """The texts of one file; with a ``gate``, files that cannot hold a finding are not decoded."""
+    if ref is STDIN or ref.path == "-" and ref.abs_path is None:
+        stats.files += 1
+        yield from read_texts(sys.stdin.buffer, "-", None, None, stats)
+        return
+    yield from _one_file(ref, stats, gate)
+
+
+def _one_file(ref: FileRef, stats: Stats, gate: Gate | None) -> Iterator[ScanText]:
+    shown = ref.shown
     try:
         # O_NONBLOCK: a FIFO swapped in after the walk must not block the scan
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        fd = os.open(ref.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except OSError as exc:
         stats.skip(shown, f"unreadable ({exc.strerror or exc.__class__.__name__})")
         return
-    with os.fdopen(fd, "rb") as fh:
+    data = None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            stats.skip(shown, "not a regular file")
+            os.close(fd)
+            return
+        stats.files += 1
+        if st.st_size <= WHOLE_FILE_BYTES:
+            data = _read_all(fd, st.st_size)
+    except OSError as exc:
+        os.close(fd)
+        stats.skip(shown, f"read error ({exc.strerror or exc.__class__.__name__})")
+        return
+    if data is not None and len(data) <= WHOLE_FILE_BYTES:
+        os.close(fd)
+        yield from _bytes_texts(data, ref, stats, gate)
+        return
+    with os.fdopen(fd, "rb") as fh:  # large, or grew since fstat: stream it
         try:
-            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-                stats.skip(shown, "not a regular file")
-                return
-            stats.files += 1
-            abs_path = os.path.abspath(path)
-            yield from read_texts(fh, shown, abs_path, root, stats)
-            yield from utf16_strings(fh, shown, abs_path, root)
+            narrow, wide, gated = True, True, 0
+            if gate is not None:
+                narrow, wide, gated = _gate_stream(fh, gate)
+                if not narrow:
+                    stats.bytes += gated
+            fh.seek(0)
+            if narrow:
+                yield from read_texts(fh, shown, ref.abs_path, ref.root, stats)
+            if wide:
+                yield from utf16_strings(fh, shown, ref.abs_path, ref.root)
         except OSError as exc:
             stats.skip(shown, f"read error ({exc.strerror or exc.__class__.__name__})")
 
+
+def _read_all(fd: int, size: int) -> bytes:
+    """The whole file in as few ``read`` calls as it takes (no buffered-reader object)."""
+    first = os.read(fd, size + 1)
+    if not first:
+        return first
+    parts = [first]
+    total = len(first)
+    while total <= WHOLE_FILE_BYTES:
+        more = os.read(fd, max(size + 1 - total, 1 << 16))
+        if not more:
+            break
+        parts.append(more)
+        total += len(more)
+    return first if len(parts) == 1 else b"".join(parts)
+
+
+WHOLE_FILE_BYTES = CHUNK_CHARS  # files up to this size are read at once (one chunk of text)
+GATE_OVERLAP = 1024  # bytes kept between blocks: longer than any gate literal (ByteGate checks)
+
+
+def _gate_stream(fh: BinaryIO, gate: Gate) -> tuple[bool, bool, int]:
+    """The gate's answers for a large file read block by block (bounded memory), and the
+    number of bytes read. Not UTF-8 (a BOM, UTF-16 text): decoded as before, no question asked."""
+    fh.seek(0)
+    head = fh.read(4096)
+    if _decoder_for(head)[0] != "utf-8":
+        return True, False, len(head)
+    ask_wide = b"\x00" in head and os.fstat(fh.fileno()).st_size <= BINARY_UTF16_MAX
+    narrow = wide = False
+    total = len(head)
+    tail = b""
+    block = head
+    while block:
+        narrow_hit, wide_hit = gate.check(tail + block, ask_wide and not wide)
+        narrow, wide = narrow or narrow_hit, wide or wide_hit
+        if narrow and (wide or not ask_wide):
+            break
+        tail = (tail + block)[-GATE_OVERLAP:]
+        block = fh.read(WHOLE_FILE_BYTES)
+        total += len(block)
+    return narrow, wide, total
+
+
+def _bytes_texts(data: bytes, ref: FileRef, stats: Stats, gate: Gate | None) -> Iterator[ScanText]:
+    """A whole small file: the same texts ``read_texts`` + ``utf16_strings`` give for it."""
+    stats.bytes += len(data)
+    head = data[:4096]
+    encoding, bom = _decoder_for(head)
+    if encoding != "utf-8":
+        text = data[bom:].decode(encoding, "replace")
+        yield ScanText(text, ref.shown, ref.abs_path, origin={"encoding": encoding}, root=ref.root)
+        return
+    wide = b"\x00" in head
+    narrow_hit, wide_hit = gate.check(data, wide) if gate is not None else (True, wide)
+    if narrow_hit:
+        yield ScanText(data[bom:].decode("utf-8", "replace"), ref.shown, ref.abs_path, root=ref.root)
+    if wide_hit:
+        yield from _utf16_texts(data, ref.shown, ref.abs_path, ref.root)

@@ -1,0 +1,174 @@
+"""``keyguard merge``: the JSON or SARIF reports of ``--shard`` runs (or of many repositories)
+combined into one report, each finding once.
+
+A finding is the same finding when its fingerprint (rule + secret) and its place (path, line,
+column, commit) are the same; one key leaked in two places stays two findings with one
+fingerprint. Reports are merged within their format: JSON into JSON, SARIF into SARIF.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .model import severity_rank
+
+
+class MergeError(Exception):
+    """A report that cannot be merged: one line naming the file."""
+
+
+def report_format(doc: Any) -> str | None:
+    if isinstance(doc, dict) and isinstance(doc.get("runs"), list) and "version" in doc:
+        return "sarif"
+    if isinstance(doc, dict) and isinstance(doc.get("findings"), list):
+        return "json"
+    return None
+
+
+def load_reports(paths: list[str]) -> tuple[str, list[dict[str, Any]]]:
+    """(the reports' common format, the parsed reports)."""
+    docs, formats = [], set()
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                doc = json.load(fh)
+        except OSError as exc:
+            raise MergeError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise MergeError(f"{path}: not a JSON or SARIF report ({exc})") from None
+        fmt = report_format(doc)
+        if fmt is None:
+            raise MergeError(f"{path}: not a keyguard JSON or SARIF report")
+        formats.add(fmt)
+        docs.append(doc)
+    if len(formats) > 1:
+        raise MergeError("cannot mix JSON and SARIF reports; merge each format on its own")
+    return formats.pop(), docs
+
+
+def merge_stats(all_stats: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for stats in all_stats:
+        for key, value in stats.items():
+            if key == "skipped_paths":
+                out[key] = (out.get(key, []) + list(value))[:1000]
+            elif isinstance(value, dict):
+                merged = out.setdefault(key, {})
+                for k, n in value.items():
+                    merged[k] = merged.get(k, 0) + n if isinstance(n, (int, float)) else n
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                out[key] = out.get(key, 0) + value
+            else:
+                out.setdefault(key, value)
+    if "seconds" in out:
+        out["seconds"] = round(out["seconds"], 3)  # summed over shards: CPU-like, not wall
+    out["reports"] = len(all_stats)
+    return out
+
+
+def _json_key(f: dict[str, Any]) -> tuple:
+    return (f.get("fingerprint"), f.get("path"), f.get("line"), f.get("column"),
+            (f.get("commit") or {}).get("sha"))
+
+
+def merge_json(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    seen: set[tuple] = set()
+    findings = []
+    for doc in docs:
+        for f in doc["findings"]:
+            k = _json_key(f)
+            if k not in seen:
+                seen.add(k)
+                findings.append(f)
+    findings.sort(key=lambda f: (f.get("path") or "", f.get("line") or 0, f.get("column") or 0,
+                                 -_rank(f.get("severity")), f.get("rule_id") or ""))
+    errors: list[str] = []
+    for doc in docs:
+        errors += [e for e in doc.get("errors", []) if e not in errors]
+    stats = merge_stats([doc.get("stats", {}) for doc in docs])
+    stats["findings"] = len(findings)
+    return {"version": docs[0].get("version"), "findings": findings, "stats": stats, "errors": errors}
+
+
+def _rank(severity: Any) -> int:
+    try:
+        return severity_rank(severity)
+    except ValueError:
+        return -1
+
+
+def _base(run: dict[str, Any]) -> str | None:
+    return ((run.get("originalUriBaseIds") or {}).get("%SRCROOT%") or {}).get("uri")
+
+
+def _sarif_key(r: dict[str, Any]) -> tuple:
+    loc = (r.get("locations") or [{}])[0].get("physicalLocation", {})
+    art, region = loc.get("artifactLocation", {}), loc.get("region", {})
+    commit = (r.get("properties") or {}).get("commit") or {}
+    return ((r.get("partialFingerprints") or {}).get("keyguardSecret/v1"), art.get("uri"),
+            region.get("startLine"), region.get("startColumn"), commit.get("sha"))
+
+
+def merge_sarif(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    runs = [run for doc in docs for run in doc["runs"]]
+    if not runs:
+        raise MergeError("no SARIF runs to merge")
+    first = runs[0]
+    base = _base(first)
+    rules: dict[str, dict[str, Any]] = {}
+    results: list[dict[str, Any]] = []
+    seen: set[tuple] = set()
+    notes: list[dict[str, Any]] = []
+    for run in runs:
+        run_rules = run.get("tool", {}).get("driver", {}).get("rules", [])
+        for rule in run_rules:
+            rules.setdefault(rule["id"], rule)
+        run_base = _base(run)
+        for r in run.get("results", []):
+            r = json.loads(json.dumps(r))  # a copy: locations may be rewritten
+            if run_base != base:  # another root: make its relative locations absolute
+                for loc in r.get("locations", []):
+                    art = loc.get("physicalLocation", {}).get("artifactLocation", {})
+                    if art.pop("uriBaseId", None) == "%SRCROOT%" and run_base:
+                        art["uri"] = run_base + art["uri"]
+            k = _sarif_key(r)
+            if k in seen:
+                continue
+            seen.add(k)
+            results.append(r)
+        for inv in run.get("invocations", []):
+            notes += inv.get("toolExecutionNotifications", [])
+    used = sorted(rules.values(), key=lambda r: r["id"])
+    index = {r["id"]: i for i, r in enumerate(used)}
+    for r in results:
+        r["ruleIndex"] = index[r["ruleId"]]
+    merged: dict[str, Any] = {
+        "tool": {"driver": {**first["tool"]["driver"], "rules": used}},
+        "results": results,
+    }
+    if base:
+        merged["originalUriBaseIds"] = {"%SRCROOT%": {"uri": base}}
+    if "columnKind" in first:
+        merged["columnKind"] = first["columnKind"]
+    stats = merge_stats([(run.get("properties") or {}).get("stats", {}) for run in runs])
+    stats["findings"] = len(results)
+    merged["properties"] = {"stats": stats}
+    if notes:
+        unique = {json.dumps(n, sort_keys=True): n for n in notes}
+        merged["invocations"] = [{"executionSuccessful": True,
+                                  "toolExecutionNotifications": list(unique.values())}]
+    return {"$schema": docs[0].get("$schema", "https://json.schemastore.org/sarif-2.1.0.json"),
+            "version": "2.1.0", "runs": [merged]}
+
+
+def merge(paths: list[str], fmt: str | None = None) -> tuple[str, dict[str, Any]]:
+    """(format, merged report) of the reports at ``paths``."""
+    found, docs = load_reports(paths)
+    if fmt and fmt != found:
+        raise MergeError(f"the reports are {found.upper()}; merge them into --format {found}")
+    doc = merge_sarif(docs) if found == "sarif" else merge_json(docs)
+    return found, doc
+
+
+def count(fmt: str, doc: dict[str, Any]) -> int:
+    return len(doc["runs"][0]["results"]) if fmt == "sarif" else len(doc["findings"])

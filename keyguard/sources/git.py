@@ -1,0 +1,504 @@
+"""Git objects as ``ScanText``: whole history, a commit range (a pull request), the index.
+
+Plumbing only, never code from the scanned repo: every git process runs with the repo's
+fsmonitor, hooks, pager and signature programs switched off, and no textconv or filters.
+
+- history: one ``git log --all --raw`` pass maps each blob to the paths and the oldest commit
+  that introduced it there; each unique blob is then read once through one long-lived
+  ``git cat-file --batch`` process, in the order the log met them.
+- range and index: the changed files' new blobs are scanned whole (so context words on
+  unchanged lines still count); only findings on added lines whose secret was not already in
+  the file's old version are kept.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import threading
+from dataclasses import dataclass, field, replace
+from typing import IO, Any, Callable, Iterator
+
+from ..model import Finding, ScanText, Stats
+from .files import read_texts
+
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+SAFE_CONFIG = (
+    "-c", "core.fsmonitor=", "-c", "core.hooksPath=/dev/null", "-c", "safe.directory=*",
+    "-c", "log.showSignature=false", "-c", "core.pager=cat", "-c", "diff.external=",
+    "-c", "log.mailmap=false", "-c", "core.quotePath=false",
+)
+LFS_HEAD = b"version https://git-lfs.github.com/spec/"
+MAX_BLOB_BYTES = 256 * 1024 * 1024  # larger blobs are skipped (and reported in stats)
+_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+
+
+class GitError(Exception):
+    """Git cannot do what was asked: one line for the user (exit 2)."""
+
+
+class CatFileError(GitError):
+    """``git cat-file`` stopped while reading the object ``sha``."""
+
+    def __init__(self, sha: str, msg: str) -> None:
+        super().__init__(msg)
+        self.sha = sha
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY",
+                        "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_NAMESPACE", "GIT_EXTERNAL_DIFF")}
+    env.update(GIT_TERMINAL_PROMPT="0", GIT_CONFIG_NOSYSTEM="1", GIT_PAGER="cat",
+               GIT_OPTIONAL_LOCKS="0", LC_ALL="C", GIT_NO_REPLACE_OBJECTS="1")
+    return env
+
+
+@dataclass
+class Repo:
+    path: str  # as given
+    toplevel: str  # the work tree (or the git dir of a bare repo): finding paths are relative to it
+    bare: bool
+    shallow: bool
+    env: dict[str, str] = field(default_factory=_env)
+
+    def args(self, *args: str) -> list[str]:
+        return ["git", "-C", self.path, *SAFE_CONFIG, *args]
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+        try:
+            p = subprocess.run(self.args(*args), capture_output=True, env=self.env, stdin=subprocess.DEVNULL)
+        except FileNotFoundError:
+            raise GitError("git is not installed (or not on PATH)") from None
+        if check and p.returncode != 0:
+            raise GitError(f"git {args[0]}: {_first_line(p.stderr)}")
+        return p
+
+    def out(self, *args: str) -> str:
+        return self.run(*args).stdout.decode("utf-8", "surrogateescape").strip()
+
+    def has_commits(self) -> bool:
+        return self.run("rev-parse", "--verify", "-q", "HEAD^{commit}", check=False).returncode == 0
+
+
+def _first_line(err: bytes) -> str:
+    lines = [ln.strip() for ln in err.decode("utf-8", "replace").splitlines() if ln.strip()]
+    fatal = [ln for ln in lines if ln.startswith(("fatal:", "error:"))]
+    return (fatal or lines or ["failed"])[0]
+
+
+def open_repo(path: str) -> Repo:
+    if not os.path.isdir(path):
+        raise GitError(f"{path}: not a directory")
+    probe = Repo(path, path, False, False)
+    p = probe.run("rev-parse", "--is-bare-repository", "--is-shallow-repository", "--git-dir", check=False)
+    if p.returncode != 0:
+        msg = _first_line(p.stderr)
+        if "not a git repository" in msg:
+            gitfile = os.path.join(path, ".git")
+            if os.path.isfile(gitfile):
+                raise GitError(f"{path}: .git file points to a missing repository ({msg})")
+            raise GitError(f"{path}: not a git repository")
+        raise GitError(f"{path}: {msg}")
+    bare_s, shallow_s, git_dir = p.stdout.decode("utf-8", "surrogateescape").split("\n")[:3]
+    bare = bare_s == "true"
+    if bare:
+        top = os.path.abspath(os.path.join(path, git_dir))
+    else:
+        top = probe.out("rev-parse", "--show-toplevel")
+    return Repo(path, top, bare, shallow_s == "true")
+
+
+# -- reading blobs -------------------------------------------------------------------------------
+class _Limited:
+    """The next ``size`` bytes of a stream, as a file object ``read_texts`` can read."""
+
+    def __init__(self, fh: IO[bytes], size: int, sha: str) -> None:
+        self.fh, self.left, self.sha = fh, size, sha
+
+    def read(self, n: int = -1) -> bytes:
+        if self.left <= 0:
+            return b""
+        n = self.left if n < 0 else min(n, self.left)
+        data = self.fh.read(n)
+        self.left -= len(data)
+        if len(data) < n:
+            raise CatFileError(self.sha, "git cat-file ended early")
+        return data
+
+    def drain(self) -> None:
+        while self.left > 0:
+            self.read(1 << 20)
+
+
+class BlobReader:
+    """One ``git cat-file --batch`` process; object names go in from a thread, contents come out."""
+
+    def __init__(self, repo: Repo) -> None:
+        self.proc = subprocess.Popen(
+            repo.args("cat-file", "--batch"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, env=repo.env, bufsize=1 << 16,
+        )
+        self.errors = bytearray()  # drained so that a chatty git never blocks on a full pipe
+        self._drain = threading.Thread(target=self._read_errors, daemon=True)
+        self._drain.start()
+
+    def _read_errors(self) -> None:
+        assert self.proc.stderr
+        for line in self.proc.stderr:
+            if len(self.errors) < 1 << 16:
+                self.errors += line
+
+    def stream(self, shas: list[str]) -> Iterator[tuple[str, int | None, _Limited | None]]:
+        """(sha, size, body) per requested name; size and body None for a missing object."""
+        proc = self.proc
+        assert proc.stdin and proc.stdout
+
+        def feed() -> None:
+            try:
+                for sha in shas:
+                    proc.stdin.write(sha.encode() + b"\n")  # type: ignore[union-attr]
+                proc.stdin.close()  # type: ignore[union-attr]
+            except (BrokenPipeError, OSError):
+                pass
+
+        writer = threading.Thread(target=feed, daemon=True)
+        writer.start()
+        for sha in shas:
+            header = proc.stdout.readline()
+            if not header:
+                self._drain.join(timeout=5)
+                raise CatFileError(sha, f"git cat-file stopped: {_first_line(bytes(self.errors))}")
+            parts = header.split()
+            if len(parts) >= 2 and parts[1] == b"missing":
+                yield sha, None, None
+                continue
+            if len(parts) != 3:
+                raise CatFileError(sha, "git cat-file: unexpected reply")
+            size = int(parts[2])
+            body = _Limited(proc.stdout, size, sha)
+            yield sha, size, body
+            body.drain()
+            proc.stdout.read(1)  # the newline after the contents
+        writer.join()
+
+    def close(self) -> None:
+        for fh in (self.proc.stdin, self.proc.stdout):
+            try:
+                if fh:
+                    fh.close()
+            except OSError:
+                pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._drain.join(timeout=5)
+        if self.proc.stderr:
+            self.proc.stderr.close()
+
+
+def _blob_texts(repo: Repo, wanted: list[tuple[str, str, dict[str, Any] | None]], stats: Stats,
+                ) -> Iterator[ScanText]:
+    """ScanTexts of blobs: (blob sha, display path, commit) each; a blob is read once.
+
+    If ``git cat-file`` dies on a corrupt object, that object is reported as skipped and a new
+    process reads the rest.
+    """
+    by_sha: dict[str, list[tuple[str, dict[str, Any] | None]]] = {}
+    for sha, path, commit in wanted:
+        by_sha.setdefault(sha, []).append((path, commit))
+    todo = list(by_sha)
+    while todo:
+        reader = BlobReader(repo)
+        try:
+            for sha, size, body in reader.stream(todo):
+                path, commit = by_sha[sha][0]
+                if body is None or size is None:
+                    stats.skip(f"{path} (blob {sha[:12]})", "missing git object (corrupt or shallow repository)")
+                    continue
+                if size > MAX_BLOB_BYTES:
+                    stats.skip(path, f"git blob over {MAX_BLOB_BYTES >> 20} MiB")
+                    continue
+                head = body.read(min(size, 200))
+                if head.startswith(LFS_HEAD) and size < 1024:
+                    stats.skip(path, "git-lfs pointer (content not in git)")
+                    continue
+                stats.files += 1
+                for st in read_texts(_Prefixed(head, body), path, None, repo.toplevel, stats):  # type: ignore[arg-type]
+                    st.commit = commit
+                    yield st
+            todo = []
+        except CatFileError as exc:
+            failed = exc.sha
+            stats.skip(f"{by_sha[failed][0][0]} (blob {failed[:12]})", f"unreadable git object ({exc})")
+            todo = todo[todo.index(failed) + 1:]
+        finally:
+            reader.close()
+
+
+class _Prefixed:
+    """Bytes already read, then the rest of the stream."""
+
+    def __init__(self, head: bytes, rest: _Limited) -> None:
+        self.head, self.rest = head, rest
+
+    def read(self, n: int = -1) -> bytes:
+        if self.head:
+            if n < 0:
+                data, self.head = self.head + self.rest.read(), b""
+                return data
+            data, self.head = self.head[:n], self.head[n:]
+            if len(data) < n:
+                data += self.rest.read(n - len(data))
+            return data
+        return self.rest.read(n)
+
+
+# -- whole history -------------------------------------------------------------------------------
+_LOG_FORMAT = "%x01%H%x00%an%x00%ae%x00%aI%x00%ct"
+_ZERO = "0" * 40
+
+
+def _tokens(stream: IO[bytes]) -> Iterator[bytes]:
+    rest = b""
+    while True:
+        block = stream.read(1 << 20)
+        if not block:
+            break
+        parts = (rest + block).split(b"\0")
+        rest = parts.pop()
+        yield from parts
+    if rest:
+        yield rest
+
+
+def _decode_path(raw: bytes) -> str:
+    return raw.decode("utf-8", "backslashreplace")
+
+
+@dataclass
+class History:
+    """Every blob reachable from any ref, with each path it appeared at and the oldest commit
+    that put it there."""
+
+    commits: list[dict[str, Any]] = field(default_factory=list)
+    commit_times: list[int] = field(default_factory=list)
+    blobs: dict[str, dict[str, int]] = field(default_factory=dict)  # blob -> path -> commit index
+
+    def only_paths(self, keep: Callable[[str], bool]) -> None:
+        """Forget every path ``keep`` rejects, and blobs left with no path (``--shard``)."""
+        kept = {b: {p: c for p, c in paths.items() if keep(p)} for b, paths in self.blobs.items()}
+        self.blobs = {b: paths for b, paths in kept.items() if paths}
+
+    def commit_for(self, blob: str, path: str) -> dict[str, Any]:
+        c = dict(self.commits[self.blobs[blob][path]])
+        c["blob"] = blob
+        return c
+
+
+def read_history(repo: Repo, stats: Stats) -> History:
+    """One ``git log --all --raw`` pass, newest first: the last commit seen for a (blob, path)
+    is the oldest one that introduced it."""
+    h = History()
+    args = repo.args("log", "--all", "-z", "--raw", "--no-abbrev", "--no-renames", "-c", "--root",
+                     "--no-textconv", "--no-ext-diff", "--no-color", f"--format={_LOG_FORMAT}")
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=repo.env,
+                            stdin=subprocess.DEVNULL)
+    assert proc.stdout and proc.stderr
+    err_chunks: list[bytes] = []
+    drain = threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()), daemon=True)  # type: ignore[union-attr]
+    drain.start()
+    tokens = _tokens(proc.stdout)
+    current = -1
+    interned: dict[bytes, str] = {}
+    for tok in tokens:
+        if tok.startswith(b"\x01"):
+            author, email, date, ctime = (next(tokens, b"") for _ in range(4))
+            h.commits.append({
+                "sha": tok[1:].decode(), "author": author.decode("utf-8", "replace"),
+                "email": email.decode("utf-8", "replace"), "date": date.decode(),
+            })
+            h.commit_times.append(int(ctime or b"0"))
+            current = len(h.commits) - 1
+            continue
+        tok = tok.lstrip(b"\n")
+        if not tok.startswith(b":"):
+            continue
+        raw_path = next(tokens, b"")
+        fields = tok.split()
+        if len(fields) < 3 or current < 0:
+            continue
+        new_sha, new_mode = fields[-2].decode(), fields[len(fields) // 2 - 1].lstrip(b":")
+        if new_sha == _ZERO or not new_mode.startswith(b"10"):  # deleted, gitlink, symlink
+            continue
+        path = interned.get(raw_path)
+        if path is None:
+            path = interned[raw_path] = _decode_path(raw_path)
+        h.blobs.setdefault(new_sha, {})[path] = current
+    proc.stdout.close()
+    rc = proc.wait()
+    drain.join()
+    if rc != 0:
+        msg = _first_line(b"".join(err_chunks))
+        if not h.commits:
+            raise GitError(f"git log: {msg}")
+        stats.extra.setdefault("git_warnings", []).append(f"git log: {msg}")
+    return h
+
+
+def history_texts(repo: Repo, h: History, stats: Stats) -> Iterator[ScanText]:
+    wanted = []
+    for blob, paths in h.blobs.items():
+        path = next(iter(paths))
+        wanted.append((blob, path, h.commit_for(blob, path)))
+    stats.extra["git"] = {"commits": len(h.commits), "blobs": len(h.blobs)}
+    yield from _blob_texts(repo, wanted, stats)
+
+
+def attribute_history(findings: list[Finding], h: History) -> list[Finding]:
+    """Copy each blob's findings to every path that blob had, then keep, per path and secret,
+    the finding from the oldest commit: the one that introduced the secret there."""
+    best: dict[tuple[str, str, str, str | None], tuple[int, Finding]] = {}
+    for f in findings:
+        blob = (f.commit or {}).get("blob")
+        paths = h.blobs.get(blob, {}) if blob else {}
+        for path, ci in (paths.items() if paths else [(f.path, -1)]):
+            key = (path, f.rule.id, f.secret, (f.origin or {}).get("encoding"))
+            when = h.commit_times[ci] if ci >= 0 else 1 << 62
+            old = best.get(key)
+            if old is not None and (old[0], old[1].line) <= (when, f.line):
+                continue
+            g = f if path == f.path else replace(
+                f, path=path, commit=h.commit_for(blob, path), origin=dict(f.origin))  # type: ignore[arg-type]
+            best[key] = (when, g)
+    return [g for _, g in best.values()]
+
+
+# -- a commit range or the index -----------------------------------------------------------------
+@dataclass
+class Change:
+    path: str
+    new_blob: str
+    old_blob: str | None
+    added: set[int] = field(default_factory=set)  # 1-based line numbers in the new blob
+    old_text: str = ""
+
+
+def _diff_args(base: str, head: str | None) -> list[str]:
+    common = ["--no-abbrev", "-M", "--no-color", "--no-ext-diff", "--no-textconv",
+              "--ignore-submodules=all"]
+    return [*common, "--cached", base] if head is None else [*common, base, head]
+
+
+def read_changes(repo: Repo, base: str, head: str | None) -> list[Change]:
+    """Files that ``head`` (a commit, or the index when None) adds or changes against ``base``,
+    with the numbers of the lines added."""
+    raw = repo.run("diff", "--raw", "-z", *_diff_args(base, head)).stdout
+    tokens = iter(raw.split(b"\0"))
+    entries: list[Change | None] = []
+    for tok in tokens:
+        if not tok.startswith(b":"):
+            continue
+        fields = tok.split()
+        status = fields[-1][:1]
+        path = next(tokens, b"")
+        if status in (b"R", b"C"):
+            path = next(tokens, b"")
+        new_mode, old_sha, new_sha = fields[1], fields[2].decode(), fields[3].decode()
+        if status == b"D" or not new_mode.startswith(b"10") or new_mode == b"120000":
+            entries.append(None)  # still has a section in the patch below
+            continue
+        entries.append(Change(_decode_path(path), new_sha, None if old_sha == _ZERO else old_sha))
+    patch = repo.run("diff", "-p", "-U0", *_diff_args(base, head)).stdout
+    section = -1
+    for line in patch.split(b"\n"):
+        if line.startswith(b"diff --git ") or line.startswith(b"diff --cc "):
+            section += 1
+            continue
+        if line.startswith(b"@@ ") and 0 <= section < len(entries):
+            ch = entries[section]
+            m = _HUNK.match(line.decode("ascii", "replace"))
+            if ch is not None and m:
+                start, count = int(m.group(1)), int(m.group(2) or 1)
+                ch.added.update(range(start, start + count))
+    return [c for c in entries if c is not None and c.added]
+
+
+def _old_texts(repo: Repo, changes: list[Change]) -> None:
+    olds = {c.old_blob: c for c in changes if c.old_blob}
+    if not olds:
+        return
+    reader = BlobReader(repo)
+    try:
+        for sha, size, body in reader.stream(list(olds)):
+            if body is not None and size is not None and size <= MAX_BLOB_BYTES:
+                text = body.read().decode("utf-8", "replace")
+                for c in changes:
+                    if c.old_blob == sha:
+                        c.old_text = text
+    except CatFileError:
+        pass  # an unreadable old version: every added line counts as new
+    finally:
+        reader.close()
+
+
+def change_texts(repo: Repo, changes: list[Change], stats: Stats) -> Iterator[ScanText]:
+    _old_texts(repo, changes)
+    yield from _blob_texts(repo, [(c.new_blob, c.path, None) for c in changes], stats)
+
+
+def added_only(findings: list[Finding], changes: list[Change]) -> list[Finding]:
+    """Findings on added lines whose secret was not already in the file's old version."""
+    by_path = {c.path: c for c in changes}
+    kept = []
+    for f in findings:
+        c = by_path.get(f.path)
+        if c is None or not (set(range(f.line, max(f.line, f.end_line) + 1)) & c.added):
+            continue
+        if c.old_text and f.secret in c.old_text:
+            continue
+        kept.append(f)
+    return kept
+
+
+def blame(repo: Repo, findings: list[Finding], head: str) -> None:
+    """The commit that last wrote each finding's line: in a range, the one that added it."""
+    import datetime
+
+    for f in findings:
+        p = repo.run("blame", "--porcelain", "--no-textconv", "-L", f"{f.line},{f.line}", head,
+                     "--", f.path, check=False)
+        if p.returncode != 0:
+            continue
+        lines = p.stdout.decode("utf-8", "replace").split("\n")
+        info = dict(ln.split(" ", 1) for ln in lines[1:] if " " in ln and not ln.startswith("\t"))
+        commit: dict[str, Any] = {"sha": lines[0].split(" ")[0], "author": info.get("author", "")}
+        commit["email"] = info.get("author-mail", "").strip("<>")
+        try:
+            tz = info.get("author-tz", "+0000")
+            offset = datetime.timedelta(hours=int(tz[1:3]), minutes=int(tz[3:5])) * (-1 if tz[0] == "-" else 1)
+            when = datetime.datetime.fromtimestamp(int(info["author-time"]), datetime.timezone(offset))
+            commit["date"] = when.isoformat()
+        except (KeyError, ValueError, IndexError):
+            pass
+        f.commit = commit
+
+
+def resolve_base(repo: Repo, ref: str) -> str:
+    """The merge base of ``ref`` and HEAD, as the pull request's diff uses it."""
+    if not repo.has_commits():
+        raise GitError(f"{repo.path}: no commits yet, nothing to compare with {ref}")
+    p = repo.run("rev-parse", "--verify", "-q", "--end-of-options", f"{ref}^{{commit}}", check=False)
+    if p.returncode != 0:
+        hint = (" The clone is shallow: fetch the base, e.g. `git fetch --deepen=100 origin` or "
+                f"`git fetch origin {ref}` (actions/checkout: `fetch-depth: 0`)." if repo.shallow
+                else f" Fetch it first, e.g. `git fetch origin {ref}`.")
+        raise GitError(f"--since {ref}: no such commit in {repo.toplevel}.{hint}")
+    sha = p.stdout.decode().strip()
+    mb = repo.run("merge-base", sha, "HEAD", check=False)
+    if mb.returncode != 0:
+        hint = " (shallow clone: deepen it with `git fetch --deepen=100` or `--unshallow`)" if repo.shallow else ""
+        raise GitError(f"--since {ref}: no common ancestor with HEAD{hint}")
+    return mb.stdout.decode().strip()

@@ -1,0 +1,112 @@
+"""Live checks (``--verify``): is a found key live, how restricted, what quota, what scope.
+
+One small module per provider in this package, each exposing
+``verify(secret: str, context: Context, client: CredentialClient) -> Verification``.
+``verifier_for`` maps a rule's ``provider`` field (and, failing that, its rule id) to a module,
+so exact rule ids matter little. Every call is a metadata call (list models, whoami, key info,
+balance) sent by ``keyguard.http.CredentialClient`` to the provider's fixed https host; nothing in
+a scanned file can change where a key goes (see ``context.py`` for the two values a file may
+supply: an Azure resource name and an AWS secret, both checked by strict patterns).
+"""
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from ..http import CredentialClient
+
+STATUSES = ("live", "invalid", "unknown", "error")
+
+
+@dataclass
+class Context:
+    """What a verifier may know besides the secret. Values from files are validated by the reader."""
+
+    rule_id: str
+    provider: str
+    companions: dict[str, str] = field(default_factory=dict)  # e.g. aws_secret, azure_host
+    notes: list[str] = field(default_factory=list)  # why a companion is missing
+
+
+@dataclass
+class Verification:
+    """The outcome of one live check. Never holds the key, in whole or in part."""
+
+    status: str  # live | invalid | unknown | error
+    check: str = ""  # e.g. "GET api.openai.com/v1/models"
+    evidence: dict[str, Any] = field(default_factory=dict)  # http_status, code, reason
+    restrictions: dict[str, Any] = field(default_factory=dict)
+    quota: dict[str, Any] = field(default_factory=dict)
+    scope: dict[str, Any] = field(default_factory=dict)
+    unknown: list[str] = field(default_factory=list)  # what this check cannot tell
+    reasons: list[str] = field(default_factory=list)
+    severity: str | None = None  # what the outcome implies; None keeps the rule's severity
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        return {k: v for k, v in d.items() if v not in ({}, [], "") or k in ("status",)}
+
+
+class Verifier(Protocol):
+    def __call__(self, secret: str, context: Context, client: CredentialClient) -> Verification: ...
+
+
+# provider (normalised: lower case, letters and digits only) -> module in this package.
+# No bare "azure": only Azure *OpenAI* keys may go to <resource>.openai.azure.com.
+PROVIDERS: dict[str, str] = {
+    "openai": "openai", "anthropic": "anthropic", "google": "google", "gcp": "google",
+    "googlegemini": "google_api_key", "gemini": "google_api_key", "firebase": "google_api_key",
+    "googleapikey": "google_api_key", "googleserviceaccount": "google_service_account",
+    "googlecloud": "google",
+    "huggingface": "huggingface", "hf": "huggingface", "groq": "groq", "xai": "xai", "grok": "xai",
+    "deepseek": "deepseek", "deepseekai": "deepseek", "openrouter": "openrouter", "replicate": "replicate",
+    "together": "together", "togetherai": "together", "perplexity": "perplexity", "perplexityai": "perplexity",
+    "fireworks": "fireworks", "fireworksai": "fireworks", "mistral": "mistral",
+    "mistralai": "mistral", "cohere": "cohere", "azureopenai": "azure_openai",
+    "aws": "aws", "amazon": "aws", "bedrock": "aws", "awsbedrock": "aws", "amazonbedrock": "aws",
+    "elevenlabs": "elevenlabs", "stability": "stability", "stabilityai": "stability",
+    "voyage": "voyage", "voyageai": "voyage", "langsmith": "langsmith", "langchain": "langsmith",
+    "pinecone": "pinecone", "deepgram": "deepgram", "assemblyai": "assemblyai",
+    "cerebras": "cerebras", "nvidia": "nvidia", "nvidianim": "nvidia", "nvapi": "nvidia",
+    "ngc": "nvidia", "github": "github",
+}
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def module_for(provider: str, rule_id: str) -> str | None:
+    """The verifier module for a rule, by its provider, else by its rule id's leading words."""
+    found = PROVIDERS.get(_norm(provider))
+    if found is None:
+        words = rule_id.lower().split("-")
+        for n in range(len(words), 0, -1):
+            found = PROVIDERS.get(_norm("".join(words[:n])))
+            if found:
+                break
+    return found
+
+
+def verifier_for(provider: str, rule_id: str) -> Verifier | None:
+    name = module_for(provider, rule_id)
+    if name is None:
+        return None
+    module = importlib.import_module(f"{__name__}.{name}")
+    return module.verify  # type: ignore[no-any-return]
+
+
+def implied_severity(rule_severity: str, v: Verification) -> str:
+    """The finding's severity once checked: low if invalid, the verifier's word if live."""
+    if v.status == "invalid":
+        return "low"
+    if v.status == "live" and v.severity:
+        return v.severity
+    return rule_severity
+
+
+__all__ = ["Context", "Verification", "Verifier", "verifier_for", "module_for",
+           "implied_severity", "STATUSES"]

@@ -1,0 +1,41 @@
+"""Anthropic: GET api.anthropic.com/v1/models (admin keys: GET /v1/organizations/me).
+
+Never POST /v1/messages (a paid generation). API keys have no scopes (full access).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import Context, Verification
+from ._common import simple_get
+
+if TYPE_CHECKING:
+    from ..http import CredentialClient
+
+HOST = "api.anthropic.com"
+VERSION = "2023-06-01"
+
+
+def verify(secret: str, context: Context, client: CredentialClient) -> Verification:
+    admin = secret.startswith("sk-ant-admin")
+    headers = {"x-api-key": secret, "anthropic-version": VERSION}
+    path = "/v1/organizations/me" if admin else "/v1/models"
+    v, body = simple_get(client, HOST, path, secret, headers=headers, live=(200, 403),
+                         invalid=(401,), unknown_fields=["balance", "spend limit"])
+    status = v.evidence.get("http_status")
+    if status == 403:
+        v.reasons = ["403 permission_error: the key authenticated but may not list this resource"]
+    elif status == 404:
+        v.reasons = ["404: the key may be disabled or the resource not found (unknown)"]
+    elif status == 529:
+        v.status = "error"
+        v.reasons = ["529 overloaded_error"]
+    v.scope["kind"] = "admin" if admin else "api key (full access; Anthropic keys have no scopes)"
+    if v.status == "live" and admin:
+        v.severity = "critical"
+        v.reasons.append("an organization admin key: it manages keys, members and workspaces")
+        if isinstance(body, dict):
+            for field in ("id", "name"):
+                if isinstance(body.get(field), str):
+                    v.scope[f"organization_{field}"] = body[field]
+    return v

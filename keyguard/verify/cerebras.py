@@ -1,0 +1,19 @@
+"""Cerebras: GET api.cerebras.ai/v1/models (Bearer); x-ratelimit-*-day/-minute on every answer."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import Context, Verification
+from ._common import simple_get
+
+if TYPE_CHECKING:
+    from ..http import CredentialClient
+
+HOST = "api.cerebras.ai"
+
+
+def verify(secret: str, context: Context, client: CredentialClient) -> Verification:
+    v, _ = simple_get(client, HOST, "/v1/models", secret,
+                      unknown_fields=["whether the rate limits are per key or per organization",
+                                      "scope"])
+    return v

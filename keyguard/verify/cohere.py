@@ -1,0 +1,36 @@
+"""Cohere: POST api.cohere.com/v1/check-api-key (Bearer) -> valid, organization_id, owner_id.
+
+Why this POST is safe: check-api-key is Cohere's documented key-validation endpoint; it takes
+no body, runs no model and creates or changes nothing.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import Context, Verification
+from ._common import bearer, body_json, interpret, send
+
+if TYPE_CHECKING:
+    from ..http import CredentialClient
+
+HOST = "api.cohere.com"
+PATH = "/v1/check-api-key"
+
+
+def verify(secret: str, context: Context, client: CredentialClient) -> Verification:
+    check = f"POST {HOST}{PATH}"
+    answer = send(client, "POST", HOST, PATH, headers=bearer(secret))
+    unknown = ["trial vs production key", "quota"]
+    if isinstance(answer, Verification):
+        answer.check, answer.unknown = check, unknown
+        return answer
+    v = interpret(answer, secret, check, invalid=(401,), unknown_fields=unknown)
+    body = body_json(answer)
+    if v.status == "live" and isinstance(body, dict):
+        if body.get("valid") is False:
+            v.status = "invalid"
+            v.reasons = ["check-api-key answered valid: false"]
+        for field in ("organization_id", "owner_id"):
+            if isinstance(body.get(field), str):
+                v.scope[field] = body[field]
+    return v

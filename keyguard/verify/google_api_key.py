@@ -1,0 +1,116 @@
+"""Google API keys (AIza...): GET generativelanguage.googleapis.com/v1beta/models.
+
+The key goes in the ``x-goog-api-key`` header, never in the URL. The request carries no Referer
+and no Android/iOS app headers, so an application restriction shows up as an
+``API_KEY_*_BLOCKED`` reason; an API restriction that leaves out Gemini shows up as
+``API_KEY_SERVICE_BLOCKED``. Reading the restrictions directly needs the owner's IAM rights, so
+they are inferred from these reasons (see the facts file).
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, TYPE_CHECKING
+
+from . import Context, Verification
+from ._common import body_json, evidence, send
+
+if TYPE_CHECKING:
+    from ..http import CredentialClient
+
+HOST = "generativelanguage.googleapis.com"
+PATH = "/v1beta/models"
+
+# ErrorInfo reason -> (restriction it reveals, value)
+APP_BLOCKS = {
+    "API_KEY_HTTP_REFERRER_BLOCKED": "referrer",
+    "API_KEY_IP_ADDRESS_BLOCKED": "ip",
+    "API_KEY_ANDROID_APP_BLOCKED": "android",
+    "API_KEY_IOS_APP_BLOCKED": "ios",
+}
+_PROJECT = re.compile(r"projects/(\d+)")
+_PROJECT_TEXT = re.compile(r"\bproject (\d{6,})\b")
+
+
+def _details(body: Any) -> tuple[str | None, dict[str, Any], str]:
+    """(ErrorInfo reason, its metadata, error message) from a Google error body."""
+    err = body.get("error", {}) if isinstance(body, dict) else {}
+    message = err.get("message", "") if isinstance(err, dict) else ""
+    for detail in (err.get("details") or []) if isinstance(err, dict) else []:
+        if isinstance(detail, dict) and detail.get("reason"):
+            return str(detail["reason"]), dict(detail.get("metadata") or {}), str(message)
+    return None, {}, str(message)
+
+
+def verify(secret: str, context: Context, client: CredentialClient) -> Verification:
+    check = f"GET {HOST}{PATH}"
+    restrictions: dict[str, Any] = {"referrer": "unknown", "api": "unknown"}
+    answer = send(client, "GET", HOST, PATH, headers={"x-goog-api-key": secret})
+    if isinstance(answer, Verification):
+        answer.check, answer.restrictions = check, restrictions
+        return answer
+    body = body_json(answer)
+    reason, metadata, message = _details(body)
+    v = Verification("unknown", check, evidence=evidence(answer, secret, body),
+                     restrictions=restrictions)
+    if reason:
+        v.evidence["reason_code"] = reason
+    project = _PROJECT.search(str(metadata.get("consumer", ""))) or _PROJECT_TEXT.search(message)
+    if project:
+        v.scope["project_number"] = project.group(1)
+    status = answer.status_code
+
+    if status == 200 and isinstance(body, dict) and "models" in body:
+        v.status = "live"
+        restrictions.update(referrer="none", ip="none", android="none", ios="none",
+                            gemini_reachable=True)
+        v.unknown.append("api restriction: the key may list only some APIs, Gemini among them")
+        v.unknown.append("ip: 'none' unless this machine's address is on the key's allow-list")
+        v.severity = "critical"
+        v.reasons = ["a request with no referrer and no app identity listed Gemini models: "
+                     "no application restriction, and the key can spend on the Gemini API"]
+        return v
+    restrictions["gemini_reachable"] = False
+    if status == 400 and (reason == "API_KEY_INVALID" or "API key not valid" in message):
+        v.status = "invalid"
+        v.reasons = ["API_KEY_INVALID: Google does not know this key (deleted or never valid)"]
+    elif reason in APP_BLOCKS:
+        v.status = "live"
+        for kind in APP_BLOCKS.values():  # a key has at most one application restriction
+            restrictions[kind] = "restricted" if kind == APP_BLOCKS[reason] else "none"
+        v.severity = "medium"
+        v.reasons = [f"{reason}: a valid key with an application restriction ({APP_BLOCKS[reason]})"]
+        if reason == "API_KEY_HTTP_REFERRER_BLOCKED":
+            v.reasons.append("a referrer restriction is only a header check; any non-browser "
+                             "client can send an allowed Referer (keyguard did not try)")
+    elif reason == "API_KEY_SERVICE_BLOCKED":
+        v.status = "live"
+        restrictions["api"] = "restricted"
+        v.severity = "medium"
+        v.reasons = ["API_KEY_SERVICE_BLOCKED: a valid key whose API restriction leaves out Gemini"]
+    elif reason == "SERVICE_DISABLED":
+        v.status = "live"
+        v.reasons = ["SERVICE_DISABLED: a valid key; the Generative Language API is not enabled "
+                     "in its project (anyone with project rights can enable it)"]
+    elif reason in ("RATE_LIMIT_EXCEEDED", "RESOURCE_QUOTA_EXCEEDED"):
+        v.status = "live"
+        v.quota["exhausted"] = reason
+        v.reasons = [f"{reason}: a valid key that reached its quota"]
+    elif reason == "CONSUMER_SUSPENDED":
+        v.status = "invalid"
+        v.reasons = ["CONSUMER_SUSPENDED: the key's project is suspended"]
+    elif status == 403 and "reported as leaked" in message:
+        v.status = "live"
+        v.restrictions["leaked_flag"] = True
+        v.severity = "medium"
+        v.reasons = ["Google reported this key as leaked and blocks it on the Gemini API; "
+                     "it may still work on other Google APIs"]
+    elif status == 429:
+        v.reasons = ["rate limited (429) without a reason: whether the key is live is unknown"]
+    elif status >= 500:
+        v.status = "error"
+        v.reasons = [f"{status}: provider error"]
+    else:
+        v.reasons = [f"{status} {reason or ''}: not an answer the facts file documents".strip()]
+    if v.status == "live":
+        v.unknown.append("quota headers (Google documents none)")
+    return v

@@ -1,0 +1,18 @@
+"""Mistral: GET api.mistral.ai/v1/models (Bearer); 401 Unauthorized when invalid."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import Context, Verification
+from ._common import simple_get
+
+if TYPE_CHECKING:
+    from ..http import CredentialClient
+
+HOST = "api.mistral.ai"
+
+
+def verify(secret: str, context: Context, client: CredentialClient) -> Verification:
+    v, _ = simple_get(client, HOST, "/v1/models", secret,
+                      unknown_fields=["restrictions", "quota", "scope"])
+    return v

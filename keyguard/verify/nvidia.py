@@ -1,0 +1,28 @@
+"""NVIDIA NGC / NIM: POST api.ngc.nvidia.com/v3/keys/get-caller-info (form body credentials=<key>).
+
+Why this POST is safe: get-caller-info only describes the caller of the given key; it runs no
+model and creates or changes nothing. The key travels in the form body, never in the URL.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import Context, Verification
+from ._common import interpret, send
+
+if TYPE_CHECKING:
+    from ..http import CredentialClient
+
+HOST = "api.ngc.nvidia.com"
+PATH = "/v3/keys/get-caller-info"
+
+
+def verify(secret: str, context: Context, client: CredentialClient) -> Verification:
+    check = f"POST {HOST}{PATH}"
+    answer = send(client, "POST", HOST, PATH, data={"credentials": secret},
+                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+    unknown = ["services included in the key", "quota"]
+    if isinstance(answer, Verification):
+        answer.check, answer.unknown = check, unknown
+        return answer
+    return interpret(answer, secret, check, invalid=(401,), unknown_fields=unknown)

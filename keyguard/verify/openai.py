@@ -1,0 +1,59 @@
+"""OpenAI: GET api.openai.com/v1/models (admin keys: GET /v1/organization/admin_api_keys).
+
+A restricted key lacking ``model.read`` answers 401 "Missing scopes: ..." — valid but scoped.
+429 ``insufficient_quota`` means a valid key whose organization has no quota left.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import re
+
+from . import Context, Verification
+from ._common import bearer, body_json, interpret, send
+
+if TYPE_CHECKING:
+    from ..http import CredentialClient
+
+HOST = "api.openai.com"
+_MISSING = re.compile(r"Missing scopes:\s*([a-z0-9_.]+(?:\s*,\s*[a-z0-9_.]+)*)", re.I)
+
+
+def _kind(secret: str) -> str:
+    for prefix, kind in (("sk-admin-", "admin"), ("sk-proj-", "project"),
+                         ("sk-svcacct-", "service account"), ("sk-service-", "service account")):
+        if secret.startswith(prefix):
+            return kind
+    return "user (legacy)"
+
+
+def verify(secret: str, context: Context, client: CredentialClient) -> Verification:
+    kind = _kind(secret)
+    path = "/v1/organization/admin_api_keys?limit=1" if kind == "admin" else "/v1/models"
+    check = f"GET {HOST}{path.split('?')[0]}"
+    answer = send(client, "GET", HOST, path, headers=bearer(secret))
+    unknown = ["balance", "whether an invalid key was revoked or never valid"]
+    if isinstance(answer, Verification):
+        answer.check, answer.unknown = check, unknown
+        return answer
+    body = body_json(answer)
+    v = interpret(answer, secret, check, invalid=(401, 403), unknown_fields=unknown)
+    v.scope["kind"] = kind
+    message = v.evidence.get("reason", "")
+    if answer.status_code == 401 and "insufficient permissions" in message.lower():
+        v.status = "live"
+        v.reasons = ["401 'insufficient permissions': a valid restricted key"]
+        missing = _MISSING.search(str((body or {}).get("error", {}).get("message", "")))
+        v.scope["restricted"] = True
+        if missing:
+            v.scope["missing_scopes"] = [s.strip().rstrip(".") for s in missing.group(1).split(",")
+                                         if s.strip().rstrip(".")]
+    elif answer.status_code == 429 and "insufficient_quota" in (v.evidence.get("type"),
+                                                                v.evidence.get("code")):
+        v.status = "live"
+        v.quota["exhausted"] = True
+        v.reasons = ["429 insufficient_quota: a valid key whose organization has no quota left"]
+    if v.status == "live" and kind == "admin":
+        v.severity = "critical"
+        v.reasons.append("an organization admin key: it can create keys and read billing")
+    return v

@@ -1,0 +1,35 @@
+"""Perplexity: POST api.perplexity.ai/chat/completions with a model that does not exist.
+
+Why this POST is safe: the model name is deliberately invalid, so the request is refused
+during validation (400/404/422) before any model runs — no tokens, nothing created. A bad key is
+refused first (401/403). Never use a real model name here (that would be a paid generation).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import Context, Verification
+from ._common import bearer, interpret, send
+
+if TYPE_CHECKING:
+    from ..http import CredentialClient
+
+HOST = "api.perplexity.ai"
+PATH = "/chat/completions"
+INVALID_MODEL = "invalid-model-for-validation"
+
+
+def verify(secret: str, context: Context, client: CredentialClient) -> Verification:
+    check = f"POST {HOST}{PATH} (invalid model: no generation)"
+    body = {"model": INVALID_MODEL, "messages": [{"role": "user", "content": "."}], "max_tokens": 1}
+    answer = send(client, "POST", HOST, PATH, headers=bearer(secret), json=body)
+    unknown = ["quota", "scope"]
+    if isinstance(answer, Verification):
+        answer.check, answer.unknown = check, unknown
+        return answer
+    v = interpret(answer, secret, check, live=(400, 404, 422), unknown_fields=unknown)
+    if v.status == "live":
+        v.reasons = [f"{answer.status_code} for an invalid model: the key passed authentication"]
+    elif answer.status_code == 200:
+        v.reasons = ["200 for a model that should not exist: not the documented behaviour"]
+    return v

@@ -1,0 +1,17 @@
+"""Together AI: GET api.together.xyz/v1/models (Bearer); 401/403 invalid."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import Context, Verification
+from ._common import simple_get
+
+if TYPE_CHECKING:
+    from ..http import CredentialClient
+
+HOST = "api.together.xyz"
+
+
+def verify(secret: str, context: Context, client: CredentialClient) -> Verification:
+    v, _ = simple_get(client, HOST, "/v1/models", secret, unknown_fields=["quota", "scope"])
+    return v

@@ -1,0 +1,112 @@
+"""`keyguard scan --verify` and `keyguard verify` end to end, with stand-ins via KEYGUARD_ENDPOINTS."""
+from __future__ import annotations
+
+import json
+import os
+
+import jsonschema
+
+from .conftest import run_keyguard
+from .standin import StandIn, reply, slow
+from .test_cli import SARIF_SCHEMA
+
+GEMINI = "generativelanguage.googleapis.com"
+LIVE_GEMINI = reply(200, {"models": [{"name": "models/gemini-2.5-pro"}]})
+INVALID_OPENAI = reply(401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error",
+                                       "code": "invalid_api_key"}})
+
+
+def env_for(**hosts: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEYGUARD_")}
+    env["KEYGUARD_ENDPOINTS"] = ",".join(f"{h}={u}" for h, u in hosts.items())
+    env["KEYGUARD_VERIFY_TIMEOUT"] = "0.5"
+    return env
+
+
+def project(tmp_path, make_key):
+    google, openai = make_key("google-api-key"), make_key("openai-project-key")
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "firebase.js").write_text(f'const firebaseConfig = {{ apiKey: "{google}" }};\n')
+    (tmp_path / ".env").write_text(f"OPENAI_API_KEY={openai}\n")
+    return google, openai
+
+
+def test_scan_verify_sets_verdicts_severity_and_sarif_level(tmp_path, make_key):
+    google, openai = project(tmp_path, make_key)
+    with StandIn({("GET", "/v1beta/models"): LIVE_GEMINI, ("GET", "/v1/models"): INVALID_OPENAI}) as server:
+        env = env_for(**{GEMINI: server.url, "api.openai.com": server.url})
+        p = run_keyguard("scan", str(tmp_path), "--verify", "--format", "json", env=env)
+        s = run_keyguard("scan", str(tmp_path), "--verify", "--format", "sarif", env=env)
+    assert p.returncode == 1, p.stderr
+    by_rule = {f["rule_id"]: f for f in json.loads(p.stdout)["findings"]}
+    g, o = by_rule["google-api-key"], by_rule["openai-project-key"]
+    assert g["verification"]["status"] == "live" and g["severity"] == "critical"
+    assert g["verification"]["restrictions"]["gemini_reachable"] is True
+    assert o["verification"]["status"] == "invalid" and o["severity"] == "low"
+    assert o["verification"]["evidence"] == {"http_status": 401, "code": "invalid_api_key",
+                                             "type": "invalid_request_error",
+                                             "reason": "Incorrect API key provided"}
+    for report in (p.stdout.decode(), s.stdout.decode()):
+        assert google not in report and openai not in report
+    sarif = json.loads(s.stdout)
+    jsonschema.validate(sarif, json.loads(SARIF_SCHEMA.read_text()))
+    results = {r["ruleId"]: r for r in sarif["runs"][0]["results"]}
+    assert results["google-api-key"]["level"] == "error"
+    assert results["google-api-key"]["properties"]["security-severity"] == "9.5"
+    assert results["openai-project-key"]["level"] == "note"
+    assert results["openai-project-key"]["properties"]["verification"]["status"] == "invalid"
+    sent = {(r.path, r.headers.get("x-goog-api-key"), r.headers.get("authorization")) for r in server.requests}
+    assert sent == {("/v1beta/models", google, None), ("/v1/models", None, f"Bearer {openai}")}
+    assert all(google not in r.path and openai not in r.path for r in server.requests)
+
+
+def test_nothing_is_sent_without_verify(tmp_path, make_key):
+    project(tmp_path, make_key)
+    with StandIn({("GET", "*"): LIVE_GEMINI}) as server:
+        p = run_keyguard("scan", str(tmp_path), "--format", "json",
+                         env=env_for(**{GEMINI: server.url, "api.openai.com": server.url}))
+    assert p.returncode == 1 and server.requests == []
+    assert all(f["verification"] is None for f in json.loads(p.stdout)["findings"])
+
+
+def test_non_loopback_override_and_unlisted_host_exit_2(tmp_path, make_key):
+    project(tmp_path, make_key)
+    p = run_keyguard("scan", str(tmp_path), "--verify",
+                     env=env_for(**{GEMINI: "http://203.0.113.9:80", "api.openai.com": "http://127.0.0.1:9"}))
+    err = p.stderr.decode()
+    assert p.returncode == 2 and "only loopback targets" in err and "Traceback" not in err
+    with StandIn({("GET", "*"): LIVE_GEMINI}) as server:
+        p = run_keyguard("scan", str(tmp_path), "--verify", env=env_for(**{GEMINI: server.url}))
+    assert p.returncode == 2 and "does not list" in p.stderr.decode()
+    assert all(r.path == "/v1beta/models" for r in server.requests)  # openai's key went nowhere
+
+
+def test_slow_provider_is_an_error_not_a_hang(tmp_path, make_key):
+    google = make_key("google-api-key")
+    (tmp_path / "k.env").write_text(f"GOOGLE_API_KEY={google}\n")
+    with StandIn({("GET", "/v1beta/models"): slow(2.0, LIVE_GEMINI)}) as server:
+        p = run_keyguard("scan", str(tmp_path), "--verify", "--format", "json", env=env_for(**{GEMINI: server.url}))
+    [f] = json.loads(p.stdout)["findings"]
+    assert f["verification"]["status"] == "error" and f["severity"] == "high"
+
+
+def test_verify_command_reads_a_show_secrets_report_and_stdin(tmp_path, make_key):
+    google, openai = project(tmp_path, make_key)
+    plain = run_keyguard("scan", str(tmp_path), "--format", "json", env=env_for())
+    (tmp_path / "plain.json").write_bytes(plain.stdout)
+    full = run_keyguard("scan", str(tmp_path), "--format", "json", "--show-secrets", env=env_for())
+    (tmp_path / "full.json").write_bytes(full.stdout)
+    with StandIn({("GET", "/v1beta/models"): LIVE_GEMINI, ("GET", "/v1/models"): INVALID_OPENAI}) as server:
+        env = env_for(**{GEMINI: server.url, "api.openai.com": server.url})
+        no_secrets = run_keyguard("verify", str(tmp_path / "plain.json"), env=env)
+        from_report = run_keyguard("verify", str(tmp_path / "full.json"), "--format", "json", env=env)
+        from_stdin = run_keyguard("verify", "-", "--format", "json", input=f"{openai}\n".encode(), env=env)
+    assert no_secrets.returncode == 2 and "--show-secrets" in no_secrets.stderr.decode()
+    assert from_report.returncode == 1  # a live key
+    statuses = {f["rule_id"]: f["verification"]["status"] for f in json.loads(from_report.stdout)["findings"]}
+    assert statuses == {"google-api-key": "live", "openai-project-key": "invalid"}
+    assert google not in from_report.stdout.decode()
+    assert from_stdin.returncode == 0  # the only key is invalid
+    [f] = json.loads(from_stdin.stdout)["findings"]
+    assert f["verification"]["status"] == "invalid" and openai not in from_stdin.stdout.decode()
+    assert len(server.requests) == 3

@@ -1,0 +1,236 @@
+"""Every provider's verifier against a stand-in answering as the facts file documents."""
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs
+
+import pytest
+
+from .standin import StandIn, reply, slow
+from .verify_support import check, client_for, fake, no_key_in_urls
+
+# provider, host, method, path, header carrying the key (value template), invalid status
+PROVIDERS = [
+    ("openai", "api.openai.com", "GET", "/v1/models", "authorization", "Bearer {}", 401),
+    ("anthropic", "api.anthropic.com", "GET", "/v1/models", "x-api-key", "{}", 401),
+    ("huggingface", "huggingface.co", "GET", "/api/whoami-v2", "authorization", "Bearer {}", 401),
+    ("groq", "api.groq.com", "GET", "/openai/v1/models", "authorization", "Bearer {}", 401),
+    ("xai", "api.x.ai", "GET", "/v1/api-key", "authorization", "Bearer {}", 400),
+    ("deepseek", "api.deepseek.com", "GET", "/user/balance", "authorization", "Bearer {}", 401),
+    ("openrouter", "openrouter.ai", "GET", "/api/v1/key", "authorization", "Bearer {}", 401),
+    ("replicate", "api.replicate.com", "GET", "/v1/account", "authorization", "Bearer {}", 401),
+    ("together", "api.together.xyz", "GET", "/v1/models", "authorization", "Bearer {}", 401),
+    ("fireworks", "api.fireworks.ai", "GET", "/v1/accounts", "authorization", "Bearer {}", 401),
+    ("mistral", "api.mistral.ai", "GET", "/v1/models", "authorization", "Bearer {}", 401),
+    ("cohere", "api.cohere.com", "POST", "/v1/check-api-key", "authorization", "Bearer {}", 401),
+    ("elevenlabs", "api.elevenlabs.io", "GET", "/v1/user", "xi-api-key", "{}", 401),
+    ("stability", "api.stability.ai", "GET", "/v1/user/account", "authorization", "Bearer {}", 401),
+    ("voyage", "api.voyageai.com", "GET", "/v1/files", "authorization", "Bearer {}", 401),
+    ("langsmith", "api.smith.langchain.com", "GET", "/api/v1/api-key", "x-api-key", "{}", 401),
+    ("pinecone", "api.pinecone.io", "GET", "/indexes", "api-key", "{}", 401),
+    ("deepgram", "api.deepgram.com", "GET", "/v1/auth/token", "authorization", "Token {}", 401),
+    ("assemblyai", "api.assemblyai.com", "GET", "/v2/transcript", "authorization", "{}", 401),
+    ("cerebras", "api.cerebras.ai", "GET", "/v1/models", "authorization", "Bearer {}", 401),
+    ("github", "api.github.com", "GET", "/user", "authorization", "token {}", 401),
+]
+GENERATION = ("/chat/completions", "/completions", "/messages", "generateContent", "/predictions",
+              "/text-to-speech", "/embeddings")
+
+
+@pytest.mark.parametrize("provider,host,method,path,header,template,bad", PROVIDERS,
+                         ids=[p[0] for p in PROVIDERS])
+def test_live_invalid_and_what_was_sent(provider, host, method, path, header, template, bad):
+    key = fake(provider)
+    with StandIn({(method, path): reply(200, {"data": []}),
+                  ("GET", "/v1/user/balance"): reply(200, {"credits": 3})}) as server:
+        live = check(provider, key, client_for(server, host))
+    with StandIn({(method, path): reply(bad, {"error": {"message": f"Incorrect API key provided: {key}"}})}) as bad_server:
+        invalid = check(provider, key, client_for(bad_server, host))
+    assert live.status == "live", live.reasons
+    assert invalid.status == "invalid", invalid.reasons
+    assert key not in json.dumps(invalid.as_dict()) and key not in json.dumps(live.as_dict())
+    sent = server.requests[0]
+    assert (sent.method, sent.path.split("?")[0]) == (method, path)
+    assert sent.headers[header] == template.format(key)
+    assert no_key_in_urls(server, key)
+    assert not any(g in r.path for r in server.requests for g in GENERATION)
+
+
+@pytest.mark.parametrize("provider,host,method,path", [(p[0], p[1], p[2], p[3]) for p in PROVIDERS[:6]])
+def test_slow_and_failing_providers_are_errors(provider, host, method, path):
+    key = fake(provider)
+    with StandIn({(method, path): slow(1.5, reply(200, {}))}) as server:
+        assert check(provider, key, client_for(server, host, timeout=0.3)).status == "error"
+    with StandIn({(method, path): reply(502, "bad gateway")}) as server:
+        assert check(provider, key, client_for(server, host)).status == "error"
+    assert len(server.requests) == 2  # one retry
+
+
+def test_429_without_a_documented_meaning_is_unknown():
+    key = fake("groq")
+    with StandIn({("GET", "/openai/v1/models"): reply(429, {}, {"retry-after": "0"})}) as server:
+        v = check("groq", key, client_for(server, "api.groq.com"))
+    assert v.status == "unknown" and v.quota["rate_limit"]["retry-after"] == "0"
+
+
+def test_openai_restricted_key_missing_scopes_and_ratelimit_headers():
+    key = fake("openai")
+    body = {"error": {"message": "You have insufficient permissions for this operation. Missing scopes: "
+                      "model.read. Check that you have the correct role.", "type": "invalid_request_error"}}
+    with StandIn({("GET", "/v1/models"): reply(401, body, {"x-ratelimit-limit-requests": "500"})}) as server:
+        v = check("openai", key, client_for(server, "api.openai.com"))
+    assert v.status == "live" and v.scope["missing_scopes"] == ["model.read"]
+    assert v.scope["kind"] == "project" and v.quota["rate_limit"]["x-ratelimit-limit-requests"] == "500"
+
+
+def test_openai_insufficient_quota_is_live_and_exhausted():
+    body = {"error": {"message": "You exceeded your current quota", "type": "insufficient_quota",
+                      "code": "insufficient_quota"}}
+    with StandIn({("GET", "/v1/models"): reply(429, body)}) as server:
+        v = check("openai", fake("openai"), client_for(server, "api.openai.com"))
+    assert v.status == "live" and v.quota["exhausted"] is True
+
+
+def test_openai_admin_key_uses_admin_endpoint_and_is_critical():
+    key = fake("openai-admin")
+    with StandIn({("GET", "/v1/organization/admin_api_keys"): reply(200, {"data": []})}) as server:
+        v = check("openai", key, client_for(server, "api.openai.com"), "openai-admin-key")
+    assert server.requests[0].path.startswith("/v1/organization/admin_api_keys")
+    assert v.status == "live" and v.severity == "critical" and v.scope["kind"] == "admin"
+
+
+def test_anthropic_admin_key_reads_organization():
+    key = fake("anthropic-admin")
+    with StandIn({("GET", "/v1/organizations/me"): reply(200, {"id": "org-1", "name": "Acme"})}) as server:
+        v = check("anthropic", key, client_for(server, "api.anthropic.com"), "anthropic-admin-key")
+    assert v.severity == "critical" and v.scope["organization_name"] == "Acme"
+    assert server.requests[0].headers["anthropic-version"] == "2023-06-01"
+
+
+def test_huggingface_fine_grained_scopes():
+    body = {"name": "alice", "type": "user", "orgs": [{"name": "acme", "roleInOrg": "admin"}],
+            "auth": {"accessToken": {"role": "fineGrained", "fineGrained": {"scoped": [
+                {"entity": {"type": "model", "name": "acme/m", "_id": "1"},
+                 "permissions": ["repo.content.read"]}], "global": []}}}}
+    with StandIn({("GET", "/api/whoami-v2"): reply(200, body)}) as server:
+        v = check("huggingface", fake("huggingface"), client_for(server, "huggingface.co"))
+    assert v.scope["role"] == "fineGrained" and v.scope["scoped"][0]["permissions"] == ["repo.content.read"]
+    assert v.scope["orgs"] == [{"name": "acme", "role": "admin"}] and v.severity == "medium"
+
+
+def test_huggingface_expired_token():
+    with StandIn({("GET", "/api/whoami-v2"): reply(401, {"error": "Token has expired"})}) as server:
+        v = check("huggingface", fake("huggingface"), client_for(server, "huggingface.co"))
+    assert v.status == "invalid" and "expired" in " ".join(v.reasons)
+
+
+def test_xai_acls_and_blocked_flag():
+    body = {"name": "k", "acls": ["api-key:model:*"], "api_key_blocked": False,
+            "api_key_disabled": True, "team_blocked": False, "team_id": "t1"}
+    with StandIn({("GET", "/v1/api-key"): reply(200, body)}) as server:
+        v = check("xai", fake("xai"), client_for(server, "api.x.ai"))
+    assert v.status == "invalid" and v.scope["acls"] == ["api-key:model:*"]
+    assert v.restrictions["api_key_disabled"] is True
+
+
+def test_deepseek_balance_and_402():
+    body = {"is_available": True, "balance_infos": [{"currency": "USD", "total_balance": "4.20",
+                                                    "granted_balance": "0", "topped_up_balance": "4.20"}]}
+    with StandIn({("GET", "/user/balance"): reply(200, body)}) as server:
+        v = check("deepseek", fake("deepseek"), client_for(server, "api.deepseek.com"))
+    assert v.quota["balance"][0]["total_balance"] == "4.20"
+    with StandIn({("GET", "/user/balance"): reply(402, {"error": {"message": "Insufficient Balance"}})}) as server:
+        v = check("deepseek", fake("deepseek"), client_for(server, "api.deepseek.com"))
+    assert v.status == "live" and v.quota["insufficient_balance"] is True
+
+
+@pytest.mark.parametrize("data,severity", [
+    ({"limit": None, "usage": 12.5, "is_free_tier": False}, "critical"),
+    ({"limit": 10, "limit_remaining": 2, "usage": 8, "is_free_tier": False}, None),
+    ({"limit": None, "usage": 0, "is_management_key": True}, "critical"),
+])
+def test_openrouter_limits(data, severity):
+    with StandIn({("GET", "/api/v1/key"): reply(200, {"data": data})}) as server:
+        v = check("openrouter", fake("openrouter"), client_for(server, "openrouter.ai"))
+    assert v.status == "live" and v.severity == severity and v.quota["usage"] == data["usage"]
+
+
+def test_elevenlabs_missing_permissions_and_quota():
+    with StandIn({("GET", "/v1/user"): reply(401, {"detail": {"status": "missing_permissions",
+                                                              "message": "lacks user_read"}})}) as server:
+        v = check("elevenlabs", fake("elevenlabs"), client_for(server, "api.elevenlabs.io"))
+    assert v.status == "live" and v.scope["user_read"] is False
+    body = {"subscription": {"character_count": 10, "character_limit": 10000, "tier": "free"}}
+    with StandIn({("GET", "/v1/user"): reply(200, body)}) as server:
+        v = check("elevenlabs", fake("elevenlabs"), client_for(server, "api.elevenlabs.io"))
+    assert v.quota == {"character_count": 10, "character_limit": 10000, "tier": "free"}
+    with StandIn({("GET", "/v1/user"): reply(401, {"detail": {"status": "invalid_api_key"}})}) as server:
+        assert check("elevenlabs", fake("elevenlabs"), client_for(server, "api.elevenlabs.io")).status == "invalid"
+
+
+def test_stability_credits():
+    with StandIn({("GET", "/v1/user/account"): reply(200, {"id": "u", "organizations": [{"id": "org-9"}]}),
+                  ("GET", "/v1/user/balance"): reply(200, {"credits": 41.5})}) as server:
+        v = check("stability", fake("stability"), client_for(server, "api.stability.ai"))
+    assert v.quota["credits"] == 41.5 and v.scope["organizations"] == ["org-9"]
+
+
+def test_voyage_and_pinecone_403_mean_valid_but_limited():
+    with StandIn({("GET", "/v1/files"): reply(403, {"detail": "forbidden"})}) as server:
+        v = check("voyage", fake("voyage"), client_for(server, "api.voyageai.com"))
+    assert v.status == "live" and v.scope["files_access"] is False
+    with StandIn({("GET", "/indexes"): reply(403, {"error": {"message": "forbidden"}})}) as server:
+        v = check("pinecone", fake("pinecone"), client_for(server, "api.pinecone.io"))
+    assert v.status == "live" and v.scope["role"] == "restricted"
+    assert server.requests[0].headers["x-pinecone-api-version"] == "2025-10"
+
+
+def test_perplexity_posts_only_an_invalid_model():
+    key = fake("perplexity")
+    with StandIn({("POST", "/chat/completions"): reply(400, {"error": {"message": "Invalid model"}})}) as server:
+        v = check("perplexity", key, client_for(server, "api.perplexity.ai"))
+    assert v.status == "live"
+    sent = json.loads(server.requests[0].body)
+    assert sent["model"] == "invalid-model-for-validation"
+    assert server.requests[0].headers["authorization"] == f"Bearer {key}"
+    with StandIn({("POST", "/chat/completions"): reply(401, {})}) as server:
+        assert check("perplexity", key, client_for(server, "api.perplexity.ai")).status == "invalid"
+
+
+def test_cohere_check_api_key_body():
+    with StandIn({("POST", "/v1/check-api-key"): reply(200, {"valid": True, "organization_id": "o1",
+                                                             "owner_id": "u1"})}) as server:
+        v = check("cohere", fake("cohere"), client_for(server, "api.cohere.com"))
+    assert v.status == "live" and v.scope == {"organization_id": "o1", "owner_id": "u1"}
+    assert server.requests[0].body == b""
+    with StandIn({("POST", "/v1/check-api-key"): reply(200, {"valid": False})}) as server:
+        assert check("cohere", fake("cohere"), client_for(server, "api.cohere.com")).status == "invalid"
+
+
+def test_nvidia_key_travels_in_form_body():
+    key = fake("nvidia")
+    with StandIn({("POST", "/v3/keys/get-caller-info"): reply(200, {})}) as server:
+        v = check("nvidia", key, client_for(server, "api.ngc.nvidia.com"))
+    assert v.status == "live" and no_key_in_urls(server, key)
+    assert parse_qs(server.requests[0].body.decode()) == {"credentials": [key]}
+    with StandIn({("POST", "/v3/keys/get-caller-info"): reply(401, {})}) as server:
+        assert check("nvidia", key, client_for(server, "api.ngc.nvidia.com")).status == "invalid"
+
+
+def test_github_scopes_and_expiry():
+    headers = {"X-OAuth-Scopes": "repo, read:org", "github-authentication-token-expiration": "2027-01-01",
+               "x-ratelimit-remaining": "4999"}
+    with StandIn({("GET", "/user"): reply(200, {"login": "octo", "type": "User"}, headers)}) as server:
+        v = check("github", fake("github"), client_for(server, "api.github.com"))
+    assert v.scope["oauth_scopes"] == ["repo", "read:org"] and v.scope["login"] == "octo"
+    assert v.quota["rate_limit"]["x-ratelimit-remaining"] == "4999"
+
+
+def test_fireworks_412_is_unknown_and_langsmith_kind():
+    with StandIn({("GET", "/v1/accounts"): reply(412, {"code": "PRECONDITION_FAILED"})}) as server:
+        v = check("fireworks", fake("fireworks"), client_for(server, "api.fireworks.ai"))
+    assert v.status == "unknown" and "412" in v.reasons[0]
+    with StandIn({("GET", "/api/v1/api-key"): reply(200, [])}) as server:
+        v = check("langsmith", fake("langsmith"), client_for(server, "api.smith.langchain.com"))
+    assert v.status == "live" and v.scope["kind"].startswith("personal access token")
+    assert not any(r.method == "POST" for r in server.requests)

@@ -1,0 +1,60 @@
+"""Helpers for the live-check tests: fake keys by format, a client bound to a stand-in."""
+from __future__ import annotations
+
+from keyguard.http import CredentialClient
+from keyguard.verify import Context, Verification, verifier_for
+
+from .factories import random_match
+from .standin import StandIn
+
+# Formats from ../shared/docs/providers.md, for providers whose rules live on other branches.
+FORMATS = {
+    "openai": r"sk-proj-[A-Za-z0-9]{58}T3BlbkFJ[A-Za-z0-9]{58}",
+    "openai-admin": r"sk-admin-[A-Za-z0-9]{58}T3BlbkFJ[A-Za-z0-9]{58}",
+    "anthropic": r"sk-ant-api03-[a-zA-Z0-9]{93}AA",
+    "anthropic-admin": r"sk-ant-admin01-[a-zA-Z0-9]{93}AA",
+    "google": r"AIzaSy[A-Za-z0-9]{33}",
+    "huggingface": r"hf_[a-zA-Z]{34}",
+    "groq": r"gsk_[a-zA-Z0-9]{52}",
+    "xai": r"xai-[0-9a-zA-Z]{80}",
+    "deepseek": r"sk-[a-f0-9]{32}",
+    "openrouter": r"sk-or-v1-[0-9a-f]{64}",
+    "replicate": r"r8_[0-9A-Za-z]{37}",
+    "together": r"tgp_v1_[A-Za-z0-9]{43}",
+    "perplexity": r"pplx-[a-zA-Z0-9]{48}",
+    "fireworks": r"fw_[A-Za-z0-9]{40}",
+    "mistral": r"[A-Za-z0-9]{32}",
+    "cohere": r"[a-zA-Z0-9]{40}",
+    "azure-openai": r"[a-f0-9]{32}",
+    "elevenlabs": r"sk_[a-f0-9]{48}",
+    "stability": r"sk-[A-Za-z0-9]{48}",
+    "voyage": r"pa-[a-zA-Z0-9]{43}",
+    "langsmith": r"lsv2_pt_[a-f0-9]{32}_[a-f0-9]{10}",
+    "pinecone": r"pcsk_[A-Za-z0-9]{6}_[A-Za-z0-9]{63}",
+    "deepgram": r"[0-9a-z]{40}",
+    "assemblyai": r"[a-z0-9]{32}",
+    "cerebras": r"csk-[a-z0-9]{48}",
+    "nvidia": r"nvapi-[a-zA-Z0-9]{64}",
+    "github": r"ghp_[0-9a-zA-Z]{36}",
+    "aws-id": r"AKIA[A-Z2-7]{16}",
+    "aws-secret": r"[A-Za-z0-9+/]{40}",
+}
+
+
+def fake(kind: str, seed: int = 1) -> str:
+    return random_match(FORMATS[kind], seed)
+
+
+def client_for(server: StandIn, *hosts: str, timeout: float = 0.5) -> CredentialClient:
+    return CredentialClient({h: server.url for h in hosts}, timeout=(1.0, timeout), min_interval=0)
+
+
+def check(provider: str, secret: str, client: CredentialClient, rule_id: str = "",
+          **companions: str) -> Verification:
+    verifier = verifier_for(provider, rule_id or f"{provider}-api-key")
+    assert verifier is not None
+    return verifier(secret, Context(rule_id or f"{provider}-api-key", provider, dict(companions)), client)
+
+
+def no_key_in_urls(server: StandIn, secret: str) -> bool:
+    return all(secret not in r.path for r in server.requests)
