@@ -24,7 +24,9 @@ from .prefilter import (
 
 _TOKEN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 _B64_CHARS = re.compile(r"[A-Za-z0-9+/]*")
-_B64_TAIL = re.compile(r"[A-Za-z0-9+/]*\Z")
+# the last non-base64 character before a run: every try starts only at such a character, so a
+# long run costs one pass, not one pass per position as "[A-Za-z0-9+/]*\Z" does
+_B64_RUN_START = re.compile(r"[^A-Za-z0-9+/][A-Za-z0-9+/]*\Z")
 _B64_PAD = re.compile(r"={0,2}")
 _ASSIGN = re.compile(
     r"""(?:^|[\s,{;(\[])(?:export\s+|set\s+|const\s+|let\s+|var\s+)?["']?"""
@@ -33,6 +35,7 @@ _ASSIGN = re.compile(
 _YAML_NAME = re.compile(r"""^\s*-?\s*["']?(?:name|key)["']?\s*:\s*["']?([A-Za-z_][\w.\-]*)""")
 _GENERIC_VALUE_NAMES = {"value", "default", "data", "val"}
 REGEX_BUDGET_SECONDS = 5.0
+HS_MAX_WIDTH = 1024  # wider rules are matched with re around their keywords only
 CONTEXT_REACH = 1024  # characters around a secret in which its context words may stand
 
 
@@ -174,7 +177,7 @@ class Engine:
     def _windows(self, rule: Rule, text: str, hits: list[tuple[int, int]]) -> list[tuple[int, int]]:
         n = len(text)
         spans = []
-        if rule.context and not set(k.lower() for k in rule.keywords) - {c.lower() for c in rule.context}:
+        if _context_only(rule):
             # context-only rule: the key sits on the context word's line or a few lines below
             for pos, _ in hits:
                 start = text.rfind("\n", 0, pos) + 1
@@ -374,7 +377,11 @@ class RuleEnds:
 
         self._hs = hyperscan
         self._rules = rules
-        eligible = [i for i, r in enumerate(rules) if _hs_exact(r)]
+        # a context-only rule's regex is a bare character class (40 hex, 32 letters and digits)
+        # that ends everywhere in ordinary text; its windows are bounded by its context words.
+        # Wide bounded repeats ({300,6000}) cost Hyperscan a quarter second each to compile.
+        eligible = [i for i, r in enumerate(rules)
+                    if _hs_exact(r) and not _context_only(r) and r.max_width <= HS_MAX_WIDTH]
         self._bytes = self._compile(eligible, 0)
         covered = self._bytes[1] if self._bytes else []
         self._closed = [i for i in covered if _ascii_closed(rules[i])]
@@ -443,6 +450,11 @@ class RuleEnds:
         for i, e in _bytes_to_chars(data, pairs):  # ends fall between code points
             ends[i].append(e)
         return ends
+
+
+def _context_only(rule: Rule) -> bool:
+    """Is every keyword of the rule a context word (a key with no literal of its own)?"""
+    return bool(rule.context) and not {k.lower() for k in rule.keywords} - {c.lower() for c in rule.context}
 
 
 def _ascii_closed(rule: Rule) -> bool:
@@ -528,11 +540,11 @@ def _b64_run_at(text: str, pos: int) -> tuple[int, int]:
     start = pos
     while start > 0:
         piece_start = max(0, start - 4096)
-        m = _B64_TAIL.search(text, piece_start, start)
-        run = m.end() - m.start() if m else 0
-        start -= run
-        if start > piece_start or run == 0:
+        m = _B64_RUN_START.search(text, piece_start, start)
+        if m:
+            start = m.start() + 1
             break
+        start = piece_start  # the whole piece is base64: the run goes on before it
     end = _B64_CHARS.match(text, pos).end()
     end = _B64_PAD.match(text, end).end()
     return start, end
