@@ -17,6 +17,8 @@ import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
+from re import _constants as sre_c  # type: ignore[attr-defined]
+from re import _parser as sre_parse  # type: ignore[attr-defined]
 
 from keyguard.model import Rule
 
@@ -99,10 +101,21 @@ def secret_of(rule: Rule, match: str) -> str:
     return m.group("secret") if "secret" in rule.compiled.groupindex else match
 
 
+def _leading_literal(rule: Rule) -> str:
+    """The literal characters the rule's regex starts with ("sk-", "" for "[a-f0-9]{32}")."""
+    out = []
+    for op, av in sre_parse.parse(rule.regex):
+        if op != sre_c.LITERAL:
+            break
+        out.append(chr(av))
+    return "".join(out)
+
+
 def _prefix(rule: Rule, key: str) -> str:
     """The rule's literal prefix at the start of ``key`` ("" for keys with no prefix)."""
     found = [k for k in rule.keywords if key.startswith(k) and k not in rule.context]
-    return max(found, key=len) if found else ""
+    found.append(_leading_literal(rule))
+    return max(found, key=len)
 
 
 # -- realistic files ---------------------------------------------------------------------------
@@ -225,7 +238,7 @@ def _lookalikes(rule: Rule, key: str, var: str) -> dict[str, tuple[str, str]]:
     out["truncated"] = ("README.md", f"Set `{var}` to your key (it looks like `{key[: max(len(prefix) + 4, len(key) // 3)]}...`).")
     out["redacted"] = ("README.md", f"The dashboard shows it as `{key[: len(prefix) + 4]}****{key[-4:]}`.")
     out["in-longer-token"] = ("assets.txt", f"blob: Zq9{key}Xk2Lm8")
-    if rule.context and {k.lower() for k in rule.keywords} <= {c.lower() for c in rule.context}:
+    if rule.context and not prefix and not _leading_literal(rule):
         # a bare charset such as 40 hex: the same shape with no context word is not this key
         out["no-context"] = ("manifest.json", f'{{"checksum": "{key}"}}')
     return out
