@@ -1,4 +1,4 @@
-"""Command line: ``keyguard scan``, ``baseline``, ``allow``, ``rules``. Heavy modules are imported inside commands (start-up time)."""
+"""Command line: ``keyguard scan``, ``baseline``, ``allow``, ``rules``, ``audit``. Heavy modules are imported inside commands (start-up time)."""
 from __future__ import annotations
 
 import os
@@ -360,6 +360,12 @@ def rules_test(files: tuple[str, ...]) -> None:
     report, failed = test_rules(user_rules)
     click.echo(report, nl=False)
     sys.exit(EXIT_FINDINGS if failed else EXIT_CLEAN)
+
+
+# -- audit: owner-side audits of GCP / OpenAI / Anthropic accounts (keyguard/audit/) -----------
+from .audit.cli import audit  # noqa: E402  (after KeyguardError, which the audit commands use)
+
+cli.add_command(audit)
 
 
 def main() -> None:
