@@ -142,9 +142,9 @@ def test_cli_report_cross_reference_and_sarif(org, tmp_path):
     report = tmp_path / "scan.json"
     report.write_text(json.dumps({"version": "0.1.0", "findings": [
         {"rule_id": "anthropic-api-key", "provider": "anthropic", "path": "notebooks/demo.ipynb", "line": 12,
-         "redacted": "sk-ant-…igAA", "secret_sha256": "ab" * 32, "severity": "critical"},
+         "redacted": "sk-ant-api03…igAA", "secret_sha256": "ab" * 32, "severity": "critical"},
         {"rule_id": "anthropic-api-key", "provider": "anthropic", "path": "old.env", "line": 1,
-         "redacted": "sk-ant-…QQAA", "secret_sha256": "cd" * 32, "severity": "critical"},
+         "redacted": "sk-ant-api03…QQAA", "secret_sha256": "cd" * 32, "severity": "critical"},
         {"rule_id": "google-api-key", "provider": "google", "path": "web/app.js", "line": 3,
          "redacted": "AIza…abcd", "secret_sha256": "ef" * 32, "severity": "high"}],
         "stats": {}, "errors": []}))

@@ -293,3 +293,15 @@ def test_cli_without_credentials_is_one_line_exit_2(standins, tmp_path):
     bad.write_text(json.dumps({"type": "service_account", "token_uri": "https://evil.example/token"}))
     with pytest.raises(AuditError, match="token_uri is not Google's"):
         gcp._service_account_info(str(bad))
+
+
+def test_text_report_escapes_what_the_provider_names():
+    from keyguard.audit.model import AuditResult
+
+    key = AuditKey("gcp", "k1", "evil\x1b[2J\nCRITICAL  fake finding", "gcp://projects/p-123/keys/u1",
+                   "projects/1/locations/global/keys/k1", project="p-123")
+    result = AuditResult("gcp", "1 project", keys=[key])
+    result.flag(gcp.classify(key, {}, "ENABLED"))
+    text = render("text", result)
+    assert "\x1b" not in text and "\nCRITICAL  fake finding" not in text
+    assert "evil\\x1b[2J\\x0aCRITICAL  fake finding" in text

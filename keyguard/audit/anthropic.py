@@ -111,7 +111,8 @@ def _key(raw: dict[str, Any], workspaces: dict[str, str], result: AuditResult, n
     creator = raw.get("created_by") if isinstance(raw.get("created_by"), dict) else {}
     key = AuditKey(
         "anthropic", kid, str(raw.get("name") or kid),
-        f"anthropic://organization/workspaces/{wid}/api_keys/{kid}", f"/v1/organizations/api_keys/{kid}",
+        f"anthropic://organization/workspaces/{quote(wid, safe='')}/api_keys/{quote(kid, safe='')}",
+        f"/v1/organizations/api_keys/{quote(kid, safe='')}",
         project=wid, hint=hint, created=iso(raw.get("created_at")),
         owner=f"{creator.get('type', 'user')} {creator['id']}" if creator.get("id") else None,
         console=KEYS_CONSOLE, revoke=_disable(kid),

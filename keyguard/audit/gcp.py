@@ -216,7 +216,7 @@ def _key(pid: str, raw: dict[str, Any]) -> AuditKey:
     if raw.get("serviceAccountEmail"):
         details["service_account"] = raw["serviceAccountEmail"]
     return AuditKey(
-        "gcp", key_id, str(raw.get("displayName") or key_id), f"gcp://projects/{pid}/keys/{uid}", name,
+        "gcp", key_id, str(raw.get("displayName") or key_id), f"gcp://projects/{pid}/keys/{quote(uid, safe='')}", name,
         project=pid, created=iso(raw.get("createTime")),
         console=f"https://console.cloud.google.com/apis/credentials/key/{quote(key_id, safe='')}"
                 f"?project={quote(pid, safe='')}",

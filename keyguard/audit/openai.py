@@ -111,11 +111,11 @@ def _admin_keys(client: CredentialClient, headers: Mapping[str, str], admin_key:
         kid = str(raw.get("id") or "")
         hint = raw.get("redacted_value") if isinstance(raw.get("redacted_value"), str) else None
         ours = _is_this_key(hint, admin_key)
+        path = f"/v1/organization/admin_api_keys/{quote(kid, safe='')}"
         key = AuditKey(
-            "openai", kid, str(raw.get("name") or kid), f"openai://organization/admin_api_keys/{kid}",
-            f"/v1/organization/admin_api_keys/{kid}", hint=hint, created=iso(raw.get("created_at")),
-            last_used=iso(raw.get("last_used_at")), owner=_owner_name(raw.get("owner")),
-            console=ADMIN_CONSOLE, revoke=_curl("DELETE", f"/v1/organization/admin_api_keys/{quote(kid, safe='')}"),
+            "openai", kid, str(raw.get("name") or kid), _location(path),
+            path, hint=hint, created=iso(raw.get("created_at")), last_used=iso(raw.get("last_used_at")),
+            owner=_owner_name(raw.get("owner")), console=ADMIN_CONSOLE, revoke=_curl("DELETE", path),
             details={"kind": "admin", "expires": iso(raw.get("expires_at")), "used_by_this_audit": ours})
         result.keys.append(key)
         stale = _staleness(raw, now)
@@ -166,7 +166,7 @@ def _project(client: CredentialClient, headers: Mapping[str, str], project: dict
         org_kind, org_amount, _ = org_limit
         capped = org_kind == "enforced"
         result.flag(AuditFinding(
-            NO_HARD_LIMIT, "low" if capped else "medium", f"openai://organization/projects/{pid}", base,
+            NO_HARD_LIMIT, "low" if capped else "medium", _location(base), base,
             f"no enforced spend limit on project {name} ({pid})",
             f"spend_limit answered threshold_amount={amount}, enforcement.status=inactive: no hard cap on "
             "this project. " + (f"The organization's hard limit ({_dollars(org_amount)}/month) still applies."
@@ -183,7 +183,7 @@ def _project_key(pid: str, project_name: str, raw: dict[str, Any], result: Audit
     hint = raw.get("redacted_value") if isinstance(raw.get("redacted_value"), str) else None
     path = f"/v1/organization/projects/{quote(pid, safe='')}/api_keys/{quote(kid, safe='')}"
     key = AuditKey(
-        "openai", kid, str(raw.get("name") or kid), f"openai://organization/projects/{pid}/api_keys/{kid}",
+        "openai", kid, str(raw.get("name") or kid), _location(path),
         path, project=pid, hint=hint, created=iso(raw.get("created_at")),
         last_used=iso(raw.get("last_used_at")), owner=_owner_name(raw.get("owner")),
         console=KEYS_CONSOLE, revoke=_curl("DELETE", path),
@@ -263,6 +263,11 @@ def _owner_name(owner: Any) -> str | None:
             name = who.get("email") or who.get("name") or who.get("id")
             return f"{'service account ' if kind == 'service_account' else ''}{name}"
     return str(owner.get("name") or owner.get("id") or "") or None  # admin keys: the owner itself
+
+
+def _location(path: str) -> str:
+    """``/v1/organization/projects/P`` -> ``openai://organization/projects/P`` (SARIF location)."""
+    return "openai://organization" + path.removeprefix("/v1/organization")
 
 
 def _curl(method: str, path: str, body: str | None = None) -> str:

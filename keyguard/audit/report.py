@@ -7,6 +7,7 @@ logical location carries the provider's resource name.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from typing import Any
 
@@ -40,24 +41,32 @@ def summary(result: AuditResult) -> dict[str, Any]:
 
 
 # -- text -------------------------------------------------------------------------------------
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _safe(text: str) -> str:
+    """Names come from the provider: no escape sequence or newline of theirs reaches the terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def render_text(result: AuditResult, color: bool = False) -> str:
     def c(code: str, s: str) -> str:
         return f"{code}{s}{_RESET}" if color else s
 
-    out = [c(_BOLD, f"keyguard audit {result.provider}: {result.account}"), ""]
+    out = [c(_BOLD, f"keyguard audit {result.provider}: {_safe(result.account)}"), ""]
     for f in ordered(result):
-        out.append(f"{c(_COLORS[f.severity], f'{f.severity.upper():8}')}  {f.title}  [{f.rule.id}]")
-        out.append(c(_DIM, f"          {f.location}"))
-        out.append(f"          why: {f.reason}")
-        out.append(f"          fix: {f.fix}")
+        out.append(f"{c(_COLORS[f.severity], f'{f.severity.upper():8}')}  {_safe(f.title)}  [{f.rule.id}]")
+        out.append(c(_DIM, f"          {_safe(f.location)}"))
+        out.append(f"          why: {_safe(f.reason)}")
+        out.append(f"          fix: {_safe(f.fix)}")
         if f.console:
-            out.append(f"          console: {f.console}")
+            out.append(f"          console: {_safe(f.console)}")
         out.append("")
     if result.projects:
         out.append(c(_BOLD, "Projects" if result.provider != "anthropic" else "Workspaces"))
         for p in result.projects:
             extra = ", ".join(f"{k} {v}" for k, v in p.items() if k not in ("id", "name") and v is not None)
-            out.append(f"  {p['id']}  {p.get('name') or ''}  ({extra})")
+            out.append(_safe(f"  {p['id']}  {p.get('name') or ''}  ({extra})"))
         out.append("")
     if result.keys:
         out.append(c(_BOLD, "Keys"))
@@ -75,12 +84,12 @@ def render_text(result: AuditResult, color: bool = False) -> str:
                 parts.append("apis: " + (", ".join(k.details.get("api_targets") or ()) or "any"))
             if k.leaked_in:
                 parts.append(f"LEAKED ({len(k.leaked_in)})")
-            out.append("  " + "  ".join(parts))
+            out.append(_safe("  " + "  ".join(map(str, parts))))
         out.append("")
     for s in result.skipped:
-        out.append(f"skipped {s['project']}: {s['reason']}")
+        out.append(_safe(f"skipped {s['project']}: {s['reason']}"))
     for n in result.notes:
-        out.append(f"note: {n}")
+        out.append(_safe(f"note: {n}"))
     s = summary(result)
     line = f"{s['findings']} finding{'s' if s['findings'] != 1 else ''}"
     if s["by_severity"]:
