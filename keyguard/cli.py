@@ -1,4 +1,4 @@
-"""Command line: ``keyguard scan``, ``baseline``, ``allow``, ``rules``, ``audit``. Heavy modules are imported inside commands (start-up time)."""
+"""Command line: ``keyguard scan``, ``baseline``, ``allow``, ``rules``. Heavy modules are imported inside commands (start-up time)."""
 from __future__ import annotations
 
 import os
@@ -29,6 +29,12 @@ class KeyguardError(click.ClickException):
 @click.version_option(__version__, prog_name="keyguard")
 def cli() -> None:
     """Find leaked AI-provider keys in files, git history and browser bundles."""
+
+
+# -- audit: `keyguard audit gcp|openai|anthropic`, owner-side audits (keyguard/audit/) ----------
+from .audit.cli import audit  # noqa: E402  (imports its heavy modules inside the commands)
+
+cli.add_command(audit)
 
 
 def project_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -360,12 +366,6 @@ def rules_test(files: tuple[str, ...]) -> None:
     report, failed = test_rules(user_rules)
     click.echo(report, nl=False)
     sys.exit(EXIT_FINDINGS if failed else EXIT_CLEAN)
-
-
-# -- audit: owner-side audits of GCP / OpenAI / Anthropic accounts (keyguard/audit/) -----------
-from .audit.cli import audit  # noqa: E402  (after KeyguardError, which the audit commands use)
-
-cli.add_command(audit)
 
 
 def main() -> None:
