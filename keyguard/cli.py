@@ -31,6 +31,12 @@ def cli() -> None:
     """Find leaked AI-provider keys in files, git history and browser bundles."""
 
 
+# -- audit: `keyguard audit gcp|openai|anthropic`, owner-side audits (keyguard/audit/) ----------
+from .audit.cli import audit  # noqa: E402  (imports its heavy modules inside the commands)
+
+cli.add_command(audit)
+
+
 def project_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Options every scanning command shares: config, rule choice, skip patterns."""
     options = [
