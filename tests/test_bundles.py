@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
-import shutil
 import subprocess
 import threading
 from pathlib import Path
@@ -12,24 +10,6 @@ from pathlib import Path
 import pytest
 
 from .helpers import key, keyguard, scan_json, write
-
-CACHE = Path(os.environ.get("KEYGUARD_TEST_CACHE", Path.home() / ".cache" / "keyguard-tests"))
-
-
-@pytest.fixture(scope="session")
-def esbuild() -> Path:
-    """The esbuild binary, installed from npm into a cache folder once."""
-    exe = CACHE / "esbuild" / "node_modules" / ".bin" / "esbuild"
-    if not exe.exists():
-        if shutil.which("npm") is None:
-            pytest.skip("npm not found: the bundle tests need esbuild from npm")
-        (CACHE / "esbuild").mkdir(parents=True, exist_ok=True)
-        r = subprocess.run(["npm", "install", "--no-save", "--silent", "esbuild"], cwd=CACHE / "esbuild",
-                           capture_output=True, text=True, timeout=300)
-        if r.returncode != 0 or not exe.exists():
-            pytest.skip(f"could not install esbuild from npm: {r.stderr.strip()[:200]}")
-    return exe
-
 
 GEMINI = key("google-api-key", 41)  # inlined by `define` (like Vite's VITE_GEMINI_API_KEY)
 OPENAI = key("openai-project-key", 42)  # only in server code that is tree-shaken out
@@ -210,12 +190,11 @@ def test_redirect_to_private_address_refused_when_start_was_public(server: str) 
     from keyguard.model import Stats
     from keyguard.sources import web
 
-    stats = Stats()
+    crawl = web.Crawl(web.Limits(), Stats())
     redirecting = server + "/redirect-same-host"
     _Handler.redirect_to = server + "/app.js"
-    got = web._get(requests.Session(), redirecting, "127.0.0.1", True, web.Limits(), 2**20, stats)
-    assert got is None
-    assert stats.skipped == {"redirect to a private address refused": 1}
+    got = web._get(requests.Session(), redirecting, "127.0.0.1", True, crawl)
+    assert got == "redirect to a private address refused"
     # the same redirect from a private start URL is followed
-    got = web._get(requests.Session(), redirecting, "127.0.0.1", False, web.Limits(), 2**20, stats)
-    assert got is not None and got[0] == server + "/app.js"
+    got = web._get(requests.Session(), redirecting, "127.0.0.1", False, crawl)
+    assert isinstance(got, web.Fetched) and got.url == server + "/app.js"
