@@ -277,3 +277,64 @@ def test_wasm_data_segment_string_found_like_any_binary(wasm_site: Path, tmp_pat
     for findings, path in ((by_dir, "keys.wasm"), (by_url, url + "/keys.wasm")):
         assert [(f["rule_id"], f["path"], f["line"], f["column"], f["end_column"]) for f in findings] == [
             ("google-api-key", path, line, column, column + len(WASM_KEY))]
+
+
+BIG_KEY = key("openai-project-key", 81)
+
+
+@pytest.fixture(scope="module")
+def big_build(esbuild: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A bundle whose source map (and inline map) is over one read chunk (2 Mi characters): a
+    3 MB message table sits before a key in a module the bundler tree-shakes out."""
+    src = tmp_path_factory.mktemp("big")
+    table = "".join(f'  "message {i}: café au lait, the quick brown fox",\n' for i in range(60_000))
+    write(src / "src" / "server.ts", f"export const messages = [\n{table}];\n"
+                                     f'export const openaiKey = "{BIG_KEY}";\n')
+    write(src / "src" / "main.ts", 'import { messages } from "./server";\n'
+                                   "(globalThis as any).count = () => messages.length;\n")
+    out = src / "dist"
+    for mode, outfile in (("--sourcemap", out / "app.js"), ("--sourcemap=inline", out / "inline" / "app.js")):
+        bundle(esbuild, str(src / "src" / "main.ts"), "--bundle", "--minify", "--format=esm", mode,
+               f"--outfile={outfile}")
+    return out
+
+
+def test_source_map_over_one_chunk_keeps_original_positions(big_build: Path) -> None:
+    raw = (big_build / "app.js.map").read_text(encoding="utf-8")
+    assert len(raw) > 2 * 2**20 and raw.index(BIG_KEY) > 2 * 2**20  # past the first chunk
+    assert BIG_KEY not in (big_build / "app.js").read_text(encoding="utf-8")
+    code, findings = scan_json(big_build, "app.js.map")
+    assert code == 1
+    hit = next(f for f in findings if f["rule_id"] == "openai-project-key")
+    lines = raw.split("\n")
+    assert lines[hit["line"] - 1][hit["column"] - 1:].startswith(BIG_KEY)
+    assert hit["origin"]["original"] == {"source": "../src/server.ts", "line": 60_003,
+                                         "column": len('export const openaiKey = "') + 1}
+
+
+def test_inline_map_in_a_bundle_over_one_chunk(big_build: Path) -> None:
+    text = (big_build / "inline" / "app.js").read_text(encoding="utf-8")
+    assert len(text) > 2 * 2**20 and BIG_KEY not in text  # only in the base64 of the inline map
+    code, findings = scan_json(big_build / "inline", ".")
+    assert code == 1
+    hit = next(f for f in findings if f["rule_id"] == "openai-project-key")
+    assert hit["origin"]["source_map"] == "inline"
+    assert hit["origin"]["original"]["line"] == 60_003
+    line = text.split("\n")[hit["line"] - 1]
+    assert line[hit["column"] - 1:].startswith("# sourceMappingURL=data:")
+
+
+def test_source_map_parser_reads_only_the_top_level_sources_content(tmp_path: Path) -> None:
+    """A nested "sourcesContent" (index-map sections, tool metadata) and null entries do not
+    shift which source a finding belongs to."""
+    decoy = {"sourcesContent": ["const nothing = 1;\n"]}
+    content = f'// config\nexport const k = "{GEMINI}";\n'
+    write(tmp_path / "app.js.map", json.dumps({
+        "version": 3, "x_tool": decoy, "sourceRoot": "webpack://app/",
+        "sources": ["src/a.ts", "src/config.ts"], "names": ["sourcesContent"],
+        "sourcesContent": [None, content], "mappings": "AAAA",
+    }, indent=1))
+    code, findings = scan_json(tmp_path, "app.js.map")
+    assert code == 1
+    assert [f["origin"]["original"] for f in findings] == [
+        {"source": "webpack://app/src/config.ts", "line": 2, "column": len('export const k = "') + 1}]
