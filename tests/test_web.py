@@ -253,3 +253,28 @@ def test_vite_manifest_entries(vite_site: Path, tmp_path: Path, where: str) -> N
     absent = {".vite/manifest.json": "/manifest.json", "manifest.json": "/.vite/manifest.json"}[where]
     assert report["stats"]["skipped"] == {"well-known manifest absent (HTTP 404)": 1}
     assert report["stats"]["skipped_paths"][0]["path"] == url + absent
+
+
+def test_second_start_url_unreachable_is_a_skip_not_an_error(chain: Path, tmp_path: Path) -> None:
+    with serve(chain) as (url, _):
+        r = keyguard("scan", url + "/about.html", "http://127.0.0.1:9/", "--timeout", "2",
+                     "--format", "json", cwd=tmp_path)
+    assert r.returncode == 1, r.stderr
+    report = json.loads(r.stdout)
+    assert [f["path"] for f in report["findings"]] == [url + "/about.html"]
+    skipped = {p["path"]: p["reason"] for p in report["stats"]["skipped_paths"]}
+    assert skipped["http://127.0.0.1:9/"].startswith("fetch failed")
+
+
+def test_fetched_list_is_bounded_but_counts_are_not(chain: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from keyguard.model import Stats
+    from keyguard.sources import web
+
+    monkeypatch.setattr(web, "MAX_LISTED", 2)
+    stats = Stats()
+    with serve(chain) as (url, _):
+        texts = list(web.web_texts([url + "/"], stats, web.Limits()))
+    record = stats.extra["web"]
+    assert len(record["fetched"]) == 2
+    assert record["fetched_count"] == len(texts) > 2
+    assert record["fetched_bytes"] == sum(len(t.text.encode()) for t in texts)

@@ -222,7 +222,7 @@ def _crawl_one(session: Any, start: str, crawl: Crawl, progress: Progress) -> It
         progress.show(crawl, len(assets) + len(pages), link)
         got = _get(session, link.url, start_host, start_public, crawl)
         if isinstance(got, str):
-            if first:
+            if first and crawl.fetched == 0:  # nothing at all to scan
                 raise WebError(f"{shown}: {got}")
             stats.skip(shown, f"well-known manifest absent ({got})" if link.kind == "probe" else got)
             continue
