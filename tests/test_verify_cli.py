@@ -110,3 +110,85 @@ def test_verify_command_reads_a_show_secrets_report_and_stdin(tmp_path, make_key
     [f] = json.loads(from_stdin.stdout)["findings"]
     assert f["verification"]["status"] == "invalid" and openai not in from_stdin.stdout.decode()
     assert len(server.requests) == 3
+
+
+def test_history_scan_verifies_each_key_once_across_commits(tmp_path, make_key):
+    from .test_git import commit, git
+
+    google = make_key("google-api-key")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "app.js").write_text(f'const apiKey = "{google}";\n')
+    commit(repo, "add key")
+    (repo / "config.js").write_text(f'export const KEY = "{google}";\n')
+    (repo / "app.js").write_text("const apiKey = process.env.KEY;\n")
+    commit(repo, "move key")
+    (repo / "config.js").unlink()
+    commit(repo, "remove key")
+    with StandIn({("GET", "/v1beta/models"): LIVE_GEMINI}) as server:
+        p = run_keyguard("scan", str(repo), "--history", "--verify", "--format", "json",
+                         env=env_for(**{GEMINI: server.url}))
+    assert p.returncode == 1, p.stderr
+    findings = json.loads(p.stdout)["findings"]
+    assert len(findings) >= 2 and all(f["commit"] for f in findings)  # found only in history
+    assert {f["verification"]["status"] for f in findings} == {"live"}
+    assert {f["severity"] for f in findings} == {"critical"}
+    [sent] = server.requests
+    assert sent.headers["x-goog-api-key"] == google and google not in p.stdout.decode()
+
+
+def test_url_scan_verifies_keys_found_on_a_site(tmp_path, make_key):
+    google = make_key("google-api-key")
+    site = {("GET", "/"): reply(200, '<html><script src="/app.js"></script></html>',
+                                {"Content-Type": "text/html"}),
+            ("GET", "/app.js"): reply(200, f'const firebaseConfig = {{ apiKey: "{google}" }};\n',
+                                      {"Content-Type": "application/javascript"})}
+    with StandIn(site) as web, StandIn({("GET", "/v1beta/models"): LIVE_GEMINI}) as provider:
+        p = run_keyguard("scan", web.url + "/", "--verify", "--format", "json",
+                         env=env_for(**{GEMINI: provider.url}))
+    assert p.returncode == 1, p.stderr
+    [f] = json.loads(p.stdout)["findings"]
+    assert f["path"] == web.url + "/app.js" and f["verification"]["status"] == "live"
+    assert [r.headers.get("x-goog-api-key") for r in provider.requests] == [google]
+    assert all(google not in r.path and "x-goog-api-key" not in r.headers for r in web.requests)
+
+
+def _run_with_terminal_stderr(args: list[str], env: dict[str, str]) -> tuple[int, bytes, str]:
+    """Run keyguard with stderr on a pseudo-terminal (as in a shell); (exit code, stdout, stderr)."""
+    import pty
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.run([sys.executable, "-m", "keyguard", *args], stdout=subprocess.PIPE,
+                           stderr=slave, stdin=subprocess.DEVNULL, env=env, timeout=120)
+        os.close(slave)
+        slave = -1
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the terminal's other end is closed and drained
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        if slave != -1:
+            os.close(slave)
+        os.close(master)
+    return p.returncode, p.stdout, b"".join(chunks).decode(errors="replace")
+
+
+def test_progress_is_shown_on_a_terminal_only(tmp_path, make_key):
+    google, openai = project(tmp_path, make_key)
+    with StandIn({("GET", "/v1beta/models"): LIVE_GEMINI, ("GET", "/v1/models"): INVALID_OPENAI}) as server:
+        env = env_for(**{GEMINI: server.url, "api.openai.com": server.url})
+        code, out, terminal = _run_with_terminal_stderr(
+            ["scan", str(tmp_path), "--verify", "--format", "json"], env)
+        piped = run_keyguard("scan", str(tmp_path), "--verify", "--format", "json", env=env)
+    assert code == 1 and "verified 2/2 keys" in terminal
+    assert google not in terminal and openai not in terminal
+    assert "verified" not in piped.stderr.decode() and "verified" not in out.decode()
