@@ -192,3 +192,18 @@ def test_progress_is_shown_on_a_terminal_only(tmp_path, make_key):
     assert code == 1 and "verified 2/2 keys" in terminal
     assert google not in terminal and openai not in terminal
     assert "verified" not in piped.stderr.decode() and "verified" not in out.decode()
+
+
+def test_text_report_shows_what_was_read_and_fail_on_follows_the_verdict(tmp_path, make_key):
+    google, openai = project(tmp_path, make_key)
+    with StandIn({("GET", "/v1beta/models"): LIVE_GEMINI, ("GET", "/v1/models"): INVALID_OPENAI}) as server:
+        env = env_for(**{GEMINI: server.url, "api.openai.com": server.url})
+        text = run_keyguard("verify", "-", input=f"{google}\n".encode(), env=env)
+        only_invalid = run_keyguard("scan", str(tmp_path / ".env"), "--verify", "--fail-on", "medium", env=env)
+        unverified = run_keyguard("scan", str(tmp_path / ".env"), "--fail-on", "medium", env=env)
+    out = text.stdout.decode()
+    assert text.returncode == 1 and "verification: live" in out
+    assert "restrictions: referrer=none, api=unknown" in out and "gemini_reachable=true" in out
+    assert google not in out
+    assert "verification: invalid" in only_invalid.stdout.decode() and "LOW" in only_invalid.stdout.decode()
+    assert only_invalid.returncode == 0 and unverified.returncode == 1  # invalid -> low < medium

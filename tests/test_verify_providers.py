@@ -261,3 +261,12 @@ def test_an_undocumented_403_is_unknown_not_invalid(provider, host, path):
         v = check(provider, fake(provider), client_for(server, host))
     assert v.status == "unknown" and v.evidence["http_status"] == 403
     assert "does not explain" in v.reasons[0]
+
+
+def test_429_with_a_long_retry_after_is_not_waited_for():
+    body = {"error": {"message": "Rate limit reached", "type": "requests"}}
+    with StandIn({("GET", "/v1/models"): reply(429, body, {"retry-after": "120"})}) as server:
+        v = check("openai", fake("openai"), client_for(server, "api.openai.com"))
+    assert len(server.requests) == 1  # keyguard waits at most 10 s for one retry
+    assert v.status == "unknown" and "retry after 120 s" in v.reasons[0]
+    assert v.quota["rate_limit"]["retry-after"] == "120" and v.evidence["http_status"] == 429
