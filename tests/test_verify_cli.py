@@ -37,6 +37,7 @@ def test_scan_verify_sets_verdicts_severity_and_sarif_level(tmp_path, make_key):
         env = env_for(**{GEMINI: server.url, "api.openai.com": server.url})
         p = run_keyguard("scan", str(tmp_path), "--verify", "--format", "json", env=env)
         s = run_keyguard("scan", str(tmp_path), "--verify", "--format", "sarif", env=env)
+        gh = run_keyguard("scan", str(tmp_path), "--verify", "--format", "github", env=env)
     assert p.returncode == 1, p.stderr
     by_rule = {f["rule_id"]: f for f in json.loads(p.stdout)["findings"]}
     g, o = by_rule["google-api-key"], by_rule["openai-project-key"]
@@ -46,8 +47,12 @@ def test_scan_verify_sets_verdicts_severity_and_sarif_level(tmp_path, make_key):
     assert o["verification"]["evidence"] == {"http_status": 401, "code": "invalid_api_key",
                                              "type": "invalid_request_error",
                                              "reason": "Incorrect API key provided"}
-    for report in (p.stdout.decode(), s.stdout.decode()):
+    for report in (p.stdout.decode(), s.stdout.decode(), gh.stdout.decode()):
         assert google not in report and openai not in report
+    annotations = sorted(gh.stdout.decode().splitlines())
+    assert annotations[0].startswith("::error ") and "[critical]" in annotations[0]
+    assert "live check: live" in annotations[0]
+    assert annotations[1].startswith("::notice ") and "live check: invalid" in annotations[1]
     sarif = json.loads(s.stdout)
     jsonschema.validate(sarif, json.loads(SARIF_SCHEMA.read_text()))
     results = {r["ruleId"]: r for r in sarif["runs"][0]["results"]}
