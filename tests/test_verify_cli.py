@@ -33,8 +33,8 @@ def project(tmp_path, make_key):
 
 def test_scan_verify_sets_verdicts_severity_and_sarif_level(tmp_path, make_key):
     google, openai = project(tmp_path, make_key)
-    with StandIn({("GET", "/v1beta/models"): LIVE_GEMINI, ("GET", "/v1/models"): INVALID_OPENAI}) as server:
-        env = env_for(**{GEMINI: server.url, "api.openai.com": server.url})
+    with StandIn({("GET", "*"): LIVE_GEMINI}) as gemini, StandIn({("GET", "*"): INVALID_OPENAI}) as oai:
+        env = env_for(**{GEMINI: gemini.url, "api.openai.com": oai.url})
         p = run_keyguard("scan", str(tmp_path), "--verify", "--format", "json", env=env)
         s = run_keyguard("scan", str(tmp_path), "--verify", "--format", "sarif", env=env)
         gh = run_keyguard("scan", str(tmp_path), "--verify", "--format", "github", env=env)
@@ -60,9 +60,15 @@ def test_scan_verify_sets_verdicts_severity_and_sarif_level(tmp_path, make_key):
     assert results["google-api-key"]["properties"]["security-severity"] == "9.5"
     assert results["openai-project-key"]["level"] == "note"
     assert results["openai-project-key"]["properties"]["verification"]["status"] == "invalid"
-    sent = {(r.path, r.headers.get("x-goog-api-key"), r.headers.get("authorization")) for r in server.requests}
-    assert sent == {("/v1beta/models", google, None), ("/v1/models", None, f"Bearer {openai}")}
-    assert all(google not in r.path and openai not in r.path for r in server.requests)
+    # each host got its own key only, in a header, on the metadata path, once per run
+    to_gemini = {(r.method, r.path, r.headers.get("x-goog-api-key"), r.headers.get("authorization"))
+                 for r in gemini.requests}
+    to_openai = {(r.method, r.path, r.headers.get("x-goog-api-key"), r.headers.get("authorization"))
+                 for r in oai.requests}
+    assert to_gemini == {("GET", "/v1beta/models", google, None)} and len(gemini.requests) == 3
+    assert to_openai == {("GET", "/v1/models", None, f"Bearer {openai}")} and len(oai.requests) == 3
+    assert not any(openai in str(r) for r in gemini.requests)
+    assert not any(google in str(r) for r in oai.requests)
 
 
 def test_nothing_is_sent_without_verify(tmp_path, make_key):

@@ -116,6 +116,10 @@ def test_huggingface_fine_grained_scopes():
         v = check("huggingface", fake("huggingface"), client_for(server, "huggingface.co"))
     assert v.scope["role"] == "fineGrained" and v.scope["scoped"][0]["permissions"] == ["repo.content.read"]
     assert v.scope["orgs"] == [{"name": "acme", "role": "admin"}] and v.severity == "medium"
+    assert v.scope["kind"] == "user access token"
+    with StandIn({("GET", "/api/whoami-v2"): reply(200, {"name": "acme", "type": "org"})}) as server:
+        org = check("huggingface", "api_org_" + fake("huggingface")[3:], client_for(server, "huggingface.co"))
+    assert org.scope["kind"] == "organization API token (deprecated)" and org.scope["account_type"] == "org"
 
 
 def test_huggingface_expired_token():

@@ -15,7 +15,7 @@ CHECK = Check(
     requests=(f"GET {HOST}/api/whoami-v2",),
     status="200 live; 401 invalid (\"expired\" in the message: expired)",
     quota=("isPro", "canPay", "billingMode", "rate_limit"),
-    scope=("role", "scoped", "global", "user", "account_type", "orgs"),
+    scope=("kind", "role", "scoped", "global", "user", "account_type", "orgs"),
     unknown=("rate limits and usage",),
     severity="medium: a read-only token (role `read`, or fine-grained without a write permission)",
 )
@@ -26,6 +26,8 @@ def verify(secret: str, context: Context, client: CredentialClient) -> Verificat
                          unknown_fields=CHECK.unknown)
     if v.status == "invalid" and "expired" in v.evidence.get("reason", "").lower():
         v.reasons.append("the token has expired")
+    v.scope["kind"] = ("organization API token (deprecated)" if secret.startswith("api_org_")
+                       else "user access token")
     if v.status != "live" or not isinstance(body, dict):
         return v
     token = (body.get("auth") or {}).get("accessToken") or {}
