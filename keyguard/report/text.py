@@ -12,6 +12,19 @@ _DIM = "\033[2m"
 _BOLD = "\033[1m"
 
 
+def _flat(values: dict, limit: int = 300) -> str:
+    """``a=1, b=[x, y]`` on one line, cut at ``limit`` characters."""
+    def show(value: object) -> str:
+        if isinstance(value, dict):
+            return "{" + ", ".join(f"{k}={show(v)}" for k, v in value.items()) + "}"
+        if isinstance(value, list):
+            return "[" + ", ".join(show(v) for v in value) + "]"
+        return "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+
+    text = ", ".join(f"{k}={show(v)}" for k, v in values.items())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def render(result: ScanResult, show_secrets: bool = False, color: bool = False) -> str:
     def c(code: str, s: str) -> str:
         return f"{code}{s}{_RESET}" if color else s
@@ -44,6 +57,9 @@ def render(result: ScanResult, show_secrets: bool = False, color: bool = False) 
                 v = f.verification
                 out.append(f"      verification: {v.get('status')}" + (
                     f" — {'; '.join(f.reasons)}" if f.reasons else ""))
+                for part in ("restrictions", "quota", "scope"):
+                    if v.get(part):
+                        out.append(c(_DIM, f"      {part}: {_flat(v[part])}"))
         out.append("")
     s = result.stats
     n = len(result.findings)
