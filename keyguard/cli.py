@@ -292,6 +292,7 @@ def _browser_texts(targets: tuple[str, ...], stats: Any, include_vendored: bool)
             max_bytes=(params.get("max_mb") or Limits.max_bytes // 2**20) * 2**20,
             max_seconds=params.get("max_time") or Limits.max_seconds,
             timeout=params.get("timeout") or Limits.timeout,
+            max_depth=Limits.max_depth if params.get("max_depth") is None else params["max_depth"],
             same_origin=not params.get("cross_origin", False),
         )
         try:
@@ -307,6 +308,9 @@ def web_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--max-mb", type=click.IntRange(1), help="URL scans: download at most N MiB in all (default 50)."),
         click.option("--max-time", type=click.IntRange(1), help="URL scans: stop fetching after N seconds (default 120)."),
         click.option("--timeout", type=click.IntRange(1), help="URL scans: per-request time-out in seconds (default 10)."),
+        click.option("--max-depth", type=click.IntRange(0),
+                     help="URL scans: follow at most N links from the start page (default 3: "
+                          "page 0, its scripts 1, chunks they name 2, ...)."),
         click.option("--cross-origin", is_flag=True, help="URL scans: also fetch scripts and maps from other origins."),
     ]
     for option in reversed(options):

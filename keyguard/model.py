@@ -59,6 +59,7 @@ class ScanText:
     commit: dict[str, Any] | None = None
     origin: dict[str, Any] | None = None  # e.g. encoding, source-map original
     root: str | None = None  # the scanned directory this path is relative to
+    whole: bool = True  # False for each chunk of an artefact read in parts (large files)
 
 
 @dataclass

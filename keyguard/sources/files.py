@@ -129,6 +129,7 @@ def read_texts(
     column_offset = 0
     read_size = max(chunk_chars, 1 << 16)
     eof = False
+    whole = True
     while True:
         while not eof and len(pending) < chunk_chars + OVERLAP:
             block = fh.read(read_size)
@@ -139,12 +140,15 @@ def read_texts(
             stats.bytes += len(block)
             pending += decoder.decode(block)
         if eof and len(pending) <= chunk_chars + OVERLAP:
-            yield ScanText(pending, path, abs_path, line_offset, column_offset, origin=origin, root=root)
+            yield ScanText(pending, path, abs_path, line_offset, column_offset, origin=origin, root=root,
+                           whole=whole)
             return
         # emit [0, chunk_chars + OVERLAP); keep the tail from chunk_chars on for the next chunk.
         # The engine reports a match starting in the overlap twice; ``dedupe`` removes it.
+        whole = False
         text = pending[: chunk_chars + OVERLAP]
-        yield ScanText(text, path, abs_path, line_offset, column_offset, origin=origin, root=root)
+        yield ScanText(text, path, abs_path, line_offset, column_offset, origin=origin, root=root,
+                       whole=False)
         consumed = pending[:chunk_chars]
         newlines = consumed.count("\n")
         if newlines:
@@ -156,6 +160,12 @@ def read_texts(
 
 
 BINARY_UTF16_MAX = 64 * 1024 * 1024
+SOURCE_MAP_MAX_BYTES = 64 * 1024 * 1024  # larger source maps are scanned in chunks as plain text
+
+
+def is_source_map(path: str) -> bool:
+    """A ``.map`` file name or URL (query and fragment aside)."""
+    return path.split("?", 1)[0].split("#", 1)[0].endswith(".map")
 
 
 def utf16_strings(fh: BinaryIO, path: str, abs_path: str | None, root: str | None) -> Iterator[ScanText]:
@@ -295,7 +305,10 @@ def _one_file(ref: FileRef, stats: Stats, gate: Gate | None) -> Iterator[ScanTex
                     stats.bytes += gated
             fh.seek(0)
             if narrow:
-                yield from read_texts(fh, shown, ref.abs_path, ref.root, stats)
+                # a source map is read whole (up to a cap) so that it can be parsed as one
+                whole_map = is_source_map(shown) and st.st_size <= SOURCE_MAP_MAX_BYTES
+                chunk = max(st.st_size + 1, CHUNK_CHARS) if whole_map else CHUNK_CHARS
+                yield from read_texts(fh, shown, ref.abs_path, ref.root, stats, chunk_chars=chunk)
             if wide:
                 yield from utf16_strings(fh, shown, ref.abs_path, ref.root)
         except OSError as exc:
