@@ -34,6 +34,10 @@ _YAML_NAME = re.compile(r"""^\s*-?\s*["']?(?:name|key)["']?\s*:\s*["']?([A-Za-z_
 _GENERIC_VALUE_NAMES = {"value", "default", "data", "val"}
 REGEX_BUDGET_SECONDS = 5.0
 CONTEXT_REACH = 1024  # characters around a secret in which its context words may stand
+# Hyperscan's rule ends narrow the regex windows of texts with at least this many keyword hits
+# (minified bundles: thousands), once as many hits came as repay compiling them
+RULE_ENDS_MIN_HITS = 16
+RULE_ENDS_AFTER_HITS = 1000
 
 
 class RuleTimeout(Exception):
@@ -93,20 +97,24 @@ class Engine:
         self._python = PythonPrefilter(self._keywords, self._b64_literals)
         self._fast_wanted = hyperscan_available() if fast is None else fast
         self._hyperscan: Prefilter | None = None
-        self._rule_ends: RuleEnds | None = None
+        self._rule_ends: RuleEnds | None | bool = None  # False: Hyperscan takes none of the rules
         self._texts_seen = 0
+        self._chars_seen = 0
+        self._hits_seen = 0
 
     # -- public -------------------------------------------------------------------------------
     def scan(self, st: ScanText, stats: Stats | None = None) -> list[Finding]:
         text = st.text
         prefilter = self._prefilter(text)
-        kw_hits, b64_hits = prefilter.find(text)
+        utf8 = None  # the bytes that both Hyperscan passes read, encoded once
+        if isinstance(prefilter, HyperscanPrefilter):
+            utf8 = st.utf8 if st.utf8 is not None else _utf8(text)
+            kw_hits, b64_hits = prefilter.find(text, utf8)
+        else:
+            kw_hits, b64_hits = prefilter.find(text)
         findings = []
         if kw_hits:
-            ends = None
-            if prefilter is self._hyperscan and self._rule_ends is not None:
-                ends = self._rule_ends.find(text)
-            for c in self._candidates(text, kw_hits, ends):
+            for c in self._candidates(text, kw_hits, self._ends(text, len(kw_hits), utf8)):
                 f = self._judge(c, text, st, stats)
                 if f:
                     findings.append(f)
@@ -119,15 +127,25 @@ class Engine:
         kw_hits, _ = self._python.find(text)
         if not kw_hits:
             return []
-        ends = None
-        if self._rule_ends is not None and len(text) >= 4096:
-            ends = self._rule_ends.find(text)  # a decoded source map can be megabytes
-        return self._candidates(text, kw_hits, ends)
+        return self._candidates(text, kw_hits, self._ends(text, len(kw_hits)))
+
+    def _ends(self, text: str, hits: int, utf8: bytes | None = None) -> dict[int, list[int]] | None:
+        """``RuleEnds`` of a text with enough keyword hits to repay a Hyperscan pass over it,
+        once enough such hits came to repay compiling the database."""
+        if hits < RULE_ENDS_MIN_HITS or not self._fast_wanted:
+            return None
+        if self._rule_ends is None:
+            self._hits_seen += hits
+            if self._hits_seen < RULE_ENDS_AFTER_HITS:
+                return None
+            self._rule_ends = RuleEnds.for_rules(self.rules) or False
+        return self._rule_ends.find(text, utf8) if self._rule_ends else None
 
     def _prefilter(self, text: str) -> Prefilter:
         self._texts_seen += 1
+        self._chars_seen += len(text)
         if self._fast_wanted and (
-            len(text) >= HYPERSCAN_MIN_CHARS or self._texts_seen > HYPERSCAN_AFTER_TEXTS
+            self._chars_seen >= HYPERSCAN_MIN_CHARS or self._texts_seen > HYPERSCAN_AFTER_TEXTS
         ):
             if self._hyperscan is None:
                 try:
@@ -135,7 +153,6 @@ class Engine:
                 except ImportError:  # installed but unloadable: str.find it is
                     self._fast_wanted = False
                     return self._python
-                self._rule_ends = RuleEnds.for_rules(self.rules)
             return self._hyperscan
         return self._python
 
@@ -410,21 +427,21 @@ class RuleEnds:
                 continue
         return self._compile(ok, flag) if ok else None
 
-    def find(self, text: str) -> dict[int, list[int]] | None:
+    def find(self, text: str, utf8: bytes | None = None) -> dict[int, list[int]] | None:
         """Match ends for every rule index covered (an empty list: no match anywhere); None if
-        no rule is covered for this text (e.g. lone surrogates, İ ı ſ K)."""
+        no rule is covered for this text (e.g. lone surrogates, İ ı ſ K). ``utf8``: the text's
+        UTF-8 encoding, if the caller has it."""
         assert self._bytes is not None
         if text.isascii():
             db, indexes = self._bytes
             ends: dict[int, list[int]] = {i: [] for i in indexes}
-            db.scan(text.encode("ascii"),  # type: ignore[attr-defined]
+            db.scan(utf8 if utf8 is not None else text.encode("ascii"),  # type: ignore[attr-defined]
                     match_event_handler=lambda i, s, e, f, c: ends[i].append(e))
             return ends
         if not _hs_safe(text):
             return None
-        try:
-            data = text.encode("utf-8")
-        except UnicodeEncodeError:
+        data = utf8 if utf8 is not None else _utf8(text)
+        if data is None:
             return None
         if self._utf8 is False:
             self._utf8 = self._compile(self._open, self._hs.HS_FLAG_UTF8) if self._open else None
@@ -465,6 +482,14 @@ def _ascii_closed(rule: Rule) -> bool:
         return True
 
     return closed(sre_parse.parse(rule.regex))
+
+
+def _utf8(text: str) -> bytes | None:
+    """The UTF-8 encoding of ``text``; None if it holds lone surrogates."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
 
 
 # non-ASCII characters that Python's case-insensitive matching takes for ASCII letters
