@@ -35,9 +35,10 @@ _GENERIC_VALUE_NAMES = {"value", "default", "data", "val"}
 REGEX_BUDGET_SECONDS = 5.0
 CONTEXT_REACH = 1024  # characters around a secret in which its context words may stand
 # Hyperscan's rule ends narrow the regex windows of texts with at least this many keyword hits
-# (minified bundles: thousands), once as many hits came as repay compiling them
+# (minified bundles: thousands), once this many came in texts whose lines are this long on average
 RULE_ENDS_MIN_HITS = 16
 RULE_ENDS_AFTER_HITS = 1000
+RULE_ENDS_LINE_CHARS = 256
 
 
 class RuleTimeout(Exception):
@@ -131,10 +132,13 @@ class Engine:
 
     def _ends(self, text: str, hits: int, utf8: bytes | None = None) -> dict[int, list[int]] | None:
         """``RuleEnds`` of a text with enough keyword hits to repay a Hyperscan pass over it,
-        once enough such hits came to repay compiling the database."""
+        once enough hits in long lines (minified code: long regex windows) came to repay
+        compiling the database."""
         if hits < RULE_ENDS_MIN_HITS or not self._fast_wanted:
             return None
         if self._rule_ends is None:
+            if len(text) < RULE_ENDS_LINE_CHARS * (text.count("\n") + 1):
+                return None
             self._hits_seen += hits
             if self._hits_seen < RULE_ENDS_AFTER_HITS:
                 return None

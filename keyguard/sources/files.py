@@ -127,31 +127,32 @@ def read_texts(
     stats.bytes += len(head)
     line_offset = 0
     column_offset = 0
-    read_size = max(chunk_chars, 1 << 16)
+    limit = chunk_chars + OVERLAP
     eof = False
     while True:
-        while not eof and len(pending) < chunk_chars + OVERLAP:
-            block = fh.read(read_size)
+        while not eof and len(pending) < limit:
+            # no more bytes than the chunk lacks characters (a byte is at most one character),
+            # so that each character is copied once or twice, not four times
+            block = fh.read(max(limit - len(pending), 1 << 16))
             if not block:
                 pending += decoder.decode(b"", final=True)
                 eof = True
                 break
             stats.bytes += len(block)
             pending += decoder.decode(block)
-        if eof and len(pending) <= chunk_chars + OVERLAP:
+        if eof and len(pending) <= limit:
             yield ScanText(pending, path, abs_path, line_offset, column_offset, origin=origin, root=root)
             return
         # emit [0, chunk_chars + OVERLAP); keep the tail from chunk_chars on for the next chunk.
         # The engine reports a match starting in the overlap twice; ``dedupe`` removes it.
-        text = pending[: chunk_chars + OVERLAP]
+        text = pending[:limit]
         yield ScanText(text, path, abs_path, line_offset, column_offset, origin=origin, root=root)
-        consumed = pending[:chunk_chars]
-        newlines = consumed.count("\n")
+        newlines = pending.count("\n", 0, chunk_chars)
         if newlines:
             line_offset += newlines
-            column_offset = len(consumed) - consumed.rfind("\n") - 1
+            column_offset = chunk_chars - pending.rfind("\n", 0, chunk_chars) - 1
         else:
-            column_offset += len(consumed)
+            column_offset += chunk_chars
         pending = pending[chunk_chars:]
 
 

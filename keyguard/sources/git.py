@@ -193,12 +193,12 @@ class BlobReader:
                     fh.close()
             except OSError:
                 pass
+        self._drain.join(timeout=5)  # stderr ends when git exits: no polling wait() below
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-        self._drain.join(timeout=5)
         if self.proc.stderr:
             self.proc.stderr.close()
 
