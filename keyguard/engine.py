@@ -508,7 +508,82 @@ def _hs_safe(text: str) -> bool:
 
 
 def _hs_pattern(rule: Rule) -> bytes:
-    return rule.regex.replace("(?P<secret>", "(").encode("ascii")
+    """The rule's regex for Hyperscan: no named group, and each bounded repeat ``{m,n}`` opened
+    to ``{m,}``. That matches more, so its match ends are a superset of the regex's, which is
+    all ``_narrow`` needs, and it compiles many times faster (a ``{300,6000}``: 0.13 s -> 0.01 s)."""
+    pattern = rule.regex.replace("(?P<secret>", "(")
+    opened = _open_repeats(pattern)
+    if opened != pattern and not _only_repeats_opened(pattern, opened):
+        opened = pattern
+    return opened.encode("ascii")
+
+
+_REPEAT = re.compile(r"\{(\d+),(\d+)\}")
+
+
+def _open_repeats(pattern: str) -> str:
+    """``{m,n}`` -> ``{m,}`` outside character classes and escapes."""
+    out = []
+    i, in_class = 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"  # a leading ] was taken with the [ below
+        elif ch == "[":
+            in_class = True
+            out.append(ch)
+            i += 1
+            if pattern[i : i + 1] == "^":
+                out.append("^")
+                i += 1
+            if pattern[i : i + 1] == "]":  # a leading ] is a literal
+                out.append("]")
+                i += 1
+            continue
+        elif ch == "{":
+            m = _REPEAT.match(pattern, i)
+            if m:
+                out.append("{" + m.group(1) + ",}")
+                i = m.end()
+                continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _only_repeats_opened(pattern: str, opened: str) -> bool:
+    """Do the two regexes parse to the same tree but for repeats whose upper bound was raised?"""
+    from re import _constants as c  # type: ignore[attr-defined]
+    from re import _parser as sre_parse  # type: ignore[attr-defined]
+
+    def same(a: object, b: object) -> bool:
+        a, b = list(a), list(b)  # type: ignore[call-overload]
+        if len(a) != len(b):
+            return False
+        for (op_a, av_a), (op_b, av_b) in zip(a, b):
+            if op_a != op_b:
+                return False
+            if op_a in (c.MAX_REPEAT, c.MIN_REPEAT):
+                if av_a[0] != av_b[0] or av_b[1] < av_a[1] or not same(av_a[2], av_b[2]):
+                    return False
+            elif op_a == c.SUBPATTERN:
+                if av_a[:3] != av_b[:3] or not same(av_a[3], av_b[3]):
+                    return False
+            elif op_a == c.BRANCH:
+                if len(av_a[1]) != len(av_b[1]) or not all(map(same, av_a[1], av_b[1])):
+                    return False
+            elif av_a != av_b:
+                return False
+        return True
+
+    try:
+        return same(sre_parse.parse(pattern), sre_parse.parse(opened))
+    except re.error:
+        return False
 
 
 def _hs_exact(rule: Rule) -> bool:

@@ -173,3 +173,21 @@ def test_history_cli_jobs_reports_are_identical(history_repo):
         docs.append(json.loads(p.stdout))
     assert docs[0]["findings"] == docs[1]["findings"]
     assert docs[0]["stats"]["git"]["blobs"] > POOL_MIN_BLOBS
+
+
+def test_hyperscan_patterns_open_only_real_repeats():
+    """Rule ends come from the regex with each {m,n} opened to {m,} (a superset of its match
+    ends, compiled far faster); escaped braces and braces in classes stay as they are, and a
+    pattern the opening would change otherwise is used as written."""
+    from keyguard.engine import _open_repeats, _only_repeats_opened
+
+    cases = {
+        r"a{2,5}b": r"a{2,}b", r"\{3,5}": r"\{3,5}", r"[{2,5}]x{1,2}": r"[{2,5}]x{1,}",
+        r"[]{1,2}]{3,4}": r"[]{1,2}]{3,}", r"(?:ab){2,3}?c": r"(?:ab){2,}?c", r"x{3}": r"x{3}",
+        r"\\{2,3}": r"\\{2,}", r"[\]{1,2}]{5,6}": r"[\]{1,2}]{5,}",
+    }
+    for pattern, opened in cases.items():
+        assert _open_repeats(pattern) == opened
+        assert _only_repeats_opened(pattern, opened)
+    assert not _only_repeats_opened(r"\{3,5}", r"\{3,}")  # a literal changed: not a repeat
+    assert not _only_repeats_opened(r"a{2,5}", r"a{3,}")
