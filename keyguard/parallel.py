@@ -35,7 +35,7 @@ Result = tuple[list[Finding], Stats, list[str]]  # a batch's findings, numbers a
 POOL_MIN_FILES = 200
 POOL_MIN_BLOBS = 1000  # git blobs are read by git, and a share needs its own git process
 SHARES_PER_JOB = 4  # history: blob shares per worker, so that one slow share does not hold all up
-BATCH_FILES = 64
+BATCH_FILES = 256
 BATCH_BYTES = 4 * 1024 * 1024
 
 

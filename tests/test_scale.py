@@ -78,6 +78,7 @@ def _plain_texts(root: Path, stats: Stats):
 def test_gate_and_workers_find_what_the_plain_path_finds(corpus, rules, whole_file_bytes, monkeypatch):
     if whole_file_bytes:  # most files take the large-file path: gated block by block
         monkeypatch.setattr(files, "WHOLE_FILE_BYTES", whole_file_bytes)
+    monkeypatch.setattr("keyguard.parallel.BATCH_FILES", 16)  # many batches, collected in order
     rule_list = list(rules.values())
     plain_stats = Stats()
     plain = run(_plain_texts(corpus, plain_stats), rule_list, plain_stats, str(corpus))
