@@ -145,7 +145,7 @@ def _git_mode(targets: tuple[str, ...], history: bool, since_ref: str | None,
 
 
 def _run_git(mode: str, target: str, since_ref: str | None, s: Setup,
-             baseline: Baseline | None, shard: tuple[int, int] | None = None) -> ScanResult:
+             baseline: Baseline | None, shard: tuple[int, int] | None = None, jobs: int = 1) -> ScanResult:
     from .git_scan import scan_git
     from .project import SetupError, packs_for, suppressor_for
     from .sources.git import GitError
@@ -154,7 +154,7 @@ def _run_git(mode: str, target: str, since_ref: str | None, s: Setup,
         raise KeyguardError(f"--shard splits a directory scan or --history, not --{mode}")
     try:
         return scan_git(target, mode, since_ref, s.rules, packs_for(s), suppressor_for(s, baseline),
-                        shard)
+                        shard, jobs)
     except (GitError, SetupError) as exc:
         raise KeyguardError(str(exc)) from None
 # -- end of git sources ----------------------------------------------------------------------------
@@ -249,7 +249,8 @@ def scan(targets: tuple[str, ...], fmt: str, output: str | None, show_secrets: b
     except SetupError as exc:
         raise KeyguardError(str(exc)) from None
     if git_mode:
-        result = _run_git(git_mode, targets[0], since_ref, s, baseline, _speed(opts)[1])
+        jobs, shard = _speed(opts)
+        result = _run_git(git_mode, targets[0], since_ref, s, baseline, shard, jobs)
     else:
         result = _run(targets, s, include_vendored, baseline, speed=opts)
     if verify:
