@@ -65,6 +65,9 @@ def bundles_corpus() -> Path:
     out = CACHE / "bundles"
     done = out / ".complete"
     if done.exists():
+        # planted again on every run: the keys must match the rules of the tree being measured
+        shutil.rmtree(out / "planted", ignore_errors=True)
+        plant_keys(out / "planted")
         return out
     tarballs = CACHE / "npm"
     tarballs.mkdir(parents=True, exist_ok=True)

@@ -31,6 +31,12 @@ def cli() -> None:
     """Find leaked AI-provider keys in files, git history and browser bundles."""
 
 
+# -- audit: `keyguard audit gcp|openai|anthropic`, owner-side audits (keyguard/audit/) ----------
+from .audit.cli import audit  # noqa: E402  (imports its heavy modules inside the commands)
+
+cli.add_command(audit)
+
+
 def project_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Options every scanning command shares: config, rule choice, skip patterns."""
     options = [
@@ -139,7 +145,7 @@ def _git_mode(targets: tuple[str, ...], history: bool, since_ref: str | None,
 
 
 def _run_git(mode: str, target: str, since_ref: str | None, s: Setup,
-             baseline: Baseline | None, shard: tuple[int, int] | None = None) -> ScanResult:
+             baseline: Baseline | None, shard: tuple[int, int] | None = None, jobs: int = 1) -> ScanResult:
     from .git_scan import scan_git
     from .project import SetupError, packs_for, suppressor_for
     from .sources.git import GitError
@@ -148,7 +154,7 @@ def _run_git(mode: str, target: str, since_ref: str | None, s: Setup,
         raise KeyguardError(f"--shard splits a directory scan or --history, not --{mode}")
     try:
         return scan_git(target, mode, since_ref, s.rules, packs_for(s), suppressor_for(s, baseline),
-                        shard)
+                        shard, jobs)
     except (GitError, SetupError) as exc:
         raise KeyguardError(str(exc)) from None
 # -- end of git sources ----------------------------------------------------------------------------
@@ -243,7 +249,8 @@ def scan(targets: tuple[str, ...], fmt: str, output: str | None, show_secrets: b
     except SetupError as exc:
         raise KeyguardError(str(exc)) from None
     if git_mode:
-        result = _run_git(git_mode, targets[0], since_ref, s, baseline, _speed(opts)[1])
+        jobs, shard = _speed(opts)
+        result = _run_git(git_mode, targets[0], since_ref, s, baseline, shard, jobs)
     else:
         result = _run(targets, s, include_vendored, baseline, speed=opts)
     if verify:
@@ -286,6 +293,7 @@ def _browser_texts(targets: tuple[str, ...], stats: Any, include_vendored: bool)
             max_bytes=(params.get("max_mb") or Limits.max_bytes // 2**20) * 2**20,
             max_seconds=params.get("max_time") or Limits.max_seconds,
             timeout=params.get("timeout") or Limits.timeout,
+            max_depth=Limits.max_depth if params.get("max_depth") is None else params["max_depth"],
             same_origin=not params.get("cross_origin", False),
         )
         try:
@@ -301,6 +309,9 @@ def web_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--max-mb", type=click.IntRange(1), help="URL scans: download at most N MiB in all (default 50)."),
         click.option("--max-time", type=click.IntRange(1), help="URL scans: stop fetching after N seconds (default 120)."),
         click.option("--timeout", type=click.IntRange(1), help="URL scans: per-request time-out in seconds (default 10)."),
+        click.option("--max-depth", type=click.IntRange(0),
+                     help="URL scans: follow at most N links from the start page (default 3: "
+                          "page 0, its scripts 1, chunks they name 2, ...)."),
         click.option("--cross-origin", is_flag=True, help="URL scans: also fetch scripts and maps from other origins."),
     ]
     for option in reversed(options):

@@ -14,19 +14,20 @@ if TYPE_CHECKING:
 
 def scan_git(
     repo_path: str, mode: str, ref: str | None, rules: list[Rule], packs: list[Pack],
-    suppressor: Suppressor | None, shard: tuple[int, int] | None = None,
+    suppressor: Suppressor | None, shard: tuple[int, int] | None = None, jobs: int = 1,
 ) -> ScanResult:
     """``mode`` is ``history``, ``since`` (with ``ref``) or ``staged``. Raises ``git.GitError``.
 
-    ``shard`` (I, N) splits a history scan by path: shard I scans the blobs of its paths."""
-    result = _scan(repo_path, mode, ref, rules, packs, suppressor, shard)
+    ``shard`` (I, N) splits a history scan by path: shard I scans the blobs of its paths;
+    ``jobs`` worker processes read and scan them."""
+    result = _scan(repo_path, mode, ref, rules, packs, suppressor, shard, jobs)
     result.errors.extend(result.stats.extra.pop("git_warnings", []))
     return result
 
 
 def _scan(
     repo_path: str, mode: str, ref: str | None, rules: list[Rule], packs: list[Pack],
-    suppressor: Suppressor | None, shard: tuple[int, int] | None = None,
+    suppressor: Suppressor | None, shard: tuple[int, int] | None = None, jobs: int = 1,
 ) -> ScanResult:
     from .scanner import run
 
@@ -43,8 +44,9 @@ def _scan(
             from .shard import in_shard
 
             history.only_paths(lambda path: in_shard(path, *shard))
-        return run(git.history_texts(repo, history, stats), rules, stats, repo.toplevel, packs,
-                   suppressor, lambda fs: git.attribute_history(fs, history))
+        from .parallel import run_history
+
+        return run_history(repo, history, rules, stats, jobs, packs, suppressor)
     if mode == "since":
         assert ref is not None
         base = git.resolve_base(repo, ref)

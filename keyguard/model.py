@@ -59,6 +59,9 @@ class ScanText:
     commit: dict[str, Any] | None = None
     origin: dict[str, Any] | None = None  # e.g. encoding, source-map original
     root: str | None = None  # the scanned directory this path is relative to
+    whole: bool = True  # False for each chunk of an artefact read in parts (large files)
+    # ``text.encode("utf-8")`` when the source still holds those bytes (saves encoding it again)
+    utf8: bytes | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass

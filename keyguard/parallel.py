@@ -1,9 +1,13 @@
-"""``--jobs N``: scan files in N worker processes; findings come back batch by batch.
+"""``--jobs N``: scan files or git blobs in N worker processes; findings come back batch by batch.
 
-The parent walks the targets and hands out batches of ``FileRef``; each worker keeps one
-``Engine`` and returns the findings and numbers of a batch. Findings are the same as in-process:
-each file is scanned whole by one worker, and the parent sorts and suppresses as ``run`` does.
-Small scans never start a pool (start-up time): fewer than ``POOL_MIN_FILES`` files stay here.
+Files: the parent walks the targets and hands out batches of ``FileRef``. Git history: the
+parent reads the log and hands out shares of the blobs (split by path, so that a file's
+versions, which git stores as deltas of each other, stay in one share); each worker reads its
+share through its own ``git cat-file --batch``. Each worker keeps one ``Engine`` and returns
+the findings and numbers of a batch. Findings are the same as in-process: each file or blob is
+scanned whole by one worker, and the parent puts them in the in-process order, then sorts and
+suppresses as ``run`` does. Small scans never start a pool (start-up time): fewer than
+``POOL_MIN_FILES`` files or ``POOL_MIN_BLOBS`` blobs stay here.
 """
 from __future__ import annotations
 
@@ -12,20 +16,26 @@ from collections import deque
 import os
 import sys
 import time
-from typing import TYPE_CHECKING, Iterable, Iterator
+import zlib
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from .engine import Engine
 from .model import Finding, Rule, Stats
 from .prefilter import ByteGate, rule_literals
-from .scanner import Pack, ScanResult, finish, scan_texts
+from .scanner import Pack, ScanResult, finish, scan_texts, sort_key
 from .sources.bundles import with_source_maps
 from .sources.files import FileRef, Gate, ref_texts
 
 if TYPE_CHECKING:
+    from .sources.git import History, Repo
     from .suppress import Suppressor
 
+Result = tuple[list[Finding], Stats, list[str]]  # a batch's findings, numbers and rule errors
+
 POOL_MIN_FILES = 200
-BATCH_FILES = 64
+POOL_MIN_BLOBS = 1000  # git blobs are read by git, and a share needs its own git process
+SHARES_PER_JOB = 4  # history: blob shares per worker, so that one slow share does not hold all up
+BATCH_FILES = 256
 BATCH_BYTES = 4 * 1024 * 1024
 
 
@@ -60,6 +70,60 @@ def run_files(
         findings = scan_texts(with_source_maps(texts, stats), engine, stats, packs)
         return finish(findings, engine.errors, rules, stats, started, root, packs, suppressor)
 
+    stdin_findings: list[Finding] = []
+    stdin_errors: list[str] = []
+
+    def scan_stdin() -> None:  # while the workers start
+        engine = Engine(rules)
+        texts = (t for r in stdin for t in ref_texts(r, stats))
+        stdin_findings.extend(scan_texts(with_source_maps(texts, stats), engine, stats, packs))
+        stdin_errors.extend(engine.errors)
+
+    files = itertools.chain((r for r in head if r not in stdin), refs)
+    tasks = ((_scan_batch, (batch,)) for batch in _batches(files))
+    findings, errors = _in_pool(tasks, jobs, rules, packs, gate, stats, scan_stdin if stdin else None)
+    errors = stdin_errors + [e for e in errors if e not in stdin_errors]
+    return finish(stdin_findings + findings, errors, rules, stats, started, root, packs, suppressor)
+
+
+def run_history(
+    repo: Repo, history: History, rules: list[Rule], stats: Stats, jobs: int,
+    packs: Iterable[Pack] = (), suppressor: Suppressor | None = None, gate: bool = True,
+) -> ScanResult:
+    """Scan every blob of ``history`` (in ``jobs`` processes when there are enough of them),
+    attribute the findings to paths and commits, and return them as a ``ScanResult``."""
+    from .sources import git
+
+    started = time.perf_counter()
+    packs = list(packs)
+    wanted = git.history_blobs(history, stats)
+    if jobs <= 1 or len(wanted) < POOL_MIN_BLOBS:
+        engine = Engine(rules)
+        the_gate = byte_gate(rules, packs) if gate else None
+        findings = scan_texts(git.blob_texts(repo, wanted, stats, the_gate), engine, stats, packs)
+        errors = engine.errors
+    else:
+        shares: list[list[tuple[str, str, dict]]] = [[] for _ in range(jobs * SHARES_PER_JOB)]
+        for item in wanted:
+            shares[zlib.crc32(item[1].encode("utf-8", "surrogateescape")) % len(shares)].append(item)
+        tasks = ((_scan_blobs, (repo, share)) for share in shares if share)
+        findings, errors = _in_pool(tasks, jobs, rules, packs, gate, stats)
+        # the in-process order (blobs as the log met them, then sort_key), which decides
+        # between findings that tie in ``attribute_history``
+        order = {sha: i for i, (sha, _, _) in enumerate(wanted)}
+        findings.sort(key=lambda f: order[f.commit["blob"]])  # type: ignore[index]
+        findings.sort(key=sort_key)
+    findings = git.attribute_history(findings, history)
+    return finish(findings, errors, rules, stats, started, repo.toplevel, packs, suppressor)
+
+
+def _in_pool(
+    tasks: Iterable[tuple[Callable[..., Result], tuple]], jobs: int, rules: list[Rule],
+    packs: list[Pack], gate: bool, stats: Stats, meanwhile: Callable[[], None] | None = None,
+) -> tuple[list[Finding], list[str]]:
+    """Run ``tasks`` in ``jobs`` worker processes; their findings (in the order the tasks were
+    given) and rule errors, and their numbers added to ``stats``. ``meanwhile`` runs here while
+    the workers start."""
     import multiprocessing
 
     method = "fork" if sys.platform.startswith("linux") else None
@@ -68,7 +132,7 @@ def run_files(
     findings: list[Finding] = []
     errors: list[str] = []
 
-    def collect(result: tuple[list[Finding], Stats, list[str]]) -> None:
+    def collect(result: Result) -> None:
         batch_findings, batch_stats, batch_errors = result
         for f in batch_findings:
             f.rule = by_id.get(f.rule.id, f.rule)
@@ -76,25 +140,21 @@ def run_files(
         merge_stats(stats, batch_stats)
         errors.extend(e for e in batch_errors if e not in errors)
 
-    files = itertools.chain((r for r in head if r not in stdin), refs)
     # the walk and all bookkeeping stay in this thread; at most a few batches wait per worker
     with ctx.Pool(jobs, initializer=_start_worker, initargs=(rules, packs, gate)) as pool:
         try:
-            if stdin:
-                engine = Engine(rules)
-                texts = (t for r in stdin for t in ref_texts(r, stats))
-                findings += scan_texts(with_source_maps(texts, stats), engine, stats, packs)
-                errors += engine.errors
+            if meanwhile is not None:
+                meanwhile()
             pending: deque = deque()
-            for batch in _batches(files):
-                pending.append(pool.apply_async(_scan_batch, (batch,)))
+            for fn, args in tasks:
+                pending.append(pool.apply_async(fn, args))
                 while pending and (pending[0].ready() or len(pending) > 4 * jobs):
                     collect(pending.popleft().get())
             while pending:
                 collect(pending.popleft().get())
         finally:
             pool.terminate()
-    return finish(findings, errors, rules, stats, started, root, packs, suppressor)
+    return findings, errors
 
 
 def _batches(refs: Iterable[FileRef]) -> Iterator[list[FileRef]]:
@@ -133,10 +193,22 @@ def _start_worker(rules: list[Rule], packs: list[Pack], gate: bool) -> None:
     _worker = (Engine(rules), packs, byte_gate(rules, packs) if gate else None)
 
 
-def _scan_batch(refs: list[FileRef]) -> tuple[list[Finding], Stats, list[str]]:
+def _scan_batch(refs: list[FileRef]) -> Result:
     assert _worker is not None
     engine, packs, gate = _worker
     stats = Stats()
     known = len(engine.errors)
     texts = (t for r in refs for t in ref_texts(r, stats, gate))
     return scan_texts(with_source_maps(texts, stats), engine, stats, packs), stats, engine.errors[known:]
+
+
+def _scan_blobs(repo: Repo, share: list[tuple[str, str, dict]]) -> Result:
+    """One share of a history's blobs, read through this worker's own ``git cat-file``."""
+    from .sources.git import blob_texts
+
+    assert _worker is not None
+    engine, packs, gate = _worker
+    stats = Stats()
+    known = len(engine.errors)
+    texts = blob_texts(repo, share, stats, gate)  # type: ignore[arg-type]
+    return scan_texts(texts, engine, stats, packs), stats, engine.errors[known:]

@@ -14,7 +14,7 @@ import base64
 import re
 from typing import Protocol
 
-HYPERSCAN_MIN_CHARS = 256 * 1024  # below this, start-up and call overhead beat Hyperscan
+HYPERSCAN_MIN_CHARS = 256 * 1024  # below this in all, start-up and call overhead beat Hyperscan
 HYPERSCAN_AFTER_TEXTS = 64  # ...unless many texts come: then compiling the database pays off
 # a base64 run: what the engine decodes; fingerprints count only inside one of these
 B64_RUN = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}")
@@ -99,8 +99,9 @@ class HyperscanPrefilter:
         )
         self.lengths = [len(x) for x in literals]
 
-    def find(self, text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-        data = text.encode("utf-8", "surrogatepass")
+    def find(self, text: str, utf8: bytes | None = None) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """``utf8``: the text's UTF-8 encoding, if the caller has it."""
+        data = utf8 if utf8 is not None else text.encode("utf-8", "surrogatepass")
         raw: list[tuple[int, int]] = []
         lengths = self.lengths
 
@@ -159,7 +160,7 @@ class ByteGate:
         self._literals = [k.encode() for k in keywords] + [b.encode() for b in b64]
         self._caseless = [True] * len(keywords) + [False] * len(b64)
         self._narrow = self._wide = None
-        self._checked = 0
+        self._checked = self._checked_bytes = 0
         self._fast = hyperscan_available()
 
     def _compile(self) -> None:
@@ -201,7 +202,8 @@ class ByteGate:
     def check(self, data: bytes, wide: bool = False) -> tuple[bool, bool]:
         """(a literal occurs as UTF-8/ASCII, one occurs as UTF-16LE — looked for only if ``wide``)."""
         self._checked += 1
-        if self._fast and (len(data) >= HYPERSCAN_MIN_CHARS or self._checked > HYPERSCAN_AFTER_TEXTS):
+        self._checked_bytes += len(data)
+        if self._fast and (self._checked_bytes >= HYPERSCAN_MIN_CHARS or self._checked > HYPERSCAN_AFTER_TEXTS):
             self._compile()
         if self._narrow is not None:
             return self._any(self._narrow, data), wide and self._any(self._wide, data)

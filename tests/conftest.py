@@ -9,6 +9,7 @@ import pytest
 
 from keyguard.rules import load_rules
 
+from .bundler import esbuild_exe
 from .factories import key_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,3 +43,9 @@ def scan_json(*args: str, **kw) -> tuple[int, dict]:
     p = run_keyguard("scan", *args, "--format", "json", **kw)
     assert p.returncode in (0, 1), p.stderr.decode()
     return p.returncode, json.loads(p.stdout)
+
+
+@pytest.fixture(scope="session")
+def esbuild() -> Path:
+    """The esbuild binary, installed from npm into a cache folder once (tests/bundler.py)."""
+    return esbuild_exe()

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
 import shutil
 import subprocess
 import threading
@@ -11,25 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from .bundler import bundle, serve
 from .helpers import key, keyguard, scan_json, write
-
-CACHE = Path(os.environ.get("KEYGUARD_TEST_CACHE", Path.home() / ".cache" / "keyguard-tests"))
-
-
-@pytest.fixture(scope="session")
-def esbuild() -> Path:
-    """The esbuild binary, installed from npm into a cache folder once."""
-    exe = CACHE / "esbuild" / "node_modules" / ".bin" / "esbuild"
-    if not exe.exists():
-        if shutil.which("npm") is None:
-            pytest.skip("npm not found: the bundle tests need esbuild from npm")
-        (CACHE / "esbuild").mkdir(parents=True, exist_ok=True)
-        r = subprocess.run(["npm", "install", "--no-save", "--silent", "esbuild"], cwd=CACHE / "esbuild",
-                           capture_output=True, text=True, timeout=300)
-        if r.returncode != 0 or not exe.exists():
-            pytest.skip(f"could not install esbuild from npm: {r.stderr.strip()[:200]}")
-    return exe
-
 
 GEMINI = key("google-api-key", 41)  # inlined by `define` (like Vite's VITE_GEMINI_API_KEY)
 OPENAI = key("openai-project-key", 42)  # only in server code that is tree-shaken out
@@ -84,6 +66,13 @@ def test_source_map_finds_tree_shaken_key_with_original_position(site: Path) -> 
     original = hit["origin"]["original"]
     assert original["source"].endswith("src/server.ts")
     assert (original["line"], original["column"]) == (1, len('export const openaiKey = "') + 1)
+
+
+def test_text_report_names_the_original_source(site: Path) -> None:
+    r = keyguard("scan", "app.js.map", cwd=site)
+    assert r.returncode == 1, r.stderr
+    line = next(ln for ln in r.stdout.splitlines() if "OpenAI project API key" in ln)
+    assert "source map: ../src/server.ts:1:27" in line, line
 
 
 def test_inline_data_source_map(site: Path) -> None:
@@ -210,12 +199,142 @@ def test_redirect_to_private_address_refused_when_start_was_public(server: str) 
     from keyguard.model import Stats
     from keyguard.sources import web
 
-    stats = Stats()
+    crawl = web.Crawl(web.Limits(), Stats())
     redirecting = server + "/redirect-same-host"
     _Handler.redirect_to = server + "/app.js"
-    got = web._get(requests.Session(), redirecting, "127.0.0.1", True, web.Limits(), 2**20, stats)
-    assert got is None
-    assert stats.skipped == {"redirect to a private address refused": 1}
+    got = web._get(requests.Session(), redirecting, "127.0.0.1", True, crawl)
+    assert got == "redirect to a private address refused"
     # the same redirect from a private start URL is followed
-    got = web._get(requests.Session(), redirecting, "127.0.0.1", False, web.Limits(), 2**20, stats)
-    assert got is not None and got[0] == server + "/app.js"
+    got = web._get(requests.Session(), redirecting, "127.0.0.1", False, crawl)
+    assert isinstance(got, web.Fetched) and got.url == server + "/app.js"
+
+
+WASM_KEY = key("google-api-key", 71)
+
+
+def _leb128(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def wasm_module(data: bytes) -> bytes:
+    """A WebAssembly module, assembled by hand: one memory (exported) and an active data
+    segment holding ``data`` at address 0 — where compilers put string constants."""
+    def section(section_id: int, payload: bytes) -> bytes:
+        return bytes([section_id]) + _leb128(len(payload)) + payload
+
+    memory = section(5, b"\x01\x00\x01")  # one memory, no maximum, 1 page
+    export = section(7, b"\x01" + _leb128(6) + b"memory" + b"\x02\x00")  # export memory 0
+    segment = b"\x00\x41\x00\x0b" + _leb128(len(data)) + data  # memory 0, offset (i32.const 0)
+    return b"\x00asm\x01\x00\x00\x00" + memory + export + section(11, b"\x01" + segment)
+
+
+@pytest.fixture
+def wasm_site(esbuild: Path, tmp_path: Path) -> Path:
+    # string constants as a compiler lays them out: NUL-separated, some bytes not UTF-8, a newline
+    data = (b"\x00\x00\x00\x00usage: gemini <prompt>\n\x00\xff\xfe\x80 https://generativelanguage."
+            b"googleapis.com/v1beta/models\x00" + WASM_KEY.encode() + b"\x00\x01\x02\xc3(")
+    out = tmp_path / "dist"
+    out.mkdir()
+    (out / "keys.wasm").write_bytes(wasm_module(data))
+    write(tmp_path / "src" / "load.ts",
+          'export async function load() {\n'
+          '  const r = await fetch(new URL("./keys.wasm", import.meta.url));\n'
+          "  return WebAssembly.instantiate(await r.arrayBuffer());\n}\n")
+    bundle(esbuild, str(tmp_path / "src" / "load.ts"), "--bundle", "--format=esm", "--minify",
+           f"--outfile={out / 'load.js'}")
+    write(out / "index.html", '<html><script type="module" src="/load.js"></script></html>\n')
+    return out
+
+
+def test_wasm_module_is_valid_and_holds_the_key(wasm_site: Path) -> None:
+    if shutil.which("node") is None:
+        pytest.skip("node not found")
+    # Node's WebAssembly accepts the module, and the key is in its memory once instantiated
+    script = ("const b = require('fs').readFileSync(process.argv[1]);"
+              "const i = new WebAssembly.Instance(new WebAssembly.Module(b));"
+              "process.stdout.write(Buffer.from(i.exports.memory.buffer).subarray(0, 200).toString('latin1'));")
+    r = subprocess.run(["node", "-e", script, str(wasm_site / "keys.wasm")], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert WASM_KEY in r.stdout
+
+
+def test_wasm_data_segment_string_found_like_any_binary(wasm_site: Path, tmp_path: Path) -> None:
+    text = (wasm_site / "keys.wasm").read_bytes().decode("utf-8", "replace")
+    at = text.index(WASM_KEY)
+    line, column = text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1
+    assert line > 1  # newline bytes (in the data segment, in section sizes) count, as in any file
+    _, by_dir = scan_json(wasm_site, ".")
+    with serve(wasm_site) as (url, _):
+        r = keyguard("scan", url + "/", "--format", "json", cwd=tmp_path)
+    assert r.returncode == 1, r.stderr
+    by_url = json.loads(r.stdout)["findings"]
+    for findings, path in ((by_dir, "keys.wasm"), (by_url, url + "/keys.wasm")):
+        assert [(f["rule_id"], f["path"], f["line"], f["column"], f["end_column"]) for f in findings] == [
+            ("google-api-key", path, line, column, column + len(WASM_KEY))]
+
+
+BIG_KEY = key("openai-project-key", 81)
+
+
+@pytest.fixture(scope="module")
+def big_build(esbuild: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A bundle whose source map (and inline map) is over one read chunk (2 Mi characters): a
+    3 MB message table sits before a key in a module the bundler tree-shakes out."""
+    src = tmp_path_factory.mktemp("big")
+    table = "".join(f'  "message {i}: café au lait, the quick brown fox",\n' for i in range(60_000))
+    write(src / "src" / "server.ts", f"export const messages = [\n{table}];\n"
+                                     f'export const openaiKey = "{BIG_KEY}";\n')
+    write(src / "src" / "main.ts", 'import { messages } from "./server";\n'
+                                   "(globalThis as any).count = () => messages.length;\n")
+    out = src / "dist"
+    for mode, outfile in (("--sourcemap", out / "app.js"), ("--sourcemap=inline", out / "inline" / "app.js")):
+        bundle(esbuild, str(src / "src" / "main.ts"), "--bundle", "--minify", "--format=esm", mode,
+               f"--outfile={outfile}")
+    return out
+
+
+def test_source_map_over_one_chunk_keeps_original_positions(big_build: Path) -> None:
+    raw = (big_build / "app.js.map").read_text(encoding="utf-8")
+    assert len(raw) > 2 * 2**20 and raw.index(BIG_KEY) > 2 * 2**20  # past the first chunk
+    assert BIG_KEY not in (big_build / "app.js").read_text(encoding="utf-8")
+    code, findings = scan_json(big_build, "app.js.map")
+    assert code == 1
+    hit = next(f for f in findings if f["rule_id"] == "openai-project-key")
+    lines = raw.split("\n")
+    assert lines[hit["line"] - 1][hit["column"] - 1:].startswith(BIG_KEY)
+    assert hit["origin"]["original"] == {"source": "../src/server.ts", "line": 60_003,
+                                         "column": len('export const openaiKey = "') + 1}
+
+
+def test_inline_map_in_a_bundle_over_one_chunk(big_build: Path) -> None:
+    text = (big_build / "inline" / "app.js").read_text(encoding="utf-8")
+    assert len(text) > 2 * 2**20 and BIG_KEY not in text  # only in the base64 of the inline map
+    code, findings = scan_json(big_build / "inline", ".")
+    assert code == 1
+    hit = next(f for f in findings if f["rule_id"] == "openai-project-key")
+    assert hit["origin"]["source_map"] == "inline"
+    assert hit["origin"]["original"]["line"] == 60_003
+    line = text.split("\n")[hit["line"] - 1]
+    assert line[hit["column"] - 1:].startswith("# sourceMappingURL=data:")
+
+
+def test_source_map_parser_reads_only_the_top_level_sources_content(tmp_path: Path) -> None:
+    """A nested "sourcesContent" (index-map sections, tool metadata) and null entries do not
+    shift which source a finding belongs to."""
+    decoy = {"sourcesContent": ["const nothing = 1;\n"]}
+    content = f'// config\nexport const k = "{GEMINI}";\n'
+    write(tmp_path / "app.js.map", json.dumps({
+        "version": 3, "x_tool": decoy, "sourceRoot": "webpack://app/",
+        "sources": ["src/a.ts", "src/config.ts"], "names": ["sourcesContent"],
+        "sourcesContent": [None, content], "mappings": "AAAA",
+    }, indent=1))
+    code, findings = scan_json(tmp_path, "app.js.map")
+    assert code == 1
+    assert [f["origin"]["original"] for f in findings] == [
+        {"source": "webpack://app/src/config.ts", "line": 2, "column": len('export const k = "') + 1}]

@@ -32,6 +32,15 @@ def test_key_inside_longer_token_is_not_reported(rules, make_key):
     assert [f.rule.id for f in scan(rules, f"x={proj}\n")] == ["openai-project-key"]
 
 
+def test_base64_key_after_an_assignment_is_reported(rules, make_key):
+    """'=' pads the end of a base64 run; before a key it is the assignment in KEY=value."""
+    key = next(k for k in (make_key("aws-bedrock-api-key", s) for s in range(50)) if "/" in k or "+" in k)
+    found = scan(rules, f"AWS_BEARER_TOKEN_BEDROCK={key}\n")
+    assert [(f.rule.id, f.secret) for f in found] == [("aws-bedrock-api-key", key)]
+    assert scan(rules, f"blob=QUJD{key}\n") == []
+    assert scan(rules, f"blob={key.rstrip('=')}==QUJD\n") == []
+
+
 def test_placeholders_and_lookalikes_are_not_findings(rules):
     lookalikes = [
         "GEMINI_API_KEY=AIzaSyXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",

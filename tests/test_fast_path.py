@@ -1,18 +1,26 @@
-"""The Hyperscan prefilter and the str.find prefilter give identical findings."""
+"""Speed paths give identical findings: the Hyperscan and str.find prefilters; git history
+with and without the byte gate, in one process and in workers."""
 from __future__ import annotations
 
 import base64
+import json
+import os
 import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from keyguard.engine import Engine
 from keyguard.model import ScanText, Stats
+from keyguard.parallel import POOL_MIN_BLOBS
 from keyguard.prefilter import base64_fingerprints, hyperscan_available
 
 from .factories import key_for, line_for
 
-pytestmark = pytest.mark.skipif(not hyperscan_available(), reason="hyperscan wheel not installed")
+needs_hyperscan = pytest.mark.skipif(not hyperscan_available(), reason="hyperscan wheel not installed")
 
 
 def _corpus(rules, seed: int, ascii: bool = False) -> str:
@@ -31,8 +39,10 @@ def _corpus(rules, seed: int, ascii: bool = False) -> str:
     return "".join(parts)
 
 
+@needs_hyperscan
 @pytest.mark.parametrize("seed,ascii", [(1, False), (2, False), (3, True), (4, True)])
-def test_fast_and_plain_paths_find_the_same(rules, seed, ascii):
+def test_fast_and_plain_paths_find_the_same(rules, seed, ascii, monkeypatch):
+    monkeypatch.setattr("keyguard.engine.RULE_ENDS_AFTER_HITS", 0)  # rule ends from the first text
     rule_list = list(rules.values())
     text = _corpus(rule_list, seed, ascii)
     # keys glued to look-alike assignments: windows that Hyperscan's rule ends narrow
@@ -62,3 +72,122 @@ def test_base64_fingerprints_find_the_keyword_at_every_alignment():
             enc2 = base64.b64encode(b"x" * pad + f"K={word}1234".encode()).decode()
             fps = base64_fingerprints(word)
             assert any(fp in enc for fp in fps) and any(fp in enc2 for fp in fps), (pad, word)
+
+
+# -- git history: gate, workers and the plain path --------------------------------------------
+_GIT_ENV = {
+    **os.environ,
+    "GIT_AUTHOR_NAME": "Ada", "GIT_AUTHOR_EMAIL": "ada@example.test",
+    "GIT_COMMITTER_NAME": "Ada", "GIT_COMMITTER_EMAIL": "ada@example.test",
+    "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
+    # one time for every commit: ties in "the oldest commit that introduced a key" are decided
+    # by the order findings come in, which the worker path must keep
+    "GIT_AUTHOR_DATE": "@1700000000 +0000", "GIT_COMMITTER_DATE": "@1700000000 +0000",
+}
+
+
+@pytest.fixture(scope="module")
+def history_repo(tmp_path_factory, rules) -> Path:
+    """More blobs than POOL_MIN_BLOBS; every rule's keys in plain, base64, UTF-16, binary and
+    large (streamed) blobs, keys that move between paths, blobs at two paths, deletions."""
+    repo = tmp_path_factory.mktemp("history")
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(repo), *args], check=True, env=_GIT_ENV, capture_output=True)
+
+    git("init", "-q", "-b", "main")
+    rnd = random.Random(66)
+    rule_list = list(rules.values())
+    for n in range(POOL_MIN_BLOBS + 20):  # noise: keywords without keys, NULs, invalid UTF-8
+        body = rnd.choice([b"def f(token):\n    return token.secret\n", b"plain words only\n" * 30,
+                           b"\x00\x01binary\x00 token \x00", "caf\xe9 bearer\n".encode("latin-1")])
+        (repo / "noise" / f"n{n % 7}").mkdir(parents=True, exist_ok=True)
+        (repo / "noise" / f"n{n % 7}" / f"m{n:03}.txt").write_bytes(body + str(n).encode())
+    git("add", "-A")
+    git("commit", "-qm", "noise")
+    for step in range(12):
+        for i, rule in enumerate(rule_list):
+            seed = 70_000 + step * 100 + i
+            line = line_for(rule, key_for(rule, seed if step % 3 else 70_000 + i))  # keys recur
+            d = repo / "keys" / rule.id
+            d.mkdir(parents=True, exist_ok=True)
+            kind = (step + i) % 5
+            if kind == 0:
+                (d / "config.py").write_text("import os\n" * rnd.randint(0, 9) + line + "\n")
+            elif kind == 1:
+                encoded = base64.b64encode((line + "\n").encode()).decode()
+                (d / "secret.yaml").write_text(f"kind: Secret\ndata:\n  value: {encoded}\n")
+            elif kind == 2:
+                (d / "wide.txt").write_bytes(b"\xff\xfe" + f"x = 1\n{line}\n".encode("utf-16-le"))
+            elif kind == 3:
+                (d / "big.min.js").write_bytes(b"var a=function(b){return b.token}\xe9;" * 40
+                                               + line.encode() + b";api_key='x';\n" * 3)
+            else:
+                (d / "app.bin").write_bytes(b"MZ\x00\x01" * 9 + line.encode() + b"\x00\xff" * 9)
+        if step % 4 == 3:  # a move, and a copy: one blob at two paths
+            git("mv", f"keys/{rule_list[0].id}", f"moved{step}")
+            shutil.copytree(repo / f"moved{step}", repo / f"copy{step}")
+        if step % 5 == 4:
+            shutil.rmtree(repo / "keys" / rule_list[-1].id, ignore_errors=True)
+        git("add", "-A")
+        git("commit", "-qm", f"step {step}")
+    return repo
+
+
+def _history_keys(repo: Path, rule_list, jobs: int, gate: bool) -> tuple[list[tuple], tuple]:
+    from keyguard.parallel import run_history
+    from keyguard.sources import git
+
+    stats = Stats()
+    r = git.open_repo(str(repo))
+    result = run_history(r, git.read_history(r, stats), rule_list, stats, jobs, gate=gate)
+    keys = [(f.path, f.line, f.column, f.end_line, f.end_column, f.rule.id, f.secret,
+             sorted(f.origin.items()), sorted(f.commit.items())) for f in result.findings]
+    return keys, (stats.files, stats.bytes, sorted(stats.suppressed.items()), stats.extra["git"])
+
+
+@pytest.mark.parametrize("whole_file_bytes", [None, 700])
+def test_history_workers_and_gate_find_what_the_plain_path_finds(history_repo, rules, monkeypatch,
+                                                                 whole_file_bytes):
+    from keyguard.sources import files
+
+    if whole_file_bytes:  # most blobs take the large-blob path: streamed, not gated
+        monkeypatch.setattr(files, "WHOLE_FILE_BYTES", whole_file_bytes)
+    rule_list = list(rules.values())
+    expected, expected_stats = _history_keys(history_repo, rule_list, 1, gate=False)
+    assert len({k[6] for k in expected}) >= len(rule_list)  # every rule's keys, and more
+    assert {k[0].split("/")[0] for k in expected} >= {"keys", "copy3", "moved3"}
+    for jobs, gate in ((1, True), (2, True), (3, True), (2, False)):
+        got, got_stats = _history_keys(history_repo, rule_list, jobs, gate)
+        assert got == expected, (jobs, gate)
+        assert got_stats == expected_stats, (jobs, gate)
+
+
+def test_history_cli_jobs_reports_are_identical(history_repo):
+    docs = []
+    for jobs in ("1", "2"):
+        p = subprocess.run([sys.executable, "-m", "keyguard", "scan", "--history", "--jobs", jobs,
+                            "--format", "json", "--show-secrets", str(history_repo)],
+                           capture_output=True, text=True, timeout=120)
+        assert p.returncode == 1, p.stderr
+        docs.append(json.loads(p.stdout))
+    assert docs[0]["findings"] == docs[1]["findings"]
+    assert docs[0]["stats"]["git"]["blobs"] > POOL_MIN_BLOBS
+
+
+def test_hyperscan_patterns_open_only_real_repeats():
+    """Rule ends come from the regex with each {m,n} opened to {m,} (a superset of its match
+    ends, compiled far faster); escaped braces and braces in classes stay as they are, and a
+    pattern the opening would change otherwise is used as written."""
+    from keyguard.engine import _open_repeats, _only_repeats_opened
+
+    cases = {
+        r"a{2,5}b": r"a{2,}b", r"\{3,5}": r"\{3,5}", r"[{2,5}]x{1,2}": r"[{2,5}]x{1,}",
+        r"[]{1,2}]{3,4}": r"[]{1,2}]{3,}", r"(?:ab){2,3}?c": r"(?:ab){2,}?c", r"x{3}": r"x{3}",
+        r"\\{2,3}": r"\\{2,}", r"[\]{1,2}]{5,6}": r"[\]{1,2}]{5,}",
+    }
+    for pattern, opened in cases.items():
+        assert _open_repeats(pattern) == opened
+        assert _only_repeats_opened(pattern, opened)
+    assert not _only_repeats_opened(r"\{3,5}", r"\{3,}")  # a literal changed: not a repeat
+    assert not _only_repeats_opened(r"a{2,5}", r"a{3,}")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import random
 from pathlib import Path
@@ -77,6 +78,7 @@ def _plain_texts(root: Path, stats: Stats):
 def test_gate_and_workers_find_what_the_plain_path_finds(corpus, rules, whole_file_bytes, monkeypatch):
     if whole_file_bytes:  # most files take the large-file path: gated block by block
         monkeypatch.setattr(files, "WHOLE_FILE_BYTES", whole_file_bytes)
+    monkeypatch.setattr("keyguard.parallel.BATCH_FILES", 16)  # many batches, collected in order
     rule_list = list(rules.values())
     plain_stats = Stats()
     plain = run(_plain_texts(corpus, plain_stats), rule_list, plain_stats, str(corpus))
@@ -204,3 +206,33 @@ def test_the_gate_sees_a_keyword_across_block_borders(tmp_path, monkeypatch, fas
     (tmp_path / "none.bin").write_bytes(b"A.i.z.a" * 2000)
     with open(tmp_path / "none.bin", "rb") as fh:
         assert files._gate_stream(fh, gate) == (False, False, 14000)
+
+
+class _Trickle(io.BytesIO):
+    """A stream that returns at most 1000 bytes per read, as a pipe may."""
+
+    def read(self, n: int | None = -1) -> bytes:
+        return super().read(1000 if n is None or n < 0 else min(n, 1000))
+
+
+@pytest.mark.parametrize("body", [
+    b"plain ascii line\n" * 3000,
+    ("caf\u00e9 \U0001f511 \u6f22\u5b57\n" * 4000).encode(),
+    b"\x80\xff broken \xc3(\n" * 3000 + b"x" * 7000,  # invalid UTF-8, a long last line
+    b"y" * 40000,  # no newline at all: columns carry over
+])
+def test_large_file_chunks_are_overlapping_windows_of_the_text(body):
+    """Chunks of ``chunk`` characters (plus the overlap) in order, however the bytes arrive,
+    each with the line and column offsets of its start."""
+    chunk = 3000
+    full = body.decode("utf-8", "replace")
+    for stream in (io.BytesIO(body), _Trickle(body)):
+        stats = Stats()
+        texts = list(read_texts(stream, "f", None, None, stats, chunk_chars=chunk))
+        assert len(texts) > 2 and stats.bytes == len(body)
+        for i, st in enumerate(texts):
+            start = i * chunk
+            want = full[start:] if i == len(texts) - 1 else full[start : start + chunk + files.OVERLAP]
+            assert st.text == want, i
+            before = full[:start]
+            assert (st.line_offset, st.column_offset) == (before.count("\n"), start - before.rfind("\n") - 1)

@@ -33,10 +33,11 @@ def project(tmp_path, make_key):
 
 def test_scan_verify_sets_verdicts_severity_and_sarif_level(tmp_path, make_key):
     google, openai = project(tmp_path, make_key)
-    with StandIn({("GET", "/v1beta/models"): LIVE_GEMINI, ("GET", "/v1/models"): INVALID_OPENAI}) as server:
-        env = env_for(**{GEMINI: server.url, "api.openai.com": server.url})
+    with StandIn({("GET", "*"): LIVE_GEMINI}) as gemini, StandIn({("GET", "*"): INVALID_OPENAI}) as oai:
+        env = env_for(**{GEMINI: gemini.url, "api.openai.com": oai.url})
         p = run_keyguard("scan", str(tmp_path), "--verify", "--format", "json", env=env)
         s = run_keyguard("scan", str(tmp_path), "--verify", "--format", "sarif", env=env)
+        gh = run_keyguard("scan", str(tmp_path), "--verify", "--format", "github", env=env)
     assert p.returncode == 1, p.stderr
     by_rule = {f["rule_id"]: f for f in json.loads(p.stdout)["findings"]}
     g, o = by_rule["google-api-key"], by_rule["openai-project-key"]
@@ -46,8 +47,12 @@ def test_scan_verify_sets_verdicts_severity_and_sarif_level(tmp_path, make_key):
     assert o["verification"]["evidence"] == {"http_status": 401, "code": "invalid_api_key",
                                              "type": "invalid_request_error",
                                              "reason": "Incorrect API key provided"}
-    for report in (p.stdout.decode(), s.stdout.decode()):
+    for report in (p.stdout.decode(), s.stdout.decode(), gh.stdout.decode()):
         assert google not in report and openai not in report
+    annotations = sorted(gh.stdout.decode().splitlines())
+    assert annotations[0].startswith("::error ") and "[critical]" in annotations[0]
+    assert "live check: live" in annotations[0]
+    assert annotations[1].startswith("::notice ") and "live check: invalid" in annotations[1]
     sarif = json.loads(s.stdout)
     jsonschema.validate(sarif, json.loads(SARIF_SCHEMA.read_text()))
     results = {r["ruleId"]: r for r in sarif["runs"][0]["results"]}
@@ -55,9 +60,15 @@ def test_scan_verify_sets_verdicts_severity_and_sarif_level(tmp_path, make_key):
     assert results["google-api-key"]["properties"]["security-severity"] == "9.5"
     assert results["openai-project-key"]["level"] == "note"
     assert results["openai-project-key"]["properties"]["verification"]["status"] == "invalid"
-    sent = {(r.path, r.headers.get("x-goog-api-key"), r.headers.get("authorization")) for r in server.requests}
-    assert sent == {("/v1beta/models", google, None), ("/v1/models", None, f"Bearer {openai}")}
-    assert all(google not in r.path and openai not in r.path for r in server.requests)
+    # each host got its own key only, in a header, on the metadata path, once per run
+    to_gemini = {(r.method, r.path, r.headers.get("x-goog-api-key"), r.headers.get("authorization"))
+                 for r in gemini.requests}
+    to_openai = {(r.method, r.path, r.headers.get("x-goog-api-key"), r.headers.get("authorization"))
+                 for r in oai.requests}
+    assert to_gemini == {("GET", "/v1beta/models", google, None)} and len(gemini.requests) == 3
+    assert to_openai == {("GET", "/v1/models", None, f"Bearer {openai}")} and len(oai.requests) == 3
+    assert not any(openai in str(r) for r in gemini.requests)
+    assert not any(google in str(r) for r in oai.requests)
 
 
 def test_nothing_is_sent_without_verify(tmp_path, make_key):
@@ -110,3 +121,100 @@ def test_verify_command_reads_a_show_secrets_report_and_stdin(tmp_path, make_key
     [f] = json.loads(from_stdin.stdout)["findings"]
     assert f["verification"]["status"] == "invalid" and openai not in from_stdin.stdout.decode()
     assert len(server.requests) == 3
+
+
+def test_history_scan_verifies_each_key_once_across_commits(tmp_path, make_key):
+    from .test_git import commit, git
+
+    google = make_key("google-api-key")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "app.js").write_text(f'const apiKey = "{google}";\n')
+    commit(repo, "add key")
+    (repo / "config.js").write_text(f'export const KEY = "{google}";\n')
+    (repo / "app.js").write_text("const apiKey = process.env.KEY;\n")
+    commit(repo, "move key")
+    (repo / "config.js").unlink()
+    commit(repo, "remove key")
+    with StandIn({("GET", "/v1beta/models"): LIVE_GEMINI}) as server:
+        p = run_keyguard("scan", str(repo), "--history", "--verify", "--format", "json",
+                         env=env_for(**{GEMINI: server.url}))
+    assert p.returncode == 1, p.stderr
+    findings = json.loads(p.stdout)["findings"]
+    assert len(findings) >= 2 and all(f["commit"] for f in findings)  # found only in history
+    assert {f["verification"]["status"] for f in findings} == {"live"}
+    assert {f["severity"] for f in findings} == {"critical"}
+    [sent] = server.requests
+    assert sent.headers["x-goog-api-key"] == google and google not in p.stdout.decode()
+
+
+def test_url_scan_verifies_keys_found_on_a_site(tmp_path, make_key):
+    google = make_key("google-api-key")
+    site = {("GET", "/"): reply(200, '<html><script src="/app.js"></script></html>',
+                                {"Content-Type": "text/html"}),
+            ("GET", "/app.js"): reply(200, f'const firebaseConfig = {{ apiKey: "{google}" }};\n',
+                                      {"Content-Type": "application/javascript"})}
+    with StandIn(site) as web, StandIn({("GET", "/v1beta/models"): LIVE_GEMINI}) as provider:
+        p = run_keyguard("scan", web.url + "/", "--verify", "--format", "json",
+                         env=env_for(**{GEMINI: provider.url}))
+    assert p.returncode == 1, p.stderr
+    [f] = json.loads(p.stdout)["findings"]
+    assert f["path"] == web.url + "/app.js" and f["verification"]["status"] == "live"
+    assert [r.headers.get("x-goog-api-key") for r in provider.requests] == [google]
+    assert all(google not in r.path and "x-goog-api-key" not in r.headers for r in web.requests)
+
+
+def _run_with_terminal_stderr(args: list[str], env: dict[str, str]) -> tuple[int, bytes, str]:
+    """Run keyguard with stderr on a pseudo-terminal (as in a shell); (exit code, stdout, stderr)."""
+    import pty
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.run([sys.executable, "-m", "keyguard", *args], stdout=subprocess.PIPE,
+                           stderr=slave, stdin=subprocess.DEVNULL, env=env, timeout=120)
+        os.close(slave)
+        slave = -1
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the terminal's other end is closed and drained
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        if slave != -1:
+            os.close(slave)
+        os.close(master)
+    return p.returncode, p.stdout, b"".join(chunks).decode(errors="replace")
+
+
+def test_progress_is_shown_on_a_terminal_only(tmp_path, make_key):
+    google, openai = project(tmp_path, make_key)
+    with StandIn({("GET", "/v1beta/models"): LIVE_GEMINI, ("GET", "/v1/models"): INVALID_OPENAI}) as server:
+        env = env_for(**{GEMINI: server.url, "api.openai.com": server.url})
+        code, out, terminal = _run_with_terminal_stderr(
+            ["scan", str(tmp_path), "--verify", "--format", "json"], env)
+        piped = run_keyguard("scan", str(tmp_path), "--verify", "--format", "json", env=env)
+    assert code == 1 and "verified 2/2 keys" in terminal
+    assert google not in terminal and openai not in terminal
+    assert "verified" not in piped.stderr.decode() and "verified" not in out.decode()
+
+
+def test_text_report_shows_what_was_read_and_fail_on_follows_the_verdict(tmp_path, make_key):
+    google, openai = project(tmp_path, make_key)
+    with StandIn({("GET", "/v1beta/models"): LIVE_GEMINI, ("GET", "/v1/models"): INVALID_OPENAI}) as server:
+        env = env_for(**{GEMINI: server.url, "api.openai.com": server.url})
+        text = run_keyguard("verify", "-", input=f"{google}\n".encode(), env=env)
+        only_invalid = run_keyguard("scan", str(tmp_path / ".env"), "--verify", "--fail-on", "medium", env=env)
+        unverified = run_keyguard("scan", str(tmp_path / ".env"), "--fail-on", "medium", env=env)
+    out = text.stdout.decode()
+    assert text.returncode == 1 and "verification: live" in out
+    assert "restrictions: referrer=none, api=unknown" in out and "gemini_reachable=true" in out
+    assert google not in out
+    assert "verification: invalid" in only_invalid.stdout.decode() and "LOW" in only_invalid.stdout.decode()
+    assert only_invalid.returncode == 0 and unverified.returncode == 1  # invalid -> low < medium

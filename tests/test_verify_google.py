@@ -51,7 +51,7 @@ def test_referrer_blocked_key_is_live_but_restricted():
     assert v.status == "live" and v.severity == "medium"
     assert v.restrictions["referrer"] == "restricted" and v.restrictions["ip"] == "none"
     assert v.restrictions["gemini_reachable"] is False
-    assert v.scope["project_number"] == "123456789012"
+    assert v.restrictions["project_number"] == "123456789012"
 
 
 @pytest.mark.parametrize("reason,kind", [("API_KEY_IP_ADDRESS_BLOCKED", "ip"),
@@ -75,7 +75,7 @@ def test_service_disabled_reveals_project_number():
         403, "PERMISSION_DENIED", "Generative Language API has not been used in project 987654321098 "
         "before or it is disabled.", "SERVICE_DISABLED", consumer="projects/987654321098"))
     assert v.status == "live" and v.restrictions["gemini_reachable"] is False
-    assert v.scope["project_number"] == "987654321098" and v.severity is None
+    assert v.restrictions["project_number"] == "987654321098" and v.severity is None
 
 
 def test_leaked_key_flag():

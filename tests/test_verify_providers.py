@@ -116,6 +116,10 @@ def test_huggingface_fine_grained_scopes():
         v = check("huggingface", fake("huggingface"), client_for(server, "huggingface.co"))
     assert v.scope["role"] == "fineGrained" and v.scope["scoped"][0]["permissions"] == ["repo.content.read"]
     assert v.scope["orgs"] == [{"name": "acme", "role": "admin"}] and v.severity == "medium"
+    assert v.scope["kind"] == "user access token"
+    with StandIn({("GET", "/api/whoami-v2"): reply(200, {"name": "acme", "type": "org"})}) as server:
+        org = check("huggingface", "api_org_" + fake("huggingface")[3:], client_for(server, "huggingface.co"))
+    assert org.scope["kind"] == "organization API token (deprecated)" and org.scope["account_type"] == "org"
 
 
 def test_huggingface_expired_token():
@@ -234,3 +238,39 @@ def test_fireworks_412_is_unknown_and_langsmith_kind():
         v = check("langsmith", fake("langsmith"), client_for(server, "api.smith.langchain.com"))
     assert v.status == "live" and v.scope["kind"].startswith("personal access token")
     assert not any(r.method == "POST" for r in server.requests)
+
+
+def test_github_installation_token_uses_rate_limit_and_refresh_token_is_not_sent():
+    installation, refresh = "ghs_" + fake("github")[4:], "ghr_" + fake("github", 2)[4:]
+    with StandIn({("GET", "/rate_limit"): reply(200, {"resources": {}}, {"x-ratelimit-remaining": "4999"}),
+                  ("GET", "/user"): reply(403, {"message": "Resource not accessible by integration"})}) as server:
+        client = client_for(server, "api.github.com")
+        v = check("github", installation, client)
+        r = check("github", refresh, client)
+    assert [req.path for req in server.requests] == ["/rate_limit"]
+    assert server.requests[0].headers["authorization"] == f"token {installation}"
+    assert v.status == "live" and v.scope["kind"] == "GitHub App installation token"
+    assert r.status == "unknown" and r.scope["kind"] == "refresh token" and "liveness" in r.unknown
+
+
+@pytest.mark.parametrize("provider,host,path", [
+    ("openai", "api.openai.com", "/v1/models"),  # e.g. unsupported_country_region_territory
+    ("groq", "api.groq.com", "/openai/v1/models"),
+    ("mistral", "api.mistral.ai", "/v1/models"),
+    ("deepgram", "api.deepgram.com", "/v1/auth/token"),
+])
+def test_an_undocumented_403_is_unknown_not_invalid(provider, host, path):
+    with StandIn({("GET", path): reply(403, {"error": {"message": "Country, region, or territory "
+                                                                  "not supported", "code": "unsupported"}})}) as server:
+        v = check(provider, fake(provider), client_for(server, host))
+    assert v.status == "unknown" and v.evidence["http_status"] == 403
+    assert "does not explain" in v.reasons[0]
+
+
+def test_429_with_a_long_retry_after_is_not_waited_for():
+    body = {"error": {"message": "Rate limit reached", "type": "requests"}}
+    with StandIn({("GET", "/v1/models"): reply(429, body, {"retry-after": "120"})}) as server:
+        v = check("openai", fake("openai"), client_for(server, "api.openai.com"))
+    assert len(server.requests) == 1  # keyguard waits at most 10 s for one retry
+    assert v.status == "unknown" and "retry after 120 s" in v.reasons[0]
+    assert v.quota["rate_limit"]["retry-after"] == "120" and v.evidence["http_status"] == 429

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from keyguard.http import CredentialClient
-from keyguard.verify import Context, Verification, verifier_for
+from keyguard.verify import Context, Verification, check_of, module_for, verifier_for
 
 from .factories import random_match
 from .standin import StandIn
@@ -51,9 +51,31 @@ def client_for(server: StandIn, *hosts: str, timeout: float = 0.5) -> Credential
 
 def check(provider: str, secret: str, client: CredentialClient, rule_id: str = "",
           **companions: str) -> Verification:
-    verifier = verifier_for(provider, rule_id or f"{provider}-api-key")
+    """Run a provider's verifier; every verdict is held to what its module's CHECK declares."""
+    rule_id = rule_id or f"{provider}-api-key"
+    verifier = verifier_for(provider, rule_id)
     assert verifier is not None
-    return verifier(secret, Context(rule_id or f"{provider}-api-key", provider, dict(companions)), client)
+    v = verifier(secret, Context(rule_id, provider, dict(companions)), client)
+    module = module_for(provider, rule_id)
+    if module == "google":
+        module = "google_api_key" if secret.startswith("AIza") else "google_service_account"
+    assert_conforms(module, v)
+    return v
+
+
+def assert_conforms(module: str, v: Verification) -> None:
+    """The verdict says only what docs/live-checks.md (made from ``CHECK``) says it can."""
+    declared = check_of(module)
+    assert v.status in ("live", "invalid", "unknown", "error")
+    assert v.check in (*declared.requests, ""), (module, v.check)
+    for name in ("restrictions", "quota", "scope"):
+        extra = set(getattr(v, name)) - set(getattr(declared, name))
+        assert not extra, f"{module}: {name} fields {extra} not declared in CHECK"
+    missing = set(declared.unknown) - set(v.unknown)
+    assert not missing, f"{module}: declared unknowns {missing} missing from the result"
+    assert v.reasons, f"{module}: a verdict without reasons"
+    if v.severity is not None:
+        assert v.severity in declared.severity, f"{module}: severity {v.severity} not declared"
 
 
 def no_key_in_urls(server: StandIn, secret: str) -> bool:

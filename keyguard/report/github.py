@@ -22,6 +22,10 @@ def render(result: ScanResult, show_secrets: bool = False) -> str:
         msg = f"{f.rule.name}{where}: {shown} [{f.severity}] ({f.rule.id})"
         if f.commit and f.commit.get("sha"):
             msg += f" introduced in {f.commit['sha'][:12]}"
+        if f.verification:
+            msg += f"; live check: {f.verification.get('status')}"
+            if f.verification.get("reasons"):
+                msg += f" ({f.verification['reasons'][0]})"
         props = (
             f"file={_escape_property(f.path)},line={f.line},col={f.column},"
             f"endColumn={f.end_column},title={_escape_property('keyguard: ' + f.rule.name)}"

@@ -12,6 +12,19 @@ _DIM = "\033[2m"
 _BOLD = "\033[1m"
 
 
+def _flat(values: dict, limit: int = 300) -> str:
+    """``a=1, b=[x, y]`` on one line, cut at ``limit`` characters."""
+    def show(value: object) -> str:
+        if isinstance(value, dict):
+            return "{" + ", ".join(f"{k}={show(v)}" for k, v in value.items()) + "}"
+        if isinstance(value, list):
+            return "[" + ", ".join(show(v) for v in value) + "]"
+        return "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+
+    text = ", ".join(f"{k}={show(v)}" for k, v in values.items())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def render(result: ScanResult, show_secrets: bool = False, color: bool = False) -> str:
     def c(code: str, s: str) -> str:
         return f"{code}{s}{_RESET}" if color else s
@@ -30,6 +43,9 @@ def render(result: ScanResult, show_secrets: bool = False, color: bool = False) 
                 extra.append(f"{f.origin['encoding']}-encoded")
             if f.origin.get("source"):
                 extra.append(f"from {f.origin['source']}:{f.origin.get('source_line', '?')}")
+            original = f.origin.get("original")
+            if isinstance(original, dict):
+                extra.append(f"source map: {original.get('source')}:{original.get('line')}:{original.get('column')}")
             if f.commit and f.commit.get("sha"):
                 extra.append(f"commit {f.commit['sha'][:10]}")
             tail = f" ({', '.join(extra)})" if extra else ""
@@ -41,12 +57,24 @@ def render(result: ScanResult, show_secrets: bool = False, color: bool = False) 
                 v = f.verification
                 out.append(f"      verification: {v.get('status')}" + (
                     f" — {'; '.join(f.reasons)}" if f.reasons else ""))
+                for part in ("restrictions", "quota", "scope"):
+                    if v.get(part):
+                        out.append(c(_DIM, f"      {part}: {_flat(v[part])}"))
         out.append("")
     s = result.stats
     n = len(result.findings)
     skipped = sum(s.skipped.values())
-    summary = f"{n} finding{'s' if n != 1 else ''} in {s.files} file{'s' if s.files != 1 else ''}"
-    summary += f" ({s.bytes / 1e6:.1f} MB, {s.seconds:.2f} s)"
+    web = s.extra.get("web")
+    scanned = f"{s.files} file{'s' if s.files != 1 else ''}"
+    depth = ""
+    if web:  # a URL scan
+        count = web["fetched_count"]
+        scanned = f"{count} fetched URL{'s' if count != 1 else ''}"
+        if s.files > count:
+            scanned += f" and {s.files - count} file{'s' if s.files - count != 1 else ''}"
+        depth = f", depth limit {web['max_depth']}"
+    summary = f"{n} finding{'s' if n != 1 else ''} in {scanned}"
+    summary += f" ({s.bytes / 1e6:.1f} MB, {s.seconds:.2f} s{depth})"
     if skipped:
         summary += f"; {skipped} skipped (" + ", ".join(f"{k}: {v}" for k, v in s.skipped.items()) + ")"
     hidden = {k: v for k, v in s.suppressed.items() if k in ("baseline", "allowed", "skipped-path")}

@@ -4,18 +4,23 @@ A source map is scanned as its own raw JSON text, so a finding's line and column
 in the ``.map`` file. ``SourceMapText.locate`` then adds ``origin.original`` (the original source
 path, line and column) for findings inside a ``sourcesContent`` entry. Minified bundles and HTML
 are plain text to the engine: columns are 1-based characters on the (long) line.
+
+Maps up to ``SOURCE_MAP_MAX_BYTES`` are parsed whole; the parser walks the top-level object and
+only locates the ``sourcesContent`` strings, so memory stays near the map's own size.
 """
 from __future__ import annotations
 
 import base64
+import bisect
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 from urllib.parse import unquote
 
 from ..model import Finding, ScanText, Stats
-from .files import CHUNK_CHARS
+from .files import SOURCE_MAP_MAX_BYTES, is_source_map, read_texts
 
 # the media type's parameters are bounded: with ``[^,]*?`` every comment without a comma after it
 # scanned to the end of the text (a 350 KB file of such comments took two minutes)
@@ -23,6 +28,10 @@ INLINE_MAP = re.compile(
     r"[#@]\s*sourceMappingURL=data:application/json[^,\s]{0,100}?(;base64)?,([A-Za-z0-9+/=%._~-]+)"
 )
 MAP_URL = re.compile(r"[#@]\s*sourceMappingURL=([^\s'\"*]+)")
+SOURCE_MAP_MAX_CHARS = SOURCE_MAP_MAX_BYTES
+_WS = re.compile(r"[ \t\n\r]*")
+_scanstring = json.decoder.scanstring  # type: ignore[attr-defined]
+_decoder = json.JSONDecoder()
 
 
 @dataclass
@@ -41,16 +50,16 @@ class SourceMapText(ScanText):
 
     def locate(self, findings: list[Finding]) -> None:
         starts = _line_starts(self.text)
+        span_starts = [s.start for s in self.spans]
         decoded: dict[int, tuple[int, int, int]] = {}  # per span: offset, line, column reached
         for f in sorted(findings, key=lambda f: (f.line, f.column)):
             line = f.line - self.line_offset
             if not 1 <= line <= len(starts):
                 continue
             offset = starts[line - 1] + f.column - 1 - (self.column_offset if line == 1 else 0)
-            for span in self.spans:
-                if span.start <= offset < span.end:
-                    f.origin["original"] = _original_position(self.text, span, offset, decoded)
-                    break
+            i = bisect.bisect_right(span_starts, offset) - 1
+            if i >= 0 and offset < self.spans[i].end:
+                f.origin["original"] = _original_position(self.text, self.spans[i], offset, decoded)
             if self.at is not None:
                 length = f.end_column - f.column if f.end_line == f.line else 0
                 f.line, f.column = self.at
@@ -73,6 +82,13 @@ def _original_position(raw: str, span: Span, offset: int,
     start, line, column = span.start, 1, 1
     if decoded is not None and span.start in decoded and decoded[span.start][0] <= offset:
         start, line, column = decoded[span.start]
+    if raw.find("\\\\", start, offset) == -1:
+        # no escaped backslash before the finding: every raw "\n" is a newline escape, so only
+        # the original line's own text needs decoding (a 50 MB source stays cheap)
+        last = raw.rfind("\\n", start, offset)
+        if last != -1:
+            line += raw.count("\\n", start, offset)
+            start, column = last + 2, 1
     try:
         piece = json.loads('"' + raw[start:offset] + '"')
     except ValueError:  # an offset inside an escape: count the raw text from the string's start
@@ -91,58 +107,97 @@ def _original_position(raw: str, span: Span, offset: int,
     return {"source": span.source, "line": line, "column": column}
 
 
+def _ws(raw: str, pos: int) -> int:
+    return _WS.match(raw, pos).end()  # type: ignore[union-attr]
+
+
+def _where(raw: str, pos: int) -> str:
+    return f"line {raw.count(chr(10), 0, pos) + 1}"
+
+
 def parse_source_map(raw: str) -> list[Span]:
-    """The ``sourcesContent`` spans of a source map; ``ValueError`` with a reason if malformed."""
+    """The ``sourcesContent`` spans of a source map; ``ValueError`` with a reason if malformed.
+
+    The top-level object is read key by key; every value but ``sourcesContent`` is decoded (and
+    dropped unless it is ``sources`` or ``sourceRoot``), each ``sourcesContent`` string is only
+    located. An index map (``sections``) has no spans of its own."""
     try:
-        data = json.loads(raw)
-    except ValueError as exc:
+        return _parse(raw)
+    except json.JSONDecodeError as exc:
         raise ValueError(f"not JSON ({exc.msg} at line {exc.lineno})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("sources", []), list):
+    except IndexError:
+        raise ValueError("not JSON (unexpected end)") from None
+
+
+def _parse(raw: str) -> list[Span]:
+    pos = _ws(raw, 0)
+    if raw[pos:pos + 1] != "{":
         raise ValueError("not a source map object")
-    sources = data.get("sources") or []
-    contents = data.get("sourcesContent")
-    if contents is None:
-        return []
-    if not isinstance(contents, list):
-        raise ValueError("sourcesContent is not a list")
-    root = data.get("sourceRoot") or ""
+    pos = _ws(raw, pos + 1)
+    sources: Any = []
+    root: Any = ""
+    located: list[tuple[int, int] | None] = []
+    while raw[pos:pos + 1] != "}":
+        if raw[pos:pos + 1] != '"':
+            raise ValueError(f"not JSON (expected a key at {_where(raw, pos)})")
+        key, pos = _scanstring(raw, pos + 1)
+        pos = _ws(raw, pos)
+        if raw[pos:pos + 1] != ":":
+            raise ValueError(f"not JSON (expected ':' at {_where(raw, pos)})")
+        pos = _ws(raw, pos + 1)
+        if key == "sourcesContent":
+            located, pos = _string_array(raw, pos)
+        else:
+            value, pos = _decoder.raw_decode(raw, pos)
+            if key == "sources":
+                sources = value
+            elif key == "sourceRoot":
+                root = value
+            del value
+        pos = _ws(raw, pos)
+        if raw[pos:pos + 1] == ",":
+            pos = _ws(raw, pos + 1)
+        elif raw[pos:pos + 1] != "}":
+            raise ValueError(f"not JSON (expected ',' or '}}' at {_where(raw, pos)})")
+    if _ws(raw, pos + 1) != len(raw):
+        raise ValueError(f"not JSON (extra data at {_where(raw, pos + 1)})")
+    if not isinstance(sources, list):
+        raise ValueError("not a source map object")
     if not isinstance(root, str):
-        raise ValueError("sourceRoot is not a string")
-    # find each string of the sourcesContent array in the raw text: the first array whose
-    # strings are those JSON read (not a nested or repeated "sourcesContent" key)
-    for m in re.finditer(r'"sourcesContent"\s*:\s*\[', raw):
-        spans = _spans_at(raw, m.end(), contents, sources, root)
-        if spans is not None:
-            return spans
-    raise ValueError("sourcesContent not found")
-
-
-def _spans_at(raw: str, pos: int, contents: list[Any], sources: list[Any],
-              root: str) -> list[Span] | None:
-    spans: list[Span] = []
-    for i, item in enumerate(contents):
-        pos = _skip_ws_comma(raw, pos)
-        if item is None and raw.startswith("null", pos):
-            pos += len("null")
+        root = ""
+    spans = []
+    for i, where in enumerate(located):
+        if where is None:
             continue
-        if not isinstance(item, str) or not raw.startswith('"', pos):
-            return None
-        try:
-            value, end = json.decoder.scanstring(raw, pos + 1)  # type: ignore[attr-defined]
-        except ValueError:
-            return None
-        if value != item:
-            return None
         name = sources[i] if i < len(sources) and isinstance(sources[i], str) else f"<source {i}>"
-        spans.append(Span(root + name if root and not name.startswith(root) else name, pos + 1, end - 1))
-        pos = end
+        spans.append(Span(root + name if root and not name.startswith(root) else name, *where))
     return spans
 
 
-def _skip_ws_comma(raw: str, pos: int) -> int:
-    while pos < len(raw) and raw[pos] in " \t\r\n,":
-        pos += 1
-    return pos
+def _string_array(raw: str, pos: int) -> tuple[list[tuple[int, int] | None], int]:
+    """(start, end) of each string of the JSON array at ``pos`` (``None`` for ``null``)."""
+    if raw[pos:pos + 1] == "n" and raw.startswith("null", pos):
+        return [], pos + 4
+    if raw[pos:pos + 1] != "[":
+        raise ValueError("sourcesContent is not a list")
+    pos = _ws(raw, pos + 1)
+    found: list[tuple[int, int] | None] = []
+    while raw[pos:pos + 1] != "]":
+        if raw.startswith("null", pos):
+            found.append(None)
+            pos += 4
+        elif raw[pos:pos + 1] == '"':
+            _, end = _scanstring(raw, pos + 1)  # decoded and dropped at once: one string at a time
+            found.append((pos + 1, end - 1))
+            pos = end
+        else:
+            raise ValueError(f"sourcesContent[{len(found)}] is not a string")
+        pos = _ws(raw, pos)
+        if raw[pos:pos + 1] == ",":
+            pos = _ws(raw, pos + 1)
+        elif raw[pos:pos + 1] != "]":
+            raise ValueError(f"not JSON (expected ',' or ']' at {_where(raw, pos)})")
+    return found, pos + 1
 
 
 def source_map_text(raw: str, path: str, stats: Stats, **kw: Any) -> ScanText:
@@ -177,13 +232,42 @@ def inline_maps(st: ScanText, stats: Stats) -> Iterator[ScanText]:
             yield mt
 
 
+def _whole_file(st: ScanText) -> ScanText | None:
+    """The whole text of the file ``st`` is a chunk of, if it is on disk and not over the cap."""
+    if st.abs_path is None:
+        return None
+    try:
+        if os.stat(st.abs_path).st_size > SOURCE_MAP_MAX_BYTES:
+            return None
+        with open(st.abs_path, "rb") as fh:
+            texts = list(read_texts(fh, st.path, st.abs_path, st.root, Stats(),
+                                    chunk_chars=SOURCE_MAP_MAX_BYTES + 1))
+    except OSError:
+        return None
+    return texts[0] if len(texts) == 1 else None
+
+
 def with_source_maps(texts: Iterator[ScanText], stats: Stats) -> Iterator[ScanText]:
-    """Pass ``texts`` through; turn ``.map`` files into ``SourceMapText``; add inline maps."""
+    """Pass ``texts`` through; turn ``.map`` files into ``SourceMapText``; add inline maps.
+
+    A file read in chunks (over 2 Mi characters) whose text holds an inline map is read once
+    more, whole, for its inline maps (a map's base64 runs across chunk borders)."""
+    reread: set[str] = set()
     for st in texts:
-        if st.path.endswith(".map") and not isinstance(st, SourceMapText):
-            if st.line_offset == 0 and st.column_offset == 0 and len(st.text) < CHUNK_CHARS:
+        if is_source_map(st.path) and not isinstance(st, SourceMapText):
+            if st.whole and len(st.text) <= SOURCE_MAP_MAX_CHARS:
                 yield source_map_text(st.text, st.path, stats, abs_path=st.abs_path,
                                       origin=st.origin, commit=st.commit, root=st.root)
                 continue
+            if st.line_offset == 0 and st.column_offset == 0:
+                stats.skip(st.path, "source map over 64 MiB: scanned as plain text")
         yield st
-        yield from inline_maps(st, stats)
+        if st.whole:
+            yield from inline_maps(st, stats)
+        elif "sourceMappingURL=data:" in st.text and st.path not in reread:
+            reread.add(st.path)
+            whole = _whole_file(st)
+            if whole is not None:
+                yield from inline_maps(whole, stats)
+            else:
+                yield from inline_maps(st, stats)

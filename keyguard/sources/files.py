@@ -127,35 +127,46 @@ def read_texts(
     stats.bytes += len(head)
     line_offset = 0
     column_offset = 0
-    read_size = max(chunk_chars, 1 << 16)
+    limit = chunk_chars + OVERLAP
     eof = False
+    whole = True
     while True:
-        while not eof and len(pending) < chunk_chars + OVERLAP:
-            block = fh.read(read_size)
+        while not eof and len(pending) < limit:
+            # no more bytes than the chunk lacks characters (a byte is at most one character),
+            # so that each character is copied once or twice, not four times
+            block = fh.read(max(limit - len(pending), 1 << 16))
             if not block:
                 pending += decoder.decode(b"", final=True)
                 eof = True
                 break
             stats.bytes += len(block)
             pending += decoder.decode(block)
-        if eof and len(pending) <= chunk_chars + OVERLAP:
-            yield ScanText(pending, path, abs_path, line_offset, column_offset, origin=origin, root=root)
+        if eof and len(pending) <= limit:
+            yield ScanText(pending, path, abs_path, line_offset, column_offset, origin=origin, root=root,
+                           whole=whole)
             return
         # emit [0, chunk_chars + OVERLAP); keep the tail from chunk_chars on for the next chunk.
         # The engine reports a match starting in the overlap twice; ``dedupe`` removes it.
-        text = pending[: chunk_chars + OVERLAP]
-        yield ScanText(text, path, abs_path, line_offset, column_offset, origin=origin, root=root)
-        consumed = pending[:chunk_chars]
-        newlines = consumed.count("\n")
+        whole = False
+        text = pending[:limit]
+        yield ScanText(text, path, abs_path, line_offset, column_offset, origin=origin, root=root,
+                       whole=False)
+        newlines = pending.count("\n", 0, chunk_chars)
         if newlines:
             line_offset += newlines
-            column_offset = len(consumed) - consumed.rfind("\n") - 1
+            column_offset = chunk_chars - pending.rfind("\n", 0, chunk_chars) - 1
         else:
-            column_offset += len(consumed)
+            column_offset += chunk_chars
         pending = pending[chunk_chars:]
 
 
 BINARY_UTF16_MAX = 64 * 1024 * 1024
+SOURCE_MAP_MAX_BYTES = 64 * 1024 * 1024  # larger source maps are scanned in chunks as plain text
+
+
+def is_source_map(path: str) -> bool:
+    """A ``.map`` file name or URL (query and fragment aside)."""
+    return path.split("?", 1)[0].split("#", 1)[0].endswith(".map")
 
 
 def utf16_strings(fh: BinaryIO, path: str, abs_path: str | None, root: str | None) -> Iterator[ScanText]:
@@ -295,7 +306,10 @@ def _one_file(ref: FileRef, stats: Stats, gate: Gate | None) -> Iterator[ScanTex
                     stats.bytes += gated
             fh.seek(0)
             if narrow:
-                yield from read_texts(fh, shown, ref.abs_path, ref.root, stats)
+                # a source map is read whole (up to a cap) so that it can be parsed as one
+                whole_map = is_source_map(shown) and st.st_size <= SOURCE_MAP_MAX_BYTES
+                chunk = max(st.st_size + 1, CHUNK_CHARS) if whole_map else CHUNK_CHARS
+                yield from read_texts(fh, shown, ref.abs_path, ref.root, stats, chunk_chars=chunk)
             if wide:
                 yield from utf16_strings(fh, shown, ref.abs_path, ref.root)
         except OSError as exc:
@@ -347,16 +361,30 @@ def _gate_stream(fh: BinaryIO, gate: Gate) -> tuple[bool, bool, int]:
 
 def _bytes_texts(data: bytes, ref: FileRef, stats: Stats, gate: Gate | None) -> Iterator[ScanText]:
     """A whole small file: the same texts ``read_texts`` + ``utf16_strings`` give for it."""
+    yield from bytes_texts(data, ref.shown, ref.abs_path, ref.root, stats, gate)
+
+
+def bytes_texts(
+    data: bytes, shown: str, abs_path: str | None, root: str | None, stats: Stats,
+    gate: Gate | None = None, strings: bool = True,
+) -> Iterator[ScanText]:
+    """The texts of bytes held whole (at most ``WHOLE_FILE_BYTES``): the ones ``read_texts``
+    gives, and with ``strings`` the UTF-16LE strings of a binary as ``utf16_strings`` does;
+    with a ``gate``, none that cannot hold a finding."""
     stats.bytes += len(data)
     head = data[:4096]
     encoding, bom = _decoder_for(head)
     if encoding != "utf-8":
         text = data[bom:].decode(encoding, "replace")
-        yield ScanText(text, ref.shown, ref.abs_path, origin={"encoding": encoding}, root=ref.root)
+        yield ScanText(text, shown, abs_path, origin={"encoding": encoding}, root=root)
         return
-    wide = b"\x00" in head
+    wide = strings and b"\x00" in head
     narrow_hit, wide_hit = gate.check(data, wide) if gate is not None else (True, wide)
     if narrow_hit:
-        yield ScanText(data[bom:].decode("utf-8", "replace"), ref.shown, ref.abs_path, root=ref.root)
+        body = data[bom:] if bom else data
+        try:
+            yield ScanText(body.decode("utf-8"), shown, abs_path, root=root, utf8=body)
+        except UnicodeDecodeError:
+            yield ScanText(body.decode("utf-8", "replace"), shown, abs_path, root=root)
     if wide_hit:
-        yield from _utf16_texts(data, ref.shown, ref.abs_path, ref.root)
+        yield from _utf16_texts(data, shown, abs_path, root)

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field, replace
 from typing import IO, Any, Callable, Iterator
 
 from ..model import Finding, ScanText, Stats
-from .files import read_texts
+from . import files
+from .files import Gate, bytes_texts, read_texts
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 SAFE_CONFIG = (
@@ -132,11 +133,14 @@ class _Limited:
 
 
 class BlobReader:
-    """One ``git cat-file --batch`` process; object names go in from a thread, contents come out."""
+    """One ``git cat-file --batch`` process; object names go in from a thread, contents come out.
+
+    ``--buffer``: every name is written before any reply is awaited, so git need not flush
+    after each object."""
 
     def __init__(self, repo: Repo) -> None:
         self.proc = subprocess.Popen(
-            repo.args("cat-file", "--batch"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            repo.args("cat-file", "--batch", "--buffer"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, env=repo.env, bufsize=1 << 16,
         )
         self.errors = bytearray()  # drained so that a chatty git never blocks on a full pipe
@@ -189,19 +193,20 @@ class BlobReader:
                     fh.close()
             except OSError:
                 pass
+        self._drain.join(timeout=5)  # stderr ends when git exits: no polling wait() below
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-        self._drain.join(timeout=5)
         if self.proc.stderr:
             self.proc.stderr.close()
 
 
-def _blob_texts(repo: Repo, wanted: list[tuple[str, str, dict[str, Any] | None]], stats: Stats,
-                ) -> Iterator[ScanText]:
-    """ScanTexts of blobs: (blob sha, display path, commit) each; a blob is read once.
+def blob_texts(repo: Repo, wanted: list[tuple[str, str, dict[str, Any] | None]], stats: Stats,
+               gate: Gate | None = None) -> Iterator[ScanText]:
+    """ScanTexts of blobs: (blob sha, display path, commit) each; a blob is read once. With a
+    ``gate``, blobs whose bytes cannot hold a finding are read but never decoded.
 
     If ``git cat-file`` dies on a corrupt object, that object is reported as skipped and a new
     process reads the rest.
@@ -221,12 +226,17 @@ def _blob_texts(repo: Repo, wanted: list[tuple[str, str, dict[str, Any] | None]]
                 if size > MAX_BLOB_BYTES:
                     stats.skip(path, f"git blob over {MAX_BLOB_BYTES >> 20} MiB")
                     continue
-                head = body.read(min(size, 200))
-                if head.startswith(LFS_HEAD) and size < 1024:
-                    stats.skip(path, "git-lfs pointer (content not in git)")
-                    continue
-                stats.files += 1
-                for st in read_texts(_Prefixed(head, body), path, None, repo.toplevel, stats):  # type: ignore[arg-type]
+                if size <= files.WHOLE_FILE_BYTES:  # one read, and the gate asked before decoding
+                    data = body.read(size)
+                    if data.startswith(LFS_HEAD) and size < 1024:
+                        stats.skip(path, "git-lfs pointer (content not in git)")
+                        continue
+                    stats.files += 1
+                    texts = bytes_texts(data, path, None, repo.toplevel, stats, gate, strings=False)
+                else:  # large: streamed in chunks, memory stays bounded
+                    stats.files += 1
+                    texts = read_texts(body, path, None, repo.toplevel, stats)  # type: ignore[arg-type]
+                for st in texts:
                     st.commit = commit
                     yield st
             todo = []
@@ -236,24 +246,6 @@ def _blob_texts(repo: Repo, wanted: list[tuple[str, str, dict[str, Any] | None]]
             todo = todo[todo.index(failed) + 1:]
         finally:
             reader.close()
-
-
-class _Prefixed:
-    """Bytes already read, then the rest of the stream."""
-
-    def __init__(self, head: bytes, rest: _Limited) -> None:
-        self.head, self.rest = head, rest
-
-    def read(self, n: int = -1) -> bytes:
-        if self.head:
-            if n < 0:
-                data, self.head = self.head + self.rest.read(), b""
-                return data
-            data, self.head = self.head[:n], self.head[n:]
-            if len(data) < n:
-                data += self.rest.read(n - len(data))
-            return data
-        return self.rest.read(n)
 
 
 # -- whole history -------------------------------------------------------------------------------
@@ -348,13 +340,16 @@ def read_history(repo: Repo, stats: Stats) -> History:
     return h
 
 
-def history_texts(repo: Repo, h: History, stats: Stats) -> Iterator[ScanText]:
+def history_blobs(h: History, stats: Stats) -> list[tuple[str, str, dict[str, Any]]]:
+    """(blob sha, path, commit) for every blob, in the order the log met them: what
+    ``blob_texts`` reads; a blob with several paths is scanned once, at its first."""
     wanted = []
     for blob, paths in h.blobs.items():
         path = next(iter(paths))
         wanted.append((blob, path, h.commit_for(blob, path)))
     stats.extra["git"] = {"commits": len(h.commits), "blobs": len(h.blobs)}
-    yield from _blob_texts(repo, wanted, stats)
+    return wanted
+
 
 
 def attribute_history(findings: list[Finding], h: History) -> list[Finding]:
@@ -446,7 +441,7 @@ def _old_texts(repo: Repo, changes: list[Change]) -> None:
 
 def change_texts(repo: Repo, changes: list[Change], stats: Stats) -> Iterator[ScanText]:
     _old_texts(repo, changes)
-    yield from _blob_texts(repo, [(c.new_blob, c.path, None) for c in changes], stats)
+    yield from blob_texts(repo, [(c.new_blob, c.path, None) for c in changes], stats)
 
 
 def added_only(findings: list[Finding], changes: list[Change]) -> list[Finding]:

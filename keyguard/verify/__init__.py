@@ -50,6 +50,26 @@ class Verification:
         return {k: v for k, v in d.items() if v not in ({}, [], "") or k in ("status",)}
 
 
+@dataclass(frozen=True)
+class Check:
+    """What one provider's live check does and can read; each module declares its ``CHECK``.
+
+    docs/live-checks.md is generated from these (``python -m keyguard.verify.table``), and the
+    tests hold every verdict to them: ``Verification.check`` is one of ``requests``, the keys a
+    verifier puts in ``restrictions``/``quota``/``scope`` are among those declared here, and
+    everything in ``unknown`` is listed in every result.
+    """
+
+    provider: str  # as shown in the table
+    requests: tuple[str, ...]  # each call it may make, exactly as in Verification.check
+    status: str  # how the answer tells live from invalid
+    restrictions: tuple[str, ...] = ()
+    quota: tuple[str, ...] = ()
+    scope: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()  # what this check can never tell
+    severity: str = ""  # when a live verdict sets the severity, e.g. "critical: admin key"
+
+
 class Verifier(Protocol):
     def __call__(self, secret: str, context: Context, client: CredentialClient) -> Verification: ...
 
@@ -73,6 +93,20 @@ PROVIDERS: dict[str, str] = {
     "cerebras": "cerebras", "nvidia": "nvidia", "nvidianim": "nvidia", "nvapi": "nvidia",
     "ngc": "nvidia", "github": "github",
 }
+
+
+# every verifier module, in the issue's order (the docs table follows it); "google" only dispatches
+MODULES: tuple[str, ...] = (
+    "openai", "anthropic", "google_api_key", "google_service_account", "huggingface", "groq", "xai",
+    "deepseek", "openrouter", "replicate", "together", "perplexity", "fireworks", "mistral", "cohere",
+    "azure_openai", "aws", "elevenlabs", "stability", "voyage", "langsmith", "pinecone", "deepgram",
+    "assemblyai", "cerebras", "nvidia", "github",
+)
+
+
+def check_of(module: str) -> Check:
+    """The declared ``CHECK`` of a verifier module."""
+    return importlib.import_module(f"{__name__}.{module}").CHECK  # type: ignore[no-any-return]
 
 
 def _norm(name: str) -> str:
@@ -108,5 +142,5 @@ def implied_severity(rule_severity: str, v: Verification) -> str:
     return rule_severity
 
 
-__all__ = ["Context", "Verification", "Verifier", "verifier_for", "module_for",
-           "implied_severity", "STATUSES"]
+__all__ = ["Check", "Context", "Verification", "Verifier", "verifier_for", "module_for",
+           "implied_severity", "STATUSES", "MODULES", "check_of"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import Context, Verification
+from . import Check, Context, Verification
 from ._common import simple_get
 
 if TYPE_CHECKING:
@@ -14,6 +14,16 @@ if TYPE_CHECKING:
 
 HOST = "api.anthropic.com"
 VERSION = "2023-06-01"
+CHECK = Check(
+    provider="Anthropic",
+    requests=(f"GET {HOST}/v1/models", f"GET {HOST}/v1/organizations/me"),
+    status="200 live; 403 `permission_error` live (authenticated, not permitted); 401 "
+           "`authentication_error` invalid; 404 unknown (disabled or not found); 529 error",
+    quota=("rate_limit",),
+    scope=("kind", "organization_id", "organization_name"),
+    unknown=("balance and spend limit", "the key's workspace"),
+    severity="critical: a live admin key",
+)
 
 
 def verify(secret: str, context: Context, client: CredentialClient) -> Verification:
@@ -21,7 +31,7 @@ def verify(secret: str, context: Context, client: CredentialClient) -> Verificat
     headers = {"x-api-key": secret, "anthropic-version": VERSION}
     path = "/v1/organizations/me" if admin else "/v1/models"
     v, body = simple_get(client, HOST, path, secret, headers=headers, live=(200, 403),
-                         invalid=(401,), unknown_fields=["balance", "spend limit"])
+                         invalid=(401,), unknown_fields=CHECK.unknown)
     status = v.evidence.get("http_status")
     if status == 403:
         v.reasons = ["403 permission_error: the key authenticated but may not list this resource"]

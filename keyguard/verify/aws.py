@@ -20,7 +20,7 @@ import hashlib
 import hmac
 import re
 
-from . import Context, Verification
+from . import Check, Context, Verification
 from ._common import scrub, send
 
 if TYPE_CHECKING:
@@ -31,6 +31,16 @@ REGION, SERVICE = "us-east-1", "sts"
 QUERY = "Action=GetCallerIdentity&Version=2011-06-15"
 KEY_ID = re.compile(r"(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}")
 SECRET = re.compile(r"[A-Za-z0-9+/]{40}")
+CHECK = Check(
+    provider="AWS (access keys; Bedrock API keys)",
+    requests=(f"GET {HOST}/?Action=GetCallerIdentity (SigV4)",),
+    status="200 live; `InvalidClientTokenId`, `SignatureDoesNotMatch` (after one re-sign), "
+           "`ExpiredToken` invalid; canary-token account, session key without its token, "
+           "unpaired key id or secret, Bedrock API key: unknown (nothing sent)",
+    scope=("kind", "account", "arn", "user_id", "canary"),
+    unknown=("permissions of the principal (GetCallerIdentity reads identity only)",),
+    severity="critical: the account's root user key",
+)
 # Thinkst canarytokens.org accounts and look-alikes (trufflehog pkg/detectors/aws/access_keys/canary.go)
 CANARY_ACCOUNTS = frozenset({
     "052310077262", "171436882533", "534261010715", "595918472158", "717712589309",
@@ -87,13 +97,14 @@ def verify(secret: str, context: Context, client: CredentialClient) -> Verificat
     check = f"GET {HOST}/?Action=GetCallerIdentity (SigV4)"
     if secret.startswith("ABSK") or "bedrock-api-key-" in secret:
         return Verification("unknown", check, scope={"kind": "bedrock api key"},
-                            unknown=["liveness: no zero-cost check for Bedrock API keys is documented"],
+                            unknown=[*CHECK.unknown,
+                                     "liveness: no zero-cost check for Bedrock API keys is documented"],
                             reasons=["Bedrock API keys work only for Bedrock actions; "
                                      "not checked (no zero-cost call known)"])
     key_id, aws_secret = secret, context.companions.get("aws_secret", "")
     if not KEY_ID.fullmatch(key_id) and KEY_ID.fullmatch(context.companions.get("aws_key_id", "")):
         key_id, aws_secret = context.companions["aws_key_id"], secret
-    v = Verification("unknown", check, scope={"kind": "aws access key"})
+    v = Verification("unknown", check, scope={"kind": "aws access key"}, unknown=list(CHECK.unknown))
     account = account_from_key_id(key_id) if KEY_ID.fullmatch(key_id) else None
     if account:
         v.scope["account"] = account
@@ -109,7 +120,6 @@ def verify(secret: str, context: Context, client: CredentialClient) -> Verificat
         v.unknown.append("liveness: the key id / secret pair is incomplete")
         v.reasons = ["no matching key id and secret access key found together: not checked"]
         return v
-    v.unknown = ["permissions of the principal (GetCallerIdentity reads identity only)"]
     for attempt in range(2):
         headers = _sign(key_id, aws_secret, datetime.datetime.now(datetime.timezone.utc))
         answer = send(client, "GET", HOST, f"/?{QUERY}", headers=headers)

@@ -3,17 +3,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import Context, Verification
+from . import Check, Context, Verification
 from ._common import simple_get
 
 if TYPE_CHECKING:
     from ..http import CredentialClient
 
 HOST = "api.cerebras.ai"
+CHECK = Check(
+    provider="Cerebras",
+    requests=(f"GET {HOST}/v1/models",),
+    status="200 live; 401/403 invalid",
+    quota=("rate_limit",),
+    unknown=("whether the rate limits are per key or per organization", "scope"),
+)
 
 
 def verify(secret: str, context: Context, client: CredentialClient) -> Verification:
     v, _ = simple_get(client, HOST, "/v1/models", secret,
-                      unknown_fields=["whether the rate limits are per key or per organization",
-                                      "scope"])
+                      unknown_fields=CHECK.unknown)
     return v

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import Context, Verification
+from . import Check, Context, Verification
 from ._common import bearer, body_json, interpret, send
 
 if TYPE_CHECKING:
@@ -15,12 +15,20 @@ if TYPE_CHECKING:
 
 HOST = "api.cohere.com"
 PATH = "/v1/check-api-key"
+CHECK = Check(
+    provider="Cohere",
+    requests=(f"POST {HOST}{PATH}",),
+    status="200 `valid: true` live, `valid: false` invalid; 401 invalid",
+    quota=("rate_limit",),
+    scope=("organization_id", "owner_id"),
+    unknown=("trial vs production key", "quota"),
+)
 
 
 def verify(secret: str, context: Context, client: CredentialClient) -> Verification:
     check = f"POST {HOST}{PATH}"
     answer = send(client, "POST", HOST, PATH, headers=bearer(secret))
-    unknown = ["trial vs production key", "quota"]
+    unknown = list(CHECK.unknown)
     if isinstance(answer, Verification):
         answer.check, answer.unknown = check, unknown
         return answer

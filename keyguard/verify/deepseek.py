@@ -3,18 +3,25 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import Context, Verification
+from . import Check, Context, Verification
 from ._common import simple_get
 
 if TYPE_CHECKING:
     from ..http import CredentialClient
 
 HOST = "api.deepseek.com"
+CHECK = Check(
+    provider="DeepSeek",
+    requests=(f"GET {HOST}/user/balance",),
+    status="200 live; 402 Insufficient Balance live (no money left); 401 invalid",
+    quota=("is_available", "balance", "insufficient_balance", "rate_limit"),
+    unknown=("scope (DeepSeek documents none)", "spend limit"),
+)
 
 
 def verify(secret: str, context: Context, client: CredentialClient) -> Verification:
     v, body = simple_get(client, HOST, "/user/balance", secret, live=(200, 402), invalid=(401,),
-                         unknown_fields=["scope", "spend limit"])
+                         unknown_fields=CHECK.unknown)
     if v.evidence.get("http_status") == 402:
         v.quota["insufficient_balance"] = True
         v.reasons = ["402 Insufficient Balance: a valid key with no money left"]

@@ -4,14 +4,15 @@ The key goes in the ``x-goog-api-key`` header, never in the URL. The request car
 and no Android/iOS app headers, so an application restriction shows up as an
 ``API_KEY_*_BLOCKED`` reason; an API restriction that leaves out Gemini shows up as
 ``API_KEY_SERVICE_BLOCKED``. Reading the restrictions directly needs the owner's IAM rights, so
-they are inferred from these reasons (see the facts file).
+they are inferred from these reasons (see the facts file). ``api`` is never ``none``: one
+service reached cannot rule out an API restriction that happens to list it.
 """
 from __future__ import annotations
 
 import re
 from typing import Any, TYPE_CHECKING
 
-from . import Context, Verification
+from . import Check, Context, Verification
 from ._common import body_json, evidence, send
 
 if TYPE_CHECKING:
@@ -19,6 +20,24 @@ if TYPE_CHECKING:
 
 HOST = "generativelanguage.googleapis.com"
 PATH = "/v1beta/models"
+CHECK = Check(
+    provider="Google API key (AIza…)",
+    requests=(f"GET {HOST}{PATH}",),
+    status="200 with `models` live (Gemini reachable); 400 `API_KEY_INVALID` invalid; 403 "
+           "`API_KEY_*_BLOCKED`, `SERVICE_DISABLED`, \"reported as leaked\" live; "
+           "`RATE_LIMIT_EXCEEDED`/`RESOURCE_QUOTA_EXCEEDED` live; `CONSUMER_SUSPENDED` invalid",
+    restrictions=("referrer", "api", "ip", "android", "ios", "gemini_reachable", "leaked_flag",
+                  "project_number"),
+    quota=("exhausted",),
+    unknown=("quota and spend (Google documents no quota headers)",
+             "the key's restrictions as configured (reading them needs the owner's "
+             "apikeys.keys.lookup permission; they are inferred from error reasons)",
+             "APIs other than Gemini the key can reach (`api` is `restricted` or `unknown`, "
+             "never `none`)"),
+    severity="critical: Gemini models listed with no referrer/IP/app restriction; medium: a "
+             "referrer, IP, Android, iOS or API restriction blocks the call, or the key was "
+             "reported as leaked",
+)
 
 # ErrorInfo reason -> (restriction it reveals, value)
 APP_BLOCKS = {
@@ -46,24 +65,23 @@ def verify(secret: str, context: Context, client: CredentialClient) -> Verificat
     restrictions: dict[str, Any] = {"referrer": "unknown", "api": "unknown"}
     answer = send(client, "GET", HOST, PATH, headers={"x-goog-api-key": secret})
     if isinstance(answer, Verification):
-        answer.check, answer.restrictions = check, restrictions
+        answer.check, answer.restrictions, answer.unknown = check, restrictions, list(CHECK.unknown)
         return answer
     body = body_json(answer)
     reason, metadata, message = _details(body)
     v = Verification("unknown", check, evidence=evidence(answer, secret, body),
-                     restrictions=restrictions)
+                     restrictions=restrictions, unknown=list(CHECK.unknown))
     if reason:
         v.evidence["reason_code"] = reason
     project = _PROJECT.search(str(metadata.get("consumer", ""))) or _PROJECT_TEXT.search(message)
     if project:
-        v.scope["project_number"] = project.group(1)
+        restrictions["project_number"] = project.group(1)
     status = answer.status_code
 
     if status == 200 and isinstance(body, dict) and "models" in body:
         v.status = "live"
         restrictions.update(referrer="none", ip="none", android="none", ios="none",
                             gemini_reachable=True)
-        v.unknown.append("api restriction: the key may list only some APIs, Gemini among them")
         v.unknown.append("ip: 'none' unless this machine's address is on the key's allow-list")
         v.severity = "critical"
         v.reasons = ["a request with no referrer and no app identity listed Gemini models: "
@@ -100,7 +118,7 @@ def verify(secret: str, context: Context, client: CredentialClient) -> Verificat
         v.reasons = ["CONSUMER_SUSPENDED: the key's project is suspended"]
     elif status == 403 and "reported as leaked" in message:
         v.status = "live"
-        v.restrictions["leaked_flag"] = True
+        restrictions["leaked_flag"] = True
         v.severity = "medium"
         v.reasons = ["Google reported this key as leaked and blocks it on the Gemini API; "
                      "it may still work on other Google APIs"]
@@ -111,6 +129,4 @@ def verify(secret: str, context: Context, client: CredentialClient) -> Verificat
         v.reasons = [f"{status}: provider error"]
     else:
         v.reasons = [f"{status} {reason or ''}: not an answer the facts file documents".strip()]
-    if v.status == "live":
-        v.unknown.append("quota headers (Google documents none)")
     return v

@@ -17,7 +17,7 @@ import re
 from typing import Any, TYPE_CHECKING
 from urllib.parse import quote
 
-from . import Context, Verification
+from . import Check, Context, Verification
 from ._common import body_json, interpret, send
 
 if TYPE_CHECKING:
@@ -27,8 +27,17 @@ HOST = "www.googleapis.com"
 EMAIL = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}@[a-z0-9][a-z0-9-]{0,62}\.(?:iam\.gserviceaccount\.com|"
                    r"appspot\.gserviceaccount\.com|developer\.gserviceaccount\.com)")
 KEY_ID = re.compile(r"[0-9a-f]{40}")
-UNKNOWN = ["IAM permissions (need an access token; keyguard does not mint tokens)",
-           "whether the service account is disabled"]
+CHECK = Check(
+    provider="Google service account (JSON key)",
+    requests=(f"GET {HOST}/robot/v1/metadata/x509/<client_email>",),
+    status="public certificate list, no key sent: `private_key_id` listed and its certificate "
+           "matches the private key live; id absent, certificate mismatch or 404 (no such account) "
+           "invalid; no `client_email`/`private_key_id` near the key unknown (nothing sent)",
+    scope=("kind", "client_email", "project_id"),
+    unknown=("IAM permissions (need an access token; keyguard does not mint tokens)",
+             "whether the service account is disabled"),
+)
+UNKNOWN = list(CHECK.unknown)
 
 
 def _fields(secret: str, companions: dict[str, str]) -> dict[str, str]:
@@ -85,12 +94,12 @@ def verify(secret: str, context: Context, client: CredentialClient) -> Verificat
     if isinstance(fields.get("project_id"), str) and re.fullmatch(r"[a-z][a-z0-9-]{4,29}", fields["project_id"]):
         scope["project_id"] = fields["project_id"]
     if not EMAIL.fullmatch(email) or not KEY_ID.fullmatch(key_id):
-        return Verification("unknown", check, scope=scope, unknown=UNKNOWN, reasons=[
+        return Verification("unknown", check, scope=scope, unknown=list(UNKNOWN), reasons=[
             "client_email or private_key_id not found next to the key: nothing to check"])
     path = f"/robot/v1/metadata/x509/{quote(email, safe='@.')}"
     answer = send(client, "GET", HOST, path)  # no credential: a public list
     if isinstance(answer, Verification):
-        answer.check, answer.scope, answer.unknown = check, scope, UNKNOWN
+        answer.check, answer.scope, answer.unknown = check, scope, list(UNKNOWN)
         return answer
     v = interpret(answer, secret, check, invalid=(404,), unknown_fields=UNKNOWN)
     v.scope.update(scope)

@@ -3,20 +3,31 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import Context, Verification
+from . import Check, Context, Verification
 from ._common import simple_get
 
 if TYPE_CHECKING:
     from ..http import CredentialClient
 
 HOST = "huggingface.co"
+CHECK = Check(
+    provider="Hugging Face",
+    requests=(f"GET {HOST}/api/whoami-v2",),
+    status="200 live; 401 invalid (\"expired\" in the message: expired)",
+    quota=("isPro", "canPay", "billingMode", "rate_limit"),
+    scope=("kind", "role", "scoped", "global", "user", "account_type", "orgs"),
+    unknown=("rate limits and usage",),
+    severity="medium: a read-only token (role `read`, or fine-grained without a write permission)",
+)
 
 
 def verify(secret: str, context: Context, client: CredentialClient) -> Verification:
     v, body = simple_get(client, HOST, "/api/whoami-v2", secret, invalid=(401,),
-                         unknown_fields=["quota"])
+                         unknown_fields=CHECK.unknown)
     if v.status == "invalid" and "expired" in v.evidence.get("reason", "").lower():
         v.reasons.append("the token has expired")
+    v.scope["kind"] = ("organization API token (deprecated)" if secret.startswith("api_org_")
+                       else "user access token")
     if v.status != "live" or not isinstance(body, dict):
         return v
     token = (body.get("auth") or {}).get("accessToken") or {}

@@ -6,18 +6,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import Context, Verification
+from . import Check, Context, Verification
 from ._common import simple_get
 
 if TYPE_CHECKING:
     from ..http import CredentialClient
 
 HOST = "api.smith.langchain.com"
+CHECK = Check(
+    provider="LangSmith",
+    requests=(f"GET {HOST}/api/v1/api-key",),
+    status="200 live; 401/403 invalid",
+    quota=("rate_limit",),
+    scope=("kind",),
+    unknown=("quota", "workspace permissions"),
+)
 
 
 def verify(secret: str, context: Context, client: CredentialClient) -> Verification:
     v, _ = simple_get(client, HOST, "/api/v1/api-key", secret, headers={"X-API-Key": secret},
-                      unknown_fields=["quota", "workspace permissions"])
+                      unknown_fields=CHECK.unknown)
     if secret.startswith("lsv2_pt_"):
         v.scope["kind"] = "personal access token (the user's permissions)"
     elif secret.startswith("lsv2_sk_"):

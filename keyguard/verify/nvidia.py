@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import Context, Verification
+from . import Check, Context, Verification
 from ._common import interpret, send
 
 if TYPE_CHECKING:
@@ -15,13 +15,21 @@ if TYPE_CHECKING:
 
 HOST = "api.ngc.nvidia.com"
 PATH = "/v3/keys/get-caller-info"
+CHECK = Check(
+    provider="NVIDIA (NGC / NIM)",
+    requests=(f"POST {HOST}{PATH}",),
+    status="200 live; 401 invalid",
+    quota=("rate_limit",),
+    unknown=("services included in the key (reading them from get-caller-info: undocumented)",
+             "quota"),
+)
 
 
 def verify(secret: str, context: Context, client: CredentialClient) -> Verification:
     check = f"POST {HOST}{PATH}"
     answer = send(client, "POST", HOST, PATH, data={"credentials": secret},
                   headers={"Content-Type": "application/x-www-form-urlencoded"})
-    unknown = ["services included in the key", "quota"]
+    unknown = list(CHECK.unknown)
     if isinstance(answer, Verification):
         answer.check, answer.unknown = check, unknown
         return answer

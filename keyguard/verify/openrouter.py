@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import Context, Verification
+from . import Check, Context, Verification
 from ._common import simple_get
 
 if TYPE_CHECKING:
@@ -12,11 +12,20 @@ if TYPE_CHECKING:
 HOST = "openrouter.ai"
 QUOTA_FIELDS = ("limit", "limit_remaining", "limit_reset", "usage", "usage_daily", "usage_weekly",
                 "usage_monthly", "is_free_tier", "expires_at")
+CHECK = Check(
+    provider="OpenRouter",
+    requests=(f"GET {HOST}/api/v1/key",),
+    status="200 live; 401 invalid",
+    quota=(*QUOTA_FIELDS, "rate_limit"),
+    scope=("label", "kind"),
+    unknown=("account credit balance",),
+    severity="critical: a management/provisioning key, or `limit` null on a paid account",
+)
 
 
 def verify(secret: str, context: Context, client: CredentialClient) -> Verification:
     v, body = simple_get(client, HOST, "/api/v1/key", secret, invalid=(401,),
-                         unknown_fields=["account balance"])
+                         unknown_fields=CHECK.unknown)
     if v.status != "live" or not isinstance(body, dict):
         return v
     data = body.get("data") if isinstance(body.get("data"), dict) else body

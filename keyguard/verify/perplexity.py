@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import Context, Verification
+from . import Check, Context, Verification
 from ._common import bearer, interpret, send
 
 if TYPE_CHECKING:
@@ -17,13 +17,21 @@ if TYPE_CHECKING:
 HOST = "api.perplexity.ai"
 PATH = "/chat/completions"
 INVALID_MODEL = "invalid-model-for-validation"
+CHECK = Check(
+    provider="Perplexity",
+    requests=(f"POST {HOST}{PATH} (invalid model: no generation)",),
+    status="400/404/422 for the invalid model live (past authentication); 401/403 invalid; "
+           "200 unknown (not the documented behaviour)",
+    quota=("rate_limit",),
+    unknown=("quota", "scope"),
+)
 
 
 def verify(secret: str, context: Context, client: CredentialClient) -> Verification:
     check = f"POST {HOST}{PATH} (invalid model: no generation)"
     body = {"model": INVALID_MODEL, "messages": [{"role": "user", "content": "."}], "max_tokens": 1}
     answer = send(client, "POST", HOST, PATH, headers=bearer(secret), json=body)
-    unknown = ["quota", "scope"]
+    unknown = list(CHECK.unknown)
     if isinstance(answer, Verification):
         answer.check, answer.unknown = check, unknown
         return answer

@@ -61,16 +61,25 @@ def verify_findings(findings: list[Finding], client: CredentialClient, *,
     """Set ``verification`` and the implied ``severity`` on every finding; the number of checks."""
     jobs: dict[str, tuple[str, str, Context]] = {}
     members: dict[str, list[Finding]] = {}
+    by_secret: dict[str, str] = {}  # secret hash -> its first check
+    unchecked: list[Finding] = []
     for f in findings:
         module = module_for(f.rule.provider, f.rule.id)
         if module is None:
-            f.verification = Verification("unknown", reasons=[
-                f"no live check for provider {f.rule.provider!r}"]).as_dict()
+            unchecked.append(f)
             continue
         context = context_for(f, findings)
         key = _job_key(module, f.secret, context)
         jobs.setdefault(key, (module, f.secret, context))
         members.setdefault(key, []).append(f)
+        by_secret.setdefault(f.secret_sha256, key)
+    for f in unchecked:  # e.g. a generic rule's finding of a key a provider rule also found
+        key = by_secret.get(f.secret_sha256)
+        if key is not None:
+            members[key].append(f)
+        else:
+            f.verification = Verification("unknown", reasons=[
+                f"no live check for provider {f.rule.provider!r}"]).as_dict()
     results: dict[str, Verification] = {}
     if jobs:
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(jobs)))) as pool:

@@ -3,18 +3,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import Context, Verification
+from . import Check, Context, Verification
 from ._common import bearer, body_json, send, simple_get
 
 if TYPE_CHECKING:
     from ..http import CredentialClient
 
 HOST = "api.stability.ai"
+CHECK = Check(
+    provider="Stability AI",
+    requests=(f"GET {HOST}/v1/user/account",),
+    status="200 live (then `GET /v1/user/balance` for credits); 401 invalid",
+    quota=("credits", "rate_limit"),
+    scope=("organizations",),
+    unknown=("key permissions",),
+)
 
 
 def verify(secret: str, context: Context, client: CredentialClient) -> Verification:
     v, body = simple_get(client, HOST, "/v1/user/account", secret, invalid=(401,),
-                         unknown_fields=["scope"])
+                         unknown_fields=CHECK.unknown)
     if v.status != "live":
         return v
     if isinstance(body, dict):
