@@ -91,6 +91,8 @@ def load(path: str) -> Baseline:
         raise BaselineError(f"{path}: cannot read baseline: {getattr(exc, 'strerror', None) or exc}") from None
     except json.JSONDecodeError as exc:
         raise BaselineError(f"{path}: not valid JSON (line {exc.lineno}): {exc.msg}") from None
+    except RecursionError:
+        raise BaselineError(f"{path}: not valid JSON: nested too deeply") from None
     if isinstance(doc, dict) and "entries" in doc:
         return Baseline(entries=_keyguard_entries(doc, path))
     if isinstance(doc, dict) and isinstance(doc.get("results"), dict):

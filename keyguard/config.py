@@ -104,9 +104,12 @@ def _read_yaml(path: str) -> Any:
     import yaml
 
     text = _read_text(path)
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    # the pure-Python loader: libyaml's recurses in C and crashes the process on "[[[[…" a
+    # hundred thousand deep (a scanned tree's own config); Python's recursion has a limit
     try:
-        data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+        data = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - a safe loader
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid YAML: nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
@@ -122,6 +125,8 @@ def _pyproject_section(path: str) -> Any:
         doc = tomllib.loads(_read_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid TOML: nested too deeply") from None
     tool = doc.get("tool")
     if not isinstance(tool, dict):
         return None

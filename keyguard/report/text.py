@@ -10,6 +10,14 @@ _COLORS = {"critical": "\033[1;31m", "high": "\033[31m", "medium": "\033[33m", "
 _RESET = "\033[0m"
 _DIM = "\033[2m"
 _BOLD = "\033[1m"
+# control characters shown escaped: a file name (or a source map's source name) holding a
+# newline or a terminal escape must not forge a report line or recolour the terminal
+_CONTROLS = {i: f"\\x{i:02x}" for i in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+_CONTROLS.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
+
+
+def _printable(s: object) -> str:
+    return str(s).translate(_CONTROLS)
 
 
 def _flat(values: dict, limit: int = 300) -> str:
@@ -32,7 +40,7 @@ def render(result: ScanResult, show_secrets: bool = False, color: bool = False) 
     out: list[str] = []
     findings = sorted(result.findings, key=lambda f: (f.path, -severity_rank(f.severity), f.line))
     for path, group in groupby(findings, key=lambda f: f.path):
-        out.append(c(_BOLD, path))
+        out.append(c(_BOLD, _printable(path)))
         for f in group:
             sev = c(_COLORS[f.severity], f"{f.severity.upper():8}")
             shown = f.secret if show_secrets else f.redacted
@@ -42,10 +50,11 @@ def render(result: ScanResult, show_secrets: bool = False, color: bool = False) 
             if f.origin.get("encoding"):
                 extra.append(f"{f.origin['encoding']}-encoded")
             if f.origin.get("source"):
-                extra.append(f"from {f.origin['source']}:{f.origin.get('source_line', '?')}")
+                extra.append(f"from {_printable(f.origin['source'])}:{f.origin.get('source_line', '?')}")
             original = f.origin.get("original")
             if isinstance(original, dict):
-                extra.append(f"source map: {original.get('source')}:{original.get('line')}:{original.get('column')}")
+                extra.append(f"source map: {_printable(original.get('source'))}:{original.get('line')}:"
+                             f"{original.get('column')}")
             if f.commit and f.commit.get("sha"):
                 extra.append(f"commit {f.commit['sha'][:10]}")
             tail = f" ({', '.join(extra)})" if extra else ""

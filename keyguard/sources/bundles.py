@@ -124,9 +124,11 @@ def parse_source_map(raw: str) -> list[Span]:
     try:
         return _parse(raw)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"not JSON ({exc.msg} at line {exc.lineno})") from None
+        raise ValueError(f"not JSON ({exc.msg}: line {exc.lineno})") from None
     except IndexError:
         raise ValueError("not JSON (unexpected end)") from None
+    except RecursionError:  # "[[[[…" a hundred thousand deep in a value
+        raise ValueError("not JSON (nested too deeply)") from None
 
 
 def _parse(raw: str) -> list[Span]:

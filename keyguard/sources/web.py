@@ -399,7 +399,7 @@ def _manifest_names(url: str, name: str, text: str) -> tuple[list[str], str]:
     Next.js ``build-manifest.json``, ...) and the URL they are relative to."""
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply
         return [], url
     names: list[str] = []
     stack = [data]

@@ -44,7 +44,7 @@ def _fields(secret: str, companions: dict[str, str]) -> dict[str, str]:
     fields = dict(companions)
     try:
         data = json.loads(secret)
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     if isinstance(data, dict):
         fields.update({k: v for k, v in data.items() if isinstance(v, str)})

@@ -50,6 +50,8 @@ def read_findings(text: str, source: str) -> ScanResult:
     if stripped.startswith("{"):
         try:
             doc = json.loads(stripped)
+        except RecursionError:
+            raise InputError(f"{source}: not a keyguard JSON report (nested too deeply)") from None
         except ValueError as exc:
             raise InputError(f"{source}: not a keyguard JSON report ({exc})") from None
         if not isinstance(doc, dict) or "findings" not in doc:
