@@ -472,7 +472,8 @@ def allow(fingerprint: str, reason: str, config_file: str | None) -> None:
 
     fp = fingerprint.strip().lower()
     if not FINGERPRINT_RE.match(fp):
-        raise KeyguardError(f"{fingerprint!r}: not a fingerprint (32 hex characters, see the report)")
+        # the argument is not echoed: a key pasted by mistake would land in the terminal or CI log
+        raise KeyguardError("not a fingerprint (32 hex characters, see the report)")
     if not reason.strip():
         raise KeyguardError("--reason: say why this finding is allowed")
     try:
@@ -607,3 +608,20 @@ def main() -> None:
     except KeyboardInterrupt:
         click.echo("keyguard: interrupted", err=True)
         sys.exit(130)
+    except Exception as exc:  # a bug: one line, exit 2, and no traceback
+        click.echo(crash_line(exc), err=True)
+        sys.exit(EXIT_ERROR)
+
+
+def crash_line(exc: BaseException) -> str:
+    """The one line shown for an unexpected error: its type and where it was raised, never its
+    message or the traceback's values, which may quote the scanned text (a secret)."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = ""
+    if frames:
+        frame = frames[-1]
+        where = f" at {os.path.basename(frame.filename)}:{frame.lineno}"
+    return (f"keyguard: internal error ({type(exc).__name__}{where}); please report it "
+            "(its message is not shown: it may quote scanned text)")

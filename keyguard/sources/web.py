@@ -182,8 +182,15 @@ def _private(host: str, known: dict[str, bool]) -> bool:
 
 
 def _session() -> Any:
+    import logging
+
     import requests  # lazily: start-up time
     from http.cookiejar import DefaultCookiePolicy
+
+    # urllib3 logs each request line at DEBUG, query string and all ("/maps.js?key=AIza…")
+    pool_log = logging.getLogger("urllib3.connectionpool")
+    if pool_log.getEffectiveLevel() < logging.INFO:
+        pool_log.setLevel(logging.INFO)
 
     session = requests.Session()
     session.trust_env = False  # no .netrc credentials, no proxies from the environment
