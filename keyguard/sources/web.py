@@ -164,13 +164,20 @@ def shown_url(url: str) -> str:
 
 
 def is_private_host(host: str) -> bool:
+    """Does ``host`` resolve to any address that is not on the public internet (private,
+    loopback, link-local such as 169.254.169.254, shared 100.64/10, reserved, multicast)?"""
     try:
         infos = socket.getaddrinfo(host, None)
     except OSError:
         return False
     for info in infos:
-        addr = ipaddress.ip_address(info[4][0])
-        if addr.is_private or addr.is_loopback or addr.is_link_local or addr.is_reserved:
+        try:
+            addr = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        except ValueError:
+            return True  # an address that cannot be read is not taken for a public one
+        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+            addr = addr.ipv4_mapped  # ::ffff:10.0.0.1 is 10.0.0.1
+        if not addr.is_global or addr.is_multicast:
             return True
     return False
 

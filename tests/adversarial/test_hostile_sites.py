@@ -4,6 +4,7 @@ see and set (--max-pages, --max-mb, --max-time, --timeout), and the reason is in
 The server is bounded too: an endless response stops by itself after a few seconds or MiB."""
 from __future__ import annotations
 
+import functools
 import gzip
 import http.server
 import json
@@ -26,6 +27,7 @@ SERVER_STREAM_SECONDS = 20  # an endless response ends here at the latest
 SERVER_STREAM_BYTES = 64 * 2**20
 
 
+@functools.lru_cache(maxsize=None)  # built once for the tests that serve it (seconds of CPU)
 def _gzip_bomb(decoded_mib: int) -> bytes:
     """Gzip of ``decoded_mib`` MiB of zeros (about a thousandth of that on the wire)."""
     z = zlib.compressobj(9, zlib.DEFLATED, 31)
@@ -175,15 +177,20 @@ def test_trickling_response_stops_at_max_time(site, tmp_path, chunked):
     assert skipped[site.url + "/later.js"] == "limit: --max-time reached"
 
 
-def test_gzip_bomb_is_cut_at_max_mb_without_expanding(site, tmp_path):
-    """1 GiB of zeros in ~1 MiB of gzip; keyguard runs with 768 MiB of address space at most, so
-    expanding the bomb would fail with a MemoryError rather than pass."""
+@pytest.mark.parametrize("layers", [1, 2], ids=["gzip", "gzip-of-gzip"])
+def test_gzip_bomb_is_cut_at_max_mb_without_expanding(site, tmp_path, layers):
+    """1 GiB of zeros in ~1 MiB of gzip (gzipped again: ~3 KiB, "Content-Encoding: gzip, gzip",
+    which urllib3 decodes layer by layer); keyguard runs with 768 MiB of address space at most,
+    so expanding the bomb would fail with a MemoryError rather than pass."""
     import resource
     import subprocess
     import sys
 
+    bomb = _gzip_bomb(1024)
+    if layers == 2:
+        bomb = gzip.compress(bomb, 9)
     site.page("/", '<script src="/bomb.js"></script><script src="/app.js"></script>')
-    site.page("/bomb.js", _gzip_bomb(1024), "application/javascript", headers={"Content-Encoding": "gzip"})
+    site.page("/bomb.js", bomb, "application/javascript", headers={"Content-Encoding": ", ".join(["gzip"] * layers)})
     site.page("/app.js", gzip.compress(f'var k="{GEMINI}";'.encode()), "application/javascript",
               headers={"Content-Encoding": "gzip"})
     limit = 768 * 2**20
@@ -256,3 +263,47 @@ def test_links_in_a_page_of_unclosed_tags_are_read_in_linear_time(site, tmp_path
     site.page("/app.js", f'var k="{GEMINI}";', "application/javascript")
     doc = scan_url(site.url + "/", cwd=tmp_path)
     assert [f["path"] for f in doc["findings"]] == [site.url + "/app.js"]
+
+
+def test_a_chain_of_chunks_stops_at_max_depth(site, tmp_path):
+    """Each chunk imports the next, without end (a generated route): --max-depth ends it."""
+    site.page("/", '<script src="/c1.js"></script>')
+    for i in range(1, 40):
+        site.page(f"/c{i}.js", f'import("./c{i + 1}.js"); var c{i} = {i};', "application/javascript")
+    doc = scan_url(site.url + "/", "--max-depth", "4", cwd=tmp_path)
+    assert [f["url"] for f in doc["stats"]["web"]["fetched"]] == [site.url + "/"] + [
+        f"{site.url}/c{i}.js" for i in range(1, 5)]
+    assert reasons(doc) == {site.url + "/c5.js": "limit: --max-depth reached"}
+    assert "/c5.js" not in site.hits
+
+
+def test_a_redirect_to_a_private_address_is_refused_when_the_start_was_public(site, monkeypatch):
+    """The same host name resolving to a private address by the time a redirect is followed (DNS
+    rebinding): refused. The resolver seam is ``is_private_host``; no real DNS is asked."""
+    site.page("/", '<script src="/moved.js"></script>')
+    site.redirect("/moved.js", "/internal.js")
+    site.page("/internal.js", f'var k="{GEMINI}";', "application/javascript")
+    answers = iter([False])  # public at the start, private from then on
+    monkeypatch.setattr(web, "is_private_host", lambda host: next(answers, True))
+    stats = Stats()
+    texts = list(web.web_texts([site.url + "/"], stats, web.Limits(timeout=5)))
+    assert [t.path for t in texts] == [site.url + "/"]
+    assert {p["path"]: p["reason"] for p in stats.skipped_paths}[site.url + "/moved.js"] == (
+        "redirect to a private address refused")
+    assert "/internal.js" not in site.hits
+
+
+@pytest.mark.parametrize("address, private", [
+    ("127.0.0.1", True), ("10.1.2.3", True), ("192.168.0.9", True), ("100.64.0.1", True),
+    ("169.254.169.254", True), ("0.0.0.0", True), ("224.0.0.1", True), ("::1", True),
+    ("fe80::1%eth0", True), ("fd00::5", True), ("::ffff:10.0.0.1", True),
+    ("93.184.216.34", False), ("2606:4700::1111", False), ("::ffff:93.184.216.34", False),
+])
+def test_which_addresses_count_as_private(monkeypatch, address, private):
+    """``is_private_host`` over what the resolver answers (socket.getaddrinfo, stubbed: no DNS).
+    One private address among public ones is enough."""
+    def resolve(host: str, port: object, *a: object) -> list:
+        return [(2, 1, 6, "", ("93.184.216.35", 0)), (2, 1, 6, "", (address, 0))]
+
+    monkeypatch.setattr(web.socket, "getaddrinfo", resolve)
+    assert web.is_private_host("site.example") is private
