@@ -10,7 +10,7 @@ import os
 import stat
 import sys
 from dataclasses import dataclass
-from typing import BinaryIO, Iterator, Protocol
+from typing import BinaryIO, Callable, Iterator, Protocol
 
 from ..model import ScanText, Stats
 
@@ -34,8 +34,11 @@ def is_vendored_dir(entry: os.DirEntry[str]) -> bool:
     )
 
 
-def walk(root: str, stats: Stats, include_vendored: bool = False) -> Iterator[str]:
-    """Regular files under ``root`` (dotfiles included), without following directory links."""
+def walk(root: str, stats: Stats, include_vendored: bool = False,
+         shown: Callable[[str], str] | None = None) -> Iterator[str]:
+    """Regular files under ``root`` (dotfiles included), without following directory links.
+    What is skipped goes to ``stats`` under its ``shown`` path (default: the path as walked)."""
+    shown = shown or printable_path
     stack = [root]
     while stack:
         d = stack.pop()
@@ -43,7 +46,7 @@ def walk(root: str, stats: Stats, include_vendored: bool = False) -> Iterator[st
             with os.scandir(d) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
-            stats.skip(printable_path(d), f"unreadable directory ({exc.strerror or exc.__class__.__name__})")
+            stats.skip(shown(d), f"unreadable directory ({exc.strerror or exc.__class__.__name__})")
             continue
         subdirs = []
         for e in entries:
@@ -52,21 +55,21 @@ def walk(root: str, stats: Stats, include_vendored: bool = False) -> Iterator[st
                     if e.name in ALWAYS_SKIPPED_DIRS:
                         continue
                     if not include_vendored and is_vendored_dir(e):
-                        stats.skip(printable_path(e.path), "vendored directory")
+                        stats.skip(shown(e.path), "vendored directory")
                         continue
                     subdirs.append(e.path)
                 elif e.is_symlink():
                     target_ok = os.path.isfile(e.path)
                     if not target_ok:
-                        stats.skip(printable_path(e.path), "broken or non-file symlink")
+                        stats.skip(shown(e.path), "broken or non-file symlink")
                         continue
                     yield e.path
                 elif e.is_file(follow_symlinks=False):
                     yield e.path
                 else:
-                    stats.skip(printable_path(e.path), "not a regular file")
+                    stats.skip(shown(e.path), "not a regular file")
             except OSError as exc:
-                stats.skip(printable_path(e.path), f"unreadable ({exc.strerror or exc.__class__.__name__})")
+                stats.skip(shown(e.path), f"unreadable ({exc.strerror or exc.__class__.__name__})")
         stack.extend(reversed(subdirs))
 
 
@@ -241,7 +244,13 @@ def _refs(target: str, stats: Stats, include_vendored: bool) -> Iterator[FileRef
     if stat.S_ISDIR(st.st_mode):
         root = os.path.abspath(target)
         prefix = target if target.endswith(os.sep) else target + os.sep
-        for path in walk(target, stats, include_vendored):
+
+        def shown(path: str) -> str:  # what is skipped is named like what is found
+            if path.startswith(prefix):
+                return printable_path(path[len(prefix):].replace(os.sep, "/"))
+            return printable_path(path)
+
+        for path in walk(target, stats, include_vendored, shown):
             if path.startswith(prefix):  # always, from walk; relpath() is slow
                 rel = path[len(prefix):]
                 yield FileRef(path, printable_path(rel.replace(os.sep, "/")), os.path.join(root, rel), root)
