@@ -99,6 +99,15 @@ def test_a_normal_run_replaces_the_report_and_leaves_no_temp_file(tmp_path):
     assert r.returncode == 1 and r.stdout == "", r.stderr
     jsonschema.validate(json.loads(report.read_text()), SARIF_SCHEMA)
     assert os.listdir(tmp_path / "out") == ["report.sarif"]
+    # the temp file's 0600 does not stick: a replaced report keeps its mode, a new one gets the
+    # mode the umask gives
+    report.chmod(0o640)
+    r = subprocess.run(keyguard_cmd("tree", "--format", "sarif", "-o", "out/report.sarif"), cwd=tmp_path,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and stat.S_IMODE(report.stat().st_mode) == 0o640
+    r = subprocess.run(keyguard_cmd("tree", "--format", "json", "-o", "out/new.json"), cwd=tmp_path,
+                       capture_output=True, text=True, timeout=120, preexec_fn=lambda: os.umask(0o022))
+    assert r.returncode == 1 and stat.S_IMODE((tmp_path / "out" / "new.json").stat().st_mode) == 0o644
 
 
 def test_dev_stdout_and_a_fifo_are_written_in_place_not_replaced(tmp_path):
