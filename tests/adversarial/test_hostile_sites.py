@@ -55,6 +55,10 @@ class Site:
             headers["Content-Length"] = str(10 * SERVER_STREAM_BYTES)  # promised, never all sent
         self.routes[path] = lambda: (200, headers, blocks())
 
+    def raw(self, path: str, blocks: Callable[[], Iterator[bytes]]) -> None:
+        """Bytes sent as they are, status line and headers included."""
+        self.routes[path] = lambda: (0, {}, blocks())
+
     def redirect(self, path: str, location: str) -> None:
         self.routes[path] = lambda: (302, {"Location": location}, b"")
 
@@ -75,6 +79,13 @@ def site():
             route = s.routes.get(path)
             status, headers, body = route() if route else (404, {}, b"not found")
             try:
+                if status == 0:  # raw
+                    for block in body:
+                        self.wfile.write(block)
+                        self.wfile.flush()
+                    s.completed.append(path)
+                    self.close_connection = True
+                    return
                 self.send_response(status)
                 for k, v in headers.items():
                     self.send_header(k, v)
@@ -307,3 +318,22 @@ def test_which_addresses_count_as_private(monkeypatch, address, private):
 
     monkeypatch.setattr(web.socket, "getaddrinfo", resolve)
     assert web.is_private_host("site.example") is private
+
+
+def test_headers_trickling_in_stop_at_max_time(site, tmp_path):
+    """A status line, then one header byte every 50 ms: each socket read returns within
+    --timeout and the headers never end. Only --max-time can stop it (a timer around the whole
+    request; the body checks alone never ran, and the scan took as long as the server liked)."""
+    def slow_headers() -> Iterator[bytes]:
+        yield b"HTTP/1.1 200 OK\r\nContent-Type: application/javascript\r\nX-Slow: "
+        yield from endless(b"a", pause=0.05)()
+
+    site.page("/", '<script src="/slow.js"></script><script src="/later.js"></script>')
+    site.raw("/slow.js", slow_headers)
+    site.page("/later.js", "var later = 1;", "application/javascript")
+    doc = scan_url(site.url + "/", "--max-time", "2", "--timeout", "5", cwd=tmp_path)
+    assert "/slow.js" not in site.completed  # keyguard hung up; it did not wait the server out
+    skipped = reasons(doc)
+    assert skipped[site.url + "/slow.js"] == "limit: --max-time reached"
+    assert skipped[site.url + "/later.js"] == "limit: --max-time reached"
+    assert doc["stats"]["files"] == 1
