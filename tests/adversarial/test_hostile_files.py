@@ -368,3 +368,22 @@ def test_a_deeply_nested_config_or_baseline_in_the_tree_is_one_line_not_a_crash(
     r = keyguard("scan", ".", cwd=tmp_path)
     assert r.returncode == 2, (r.returncode, r.stderr[-500:])
     assert r.stderr.strip().splitlines() == [f"Error: ./{name}: {message}"]
+
+
+def test_a_source_map_over_64_mib_is_scanned_as_plain_text_with_the_reason(tmp_path):
+    """Past SOURCE_MAP_MAX_BYTES a map is not parsed whole (memory): it is read in chunks like
+    any large file, its keys still found, and the stats say why it has no original positions."""
+    from keyguard.sources.files import SOURCE_MAP_MAX_BYTES
+
+    secret = key("openai-project-key", 880)
+    filler = "const x = 1;\\n" * 1000
+    path = tmp_path / "huge.js.map"
+    with open(path, "w") as fh:
+        fh.write('{"version":3,"sources":["a.ts"],"sourcesContent":["')
+        while fh.tell() < SOURCE_MAP_MAX_BYTES + 2**20:
+            fh.write(filler)
+        fh.write(f'const k = \\"{secret}\\";"]}}')
+    doc = scan(tmp_path, cwd=tmp_path)
+    assert [(f["path"], f["redacted"], f["origin"]) for f in doc["findings"]] == [
+        ("huge.js.map", redacted("openai-project-key", secret), None)]
+    assert reasons(doc) == {"huge.js.map": "source map over 64 MiB: scanned as plain text"}
