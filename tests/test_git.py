@@ -174,6 +174,33 @@ def test_since_missing_ref_in_shallow_clone_says_how_to_fetch(repo: Path, tmp_pa
     assert any("shallow" in e for e in doc["errors"])
 
 
+@pytest.mark.parametrize("depth", [["--depth=1"], []], ids=["shallow", "full"])
+def test_since_missing_ref_hint_is_a_fetch_command_that_works(repo: Path, tmp_path: Path,
+                                                              depth: list[str]) -> None:
+    """A single-branch clone of a PR branch has no origin/main: the command keyguard prints
+    fetches it (``git fetch origin origin/main`` would fail: the remote has no such ref)."""
+    import re
+    import shlex
+
+    for i in range(3):
+        write(repo / f"f{i}.txt", f"{i}\n")
+        commit(repo, f"c{i}")
+    git(repo, "checkout", "-q", "-b", "pr")
+    write(repo / "llm.py", f'GROQ_API_KEY = "{key("groq-api-key", 91)}"\n')
+    added = commit(repo, "key")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", *depth, "--single-branch", "--branch=pr", f"file://{repo}",
+                    str(clone)], check=True, env=ENV)
+    p = keyguard("scan", "--since", "origin/main", cwd=clone)
+    assert p.returncode == 2 and p.stderr.count("\n") == 1, p.stderr
+    m = re.search(r"Fetch it first: `(git fetch [^`]+)`", p.stderr)
+    assert m, p.stderr
+    assert "origin/main" not in m.group(1).split()  # not a ref the remote has
+    subprocess.run(shlex.split(m.group(1)), cwd=clone, check=True, env=ENV, capture_output=True)
+    code, doc = scan(clone, "--since", "origin/main")
+    assert code == 1 and [f["commit"]["sha"] for f in doc["findings"]] == [added]
+
+
 def test_submodule_is_not_followed_and_does_not_break_the_scan(repo: Path, tmp_path: Path) -> None:
     sub = tmp_path / "sub"
     sub.mkdir()

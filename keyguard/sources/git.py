@@ -481,16 +481,37 @@ def blame(repo: Repo, findings: list[Finding], head: str) -> None:
         f.commit = commit
 
 
+def fetch_command(repo: Repo, ref: str) -> str:
+    """A ``git fetch`` that makes the missing ``ref`` resolvable, as the user typed it.
+
+    ``origin/main`` is a remote-tracking ref: fetching the remote's ``main`` into it works even
+    in a single-branch clone (whose refspec does not cover it). A shallow clone also needs
+    history below the fetched commit to find a merge base.
+    """
+    remotes = repo.run("remote", check=False).stdout.decode("utf-8", "replace").split()
+    deepen = " --deepen=100" if repo.shallow else ""
+    remote, _, branch = ref.partition("/")
+    if remote in remotes and branch:
+        return f"git fetch{deepen} {remote} {branch}:refs/remotes/{remote}/{branch}"
+    origin = "origin" if "origin" in remotes or not remotes else remotes[0]
+    if re.fullmatch(r"[0-9a-fA-F]{40}", ref):
+        return f"git fetch{deepen} {origin} {ref}"
+    if re.fullmatch(r"[0-9a-fA-F]{7,39}", ref) or re.search(r"[~^@:{\s]", ref):
+        # a short sha or a revision expression cannot be fetched by name: fetch history
+        return "git fetch --unshallow" if repo.shallow else f"git fetch {origin}"
+    return f"git fetch{deepen} {origin} {ref}:{ref}"
+
+
 def resolve_base(repo: Repo, ref: str) -> str:
     """The merge base of ``ref`` and HEAD, as the pull request's diff uses it."""
     if not repo.has_commits():
         raise GitError(f"{repo.path}: no commits yet, nothing to compare with {ref}")
     p = repo.run("rev-parse", "--verify", "-q", "--end-of-options", f"{ref}^{{commit}}", check=False)
     if p.returncode != 0:
-        hint = (" The clone is shallow: fetch the base, e.g. `git fetch --deepen=100 origin` or "
-                f"`git fetch origin {ref}` (actions/checkout: `fetch-depth: 0`)." if repo.shallow
-                else f" Fetch it first, e.g. `git fetch origin {ref}`.")
-        raise GitError(f"--since {ref}: no such commit in {repo.toplevel}.{hint}")
+        shallow = " The clone is shallow." if repo.shallow else ""
+        raise GitError(f"--since {ref}: no such commit in {repo.toplevel}.{shallow} Fetch it first: "
+                       f"`{fetch_command(repo, ref)}`"
+                       + (" (actions/checkout: `fetch-depth: 0`)." if repo.shallow else "."))
     sha = p.stdout.decode().strip()
     mb = repo.run("merge-base", sha, "HEAD", check=False)
     if mb.returncode != 0:
