@@ -92,6 +92,13 @@ def _run(targets: tuple[str, ...], s: Setup, include_vendored: bool, baseline: B
     except SetupError as exc:
         raise KeyguardError(str(exc)) from None
     dirs = [t for t in targets if t != "-" and os.path.isdir(t)]
+    from .sources.files import is_git_dir
+
+    for d in dirs:
+        if is_git_dir(d):
+            raise KeyguardError(f"{d}: a git repository's own directory (bare repository or .git): "
+                                "its files are git objects, which a directory scan cannot read; use "
+                                f"`keyguard scan {d} --history` (or --since REF)")
     root = os.path.abspath(dirs[0]) if len(dirs) == 1 and len(targets) == 1 else None
     jobs, shard = _speed(speed or {})
     if seen_paths is None and not any(map(_is_url, targets)):

@@ -368,3 +368,18 @@ def test_history_shards_split_by_path_and_merge_rebuilds_the_scan(repo: Path, tm
         map(place, whole["findings"]))
     bad = keyguard("scan", "--staged", "--shard", "1/2", cwd=repo)
     assert bad.returncode == 2 and "--shard" in bad.stderr
+
+
+def test_bare_repository_scanned_as_a_directory_says_to_use_history(repo: Path, tmp_path: Path) -> None:
+    """Its files are compressed git objects: a plain directory scan would report a false 'clean'."""
+    write(repo / "a.py", f'GEMINI_API_KEY = "{key("google-api-key", 92)}"\n')
+    commit(repo, "key")
+    outer = tmp_path / "server"
+    bare = outer / "repo.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(repo), str(bare)], check=True, env=ENV)
+    for target in (bare, repo / ".git"):
+        p = keyguard("scan", str(target), cwd=tmp_path)
+        assert p.returncode == 2 and "--history" in p.stderr and p.stderr.count("\n") == 1, p.stderr
+    code, doc = scan(outer)  # a bare repository inside a scanned directory is counted as skipped
+    assert code == 0 and doc["stats"]["skipped"] == {"bare git repository, scan it with --history": 1}
+    assert scan(bare, "--history")[0] == 1
