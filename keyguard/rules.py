@@ -38,8 +38,11 @@ def _yaml_load(text: str, where: str) -> Any:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
-    except yaml.YAMLError as exc:
-        raise RuleError(f"{where}: not valid YAML: {exc}") from None
+    except yaml.YAMLError as exc:  # one line: the place and the problem
+        mark = getattr(exc, "problem_mark", None)
+        line = f" (line {mark.line + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise RuleError(f"{where}: not valid YAML{line}: {problem}") from None
 
 
 def rule_files(path: Path) -> list[Path]:

@@ -141,6 +141,10 @@ def test_bad_rules_file_names_file_and_rule(tmp_path):
     bad_yaml.write_text("rules: [\n")
     p = run_keyguard("scan", "--rules", str(bad_yaml), str(tmp_path))
     assert p.returncode == 2 and b"bad.yml" in p.stderr and b"Traceback" not in p.stderr
+    bad_yaml.write_text("provider: acme\nrules:\n  - id: acme-key\n   name: [Acme\n")
+    p = run_keyguard("scan", "--rules", str(bad_yaml), str(tmp_path))
+    assert p.returncode == 2 and p.stderr.count(b"\n") == 1, p.stderr  # one line, with the place
+    assert p.stderr.startswith(b"Error: " + str(bad_yaml).encode() + b": not valid YAML (line 4): ")
     bad_re = tmp_path / "badre.yml"
     bad_re.write_text(
         "provider: acme\nrules:\n  - id: acme-key\n    name: Acme\n    regex: 'acme_[a-z'\n"
