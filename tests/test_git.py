@@ -217,6 +217,10 @@ def test_submodule_is_not_followed_and_does_not_break_the_scan(repo: Path, tmp_p
     for args in (("--history",), ("--since", "main"), ("--staged",)):
         code, doc = scan(repo, *args)
         assert code == 0 and doc["findings"] == [], args
+    # --history says what it did not follow
+    code, doc = scan(repo, "--history")
+    assert {"path": "vendor/sub", "reason": "submodule (not followed: scan its repository on its own)"} \
+        in doc["stats"]["skipped_paths"]
 
 
 def test_staged_scans_only_added_lines_with_staged_line_numbers(repo: Path) -> None:

@@ -30,6 +30,7 @@ SAFE_CONFIG = (
     "-c", "log.mailmap=false", "-c", "core.quotePath=false",
 )
 LFS_HEAD = b"version https://git-lfs.github.com/spec/"
+SUBMODULE_SKIP = "submodule (not followed: scan its repository on its own)"
 MAX_BLOB_BYTES = 256 * 1024 * 1024  # larger blobs are skipped (and reported in stats)
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 
@@ -305,6 +306,7 @@ def read_history(repo: Repo, stats: Stats) -> History:
     tokens = _tokens(proc.stdout)
     current = -1
     interned: dict[bytes, str] = {}
+    submodules: set[bytes] = set()
     for tok in tokens:
         if tok.startswith(b"\x01"):
             author, email, date, ctime = (next(tokens, b"") for _ in range(4))
@@ -323,7 +325,10 @@ def read_history(repo: Repo, stats: Stats) -> History:
         if len(fields) < 3 or current < 0:
             continue
         new_sha, new_mode = fields[-2].decode(), fields[len(fields) // 2 - 1].lstrip(b":")
-        if new_sha == _ZERO or not new_mode.startswith(b"10"):  # deleted, gitlink, symlink
+        if new_mode == b"160000":  # a submodule: its history is another repository's
+            submodules.add(raw_path)
+            continue
+        if new_sha == _ZERO or not new_mode.startswith(b"10"):  # deleted, symlink
             continue
         path = interned.get(raw_path)
         if path is None:
@@ -332,6 +337,8 @@ def read_history(repo: Repo, stats: Stats) -> History:
     proc.stdout.close()
     rc = proc.wait()
     drain.join()
+    for raw_path in sorted(submodules):
+        stats.skip(_decode_path(raw_path), SUBMODULE_SKIP)
     if rc != 0:
         msg = _first_line(b"".join(err_chunks))
         if not h.commits:
