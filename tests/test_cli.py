@@ -96,6 +96,23 @@ def test_sarif_is_valid_and_has_no_secret(tmp_path, make_key):
     assert list(res[".env"]["partialFingerprints"]) == ["keyguardSecret/v1"]
 
 
+def test_sarif_srcroot_joined_with_a_uri_is_the_file(tmp_path, make_key):
+    """%SRCROOT% + the result's uri names the scanned file, also when the root is ``/``."""
+    from urllib.parse import unquote, urljoin
+
+    target = tmp_path / "sub dir" / "a.env"
+    target.parent.mkdir()
+    target.write_text(f"GEMINI_API_KEY={make_key('google-api-key')}\n")
+    for cwd in ("/", tmp_path):
+        p = run_keyguard("scan", str(target), "--format", "sarif", cwd=cwd)
+        assert p.returncode == 1, p.stderr
+        run = json.loads(p.stdout)["runs"][0]
+        base = run["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+        assert base.endswith("/") and not base.endswith("//"), base
+        uri = run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        assert unquote(urljoin(base, uri)) == target.as_uri().replace("%20", " ")
+
+
 def test_sarif_fingerprint_is_content_based(tmp_path, make_key):
     g = make_key("google-api-key")
     (tmp_path / "a.txt").write_text(f"k={g}\n")
