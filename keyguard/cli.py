@@ -151,6 +151,16 @@ def _git_mode(targets: tuple[str, ...], history: bool, since_ref: str | None,
     return chosen[0][2:]
 
 
+def _git_toplevel(target: str) -> str:
+    from .sources.git import GitError, open_repo
+
+    try:
+        top = open_repo(target).toplevel
+    except GitError as exc:
+        raise KeyguardError(str(exc)) from None
+    return target if os.path.realpath(top) == os.path.realpath(target) else top  # as given
+
+
 def _run_git(mode: str, target: str, since_ref: str | None, s: Setup,
              baseline: Baseline | None, shard: tuple[int, int] | None = None, jobs: int = 1) -> ScanResult:
     from .git_scan import scan_git
@@ -250,7 +260,9 @@ def scan(targets: tuple[str, ...], fmt: str, output: str | None, show_secrets: b
 
     targets = targets or (".",)
     git_mode = _git_mode(targets, history, since_ref, staged)
-    s = _setup(targets, opts)
+    # git findings' paths are relative to the repository's top level: its config applies,
+    # also when keyguard runs in a subdirectory
+    s = _setup((_git_toplevel(targets[0]),) if git_mode else targets, opts)
     try:
         baseline = read_baselines(s.baseline_files)
     except SetupError as exc:

@@ -387,3 +387,23 @@ def test_bare_repository_scanned_as_a_directory_says_to_use_history(repo: Path, 
     code, doc = scan(outer)  # a bare repository inside a scanned directory is counted as skipped
     assert code == 0 and doc["stats"]["skipped"] == {"bare git repository, scan it with --history": 1}
     assert scan(bare, "--history")[0] == 1
+
+
+def test_git_modes_use_the_repository_roots_config_from_a_subdirectory(repo: Path) -> None:
+    """Git findings' paths are relative to the top level, and so is its config: run from
+    ``src/``, ``--staged``/``--since``/``--history`` still honour the root's .keyguard.yaml."""
+    write(repo / "src" / "keep.txt", "x\n")
+    base = commit(repo, "base")
+    write(repo / "src" / "llm.py", f'GROQ_API_KEY = "{key("groq-api-key", 93)}"\n')
+    git(repo, "add", "-A")
+    code, doc = scan(repo / "src", "--staged")
+    assert code == 1 and [f["path"] for f in doc["findings"]] == ["src/llm.py"]
+    write(repo / ".keyguard.yaml", "skip:\n  - src/llm.py\n")
+    git(repo, "add", "-A")
+    code, doc = scan(repo / "src", "--staged")
+    assert code == 0 and doc["findings"] == [] and doc["stats"]["suppressed"] == {"skipped-path": 1}
+    commit(repo, "key")
+    for args in (("--since", base), ("--history",)):
+        code, doc = scan(repo / "src", *args)
+        assert code == 0 and doc["findings"] == [], args
+        assert doc["stats"]["suppressed"] == {"skipped-path": 1}, args
