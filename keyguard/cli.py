@@ -25,6 +25,26 @@ class KeyguardError(click.ClickException):
     exit_code = EXIT_ERROR
 
 
+def emit_report(text: str, output: str | None) -> None:
+    """Write a report to ``output`` (atomically) or standard output. A failed write (a full
+    disk, a closed pipe) is a one-line error, exit 2 — not a traceback and exit 1."""
+    from .report import write_output
+
+    try:
+        if output:
+            write_output(text, output)
+        else:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+    except OSError as exc:
+        if not output:  # what is still buffered cannot be written either: drop it quietly
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            except OSError:
+                pass
+        raise KeyguardError(f"cannot write {output or 'to standard output'}: {exc.strerror or exc}") from None
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="keyguard")
 def cli() -> None:
@@ -213,7 +233,6 @@ def merge_reports(reports: tuple[str, ...], fmt: str | None, output: str | None)
     import json
 
     from .merge import MergeError, count, merge
-    from .report import write_output
 
     if fmt is None and output and output.endswith((".sarif", ".sarif.json")):
         fmt = "sarif"
@@ -222,13 +241,7 @@ def merge_reports(reports: tuple[str, ...], fmt: str | None, output: str | None)
     except MergeError as exc:
         raise KeyguardError(str(exc)) from None
     text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-    if output:
-        try:
-            write_output(text, output)
-        except OSError as exc:
-            raise KeyguardError(f"cannot write {output}: {exc.strerror or exc}") from None
-    else:
-        sys.stdout.write(text)
+    emit_report(text, output)
     sys.exit(EXIT_FINDINGS if count(found, doc) else EXIT_CLEAN)
 # -- end speed and scale ------------------------------------------------------------------------
 
@@ -256,7 +269,7 @@ def scan(targets: tuple[str, ...], fmt: str, output: str | None, show_secrets: b
     """Scan files, directories, or - (standard input). Exit 0 clean, 1 findings, 2 error."""
     from .model import severity_rank
     from .project import SetupError, read_baselines
-    from .report import render, write_output
+    from .report import render
 
     targets = targets or (".",)
     git_mode = _git_mode(targets, history, since_ref, staged)
@@ -276,13 +289,7 @@ def scan(targets: tuple[str, ...], fmt: str, output: str | None, show_secrets: b
         _verify_findings(result.findings)
     use_color = color if color is not None else (output is None and sys.stdout.isatty())
     text = render(fmt, result, show_secrets=show_secrets, color=use_color)
-    if output:
-        try:
-            write_output(text, output)
-        except OSError as exc:
-            raise KeyguardError(f"cannot write {output}: {exc.strerror or exc}") from None
-    else:
-        sys.stdout.write(text)
+    emit_report(text, output)
     threshold = severity_rank(s.config.fail_on)
     failing = any(severity_rank(f.severity) >= threshold for f in result.findings)
     sys.exit(EXIT_FINDINGS if failing else EXIT_CLEAN)
@@ -590,7 +597,7 @@ def verify_command(source: str, fmt: str, output: str | None, show_secrets: bool
     """Check keys live: SOURCE is a `scan --format json --show-secrets` report, or - for keys on
     standard input, one per line (a key without a prefix needs its name: MISTRAL_API_KEY=...).
     Exit 0 if no key is live, 1 if any is, 2 on error."""
-    from .report import render, write_output
+    from .report import render
     from .verify.input import InputError, read_findings
 
     try:
@@ -607,13 +614,7 @@ def verify_command(source: str, fmt: str, output: str | None, show_secrets: bool
         raise KeyguardError(str(exc)) from None
     _verify_findings(result.findings)
     report = render(fmt, result, show_secrets=show_secrets, color=output is None and sys.stdout.isatty())
-    if output:
-        try:
-            write_output(report, output)
-        except OSError as exc:
-            raise KeyguardError(f"cannot write {output}: {exc.strerror or exc}") from None
-    else:
-        sys.stdout.write(report)
+    emit_report(report, output)
     live = any((f.verification or {}).get("status") == "live" for f in result.findings)
     sys.exit(EXIT_FINDINGS if live else EXIT_CLEAN)
 

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import jsonschema
+import pytest
 
 from .conftest import ROOT, run_keyguard, scan_json
 
@@ -130,6 +131,24 @@ def test_github_format(tmp_path, make_key):
     lines = p.stdout.decode().splitlines()
     assert any(line.startswith("::error file=.env,line=1,col=16") for line in lines)
     assert g not in p.stdout.decode()
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_report_that_cannot_be_written_is_a_one_line_error_exit_2(tmp_path, make_key):
+    """A full disk on standard output: exit 2 (not 1, which would read as findings; not 0)."""
+    import subprocess
+    import sys
+
+    (tmp_path / "a.txt").write_text("nothing here\n")
+    (tmp_path / "b.env").write_text(f"GEMINI_API_KEY={make_key('google-api-key')}\n")
+    for target in ("a.txt", "."):
+        with open("/dev/full", "w") as full:
+            p = subprocess.run([sys.executable, "-m", "keyguard", "scan", target, "--format", "json"],
+                               cwd=tmp_path, stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+        assert p.returncode == 2, p.stderr
+        assert p.stderr == "Error: cannot write to standard output: No space left on device\n"
+    p = run_keyguard("scan", str(tmp_path), "--output", "/dev/full")
+    assert p.returncode == 2 and p.stderr.decode().count("\n") == 1, p.stderr
 
 
 def test_output_to_a_pipe_is_written_in_place(tmp_path, make_key):
