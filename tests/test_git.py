@@ -407,3 +407,19 @@ def test_git_modes_use_the_repository_roots_config_from_a_subdirectory(repo: Pat
         code, doc = scan(repo / "src", *args)
         assert code == 0 and doc["findings"] == [], args
         assert doc["stats"]["suppressed"] == {"skipped-path": 1}, args
+
+
+def test_identical_new_files_are_each_reported_in_since_and_staged(repo: Path) -> None:
+    """A blob is read once, but each changed path holding it is a file the change adds."""
+    write(repo / "README.md", "hi\n")
+    base = commit(repo, "base")
+    line = f'OPENAI_API_KEY = "{key("openai-project-key", 94)}"\n'
+    write(repo / "a" / "settings.py", line)
+    write(repo / "b" / "settings.py", line)
+    git(repo, "add", "-A")
+    code, doc = scan(repo, "--staged")
+    assert code == 1 and sorted(f["path"] for f in doc["findings"]) == ["a/settings.py", "b/settings.py"]
+    added = commit(repo, "two copies")
+    code, doc = scan(repo, "--since", base)
+    assert code == 1 and sorted((f["path"], f["commit"]["sha"]) for f in doc["findings"]) == [
+        ("a/settings.py", added), ("b/settings.py", added)]

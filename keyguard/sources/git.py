@@ -452,16 +452,25 @@ def change_texts(repo: Repo, changes: list[Change], stats: Stats) -> Iterator[Sc
 
 
 def added_only(findings: list[Finding], changes: list[Change]) -> list[Finding]:
-    """Findings on added lines whose secret was not already in the file's old version."""
+    """Findings on added lines whose secret was not already in the file's old version.
+
+    A blob is scanned once, at its first path: its findings are judged at every changed path
+    with that content (a file copied to a new name is a new file with its own old version).
+    """
     by_path = {c.path: c for c in changes}
+    same_blob: dict[str, list[Change]] = {}
+    for c in changes:
+        same_blob.setdefault(c.new_blob, []).append(c)
     kept = []
-    for f in findings:
-        c = by_path.get(f.path)
-        if c is None or not (set(range(f.line, max(f.line, f.end_line) + 1)) & c.added):
-            continue
-        if c.old_text and f.secret in c.old_text:
-            continue
-        kept.append(f)
+    for first in findings:
+        scanned = by_path.get(first.path)
+        for c in same_blob.get(scanned.new_blob, []) if scanned else []:
+            f = first if c is scanned else replace(first, path=c.path, origin=dict(first.origin))
+            if not (set(range(f.line, max(f.line, f.end_line) + 1)) & c.added):
+                continue
+            if c.old_text and f.secret in c.old_text:
+                continue
+            kept.append(f)
     return kept
 
 
