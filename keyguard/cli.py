@@ -25,6 +25,26 @@ class KeyguardError(click.ClickException):
     exit_code = EXIT_ERROR
 
 
+def emit_report(text: str, output: str | None) -> None:
+    """Write a report to ``output`` (atomically) or standard output. A failed write (a full
+    disk, a closed pipe) is a one-line error, exit 2 — not a traceback and exit 1."""
+    from .report import write_output
+
+    try:
+        if output:
+            write_output(text, output)
+        else:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+    except OSError as exc:
+        if not output:  # what is still buffered cannot be written either: drop it quietly
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            except OSError:
+                pass
+        raise KeyguardError(f"cannot write {output or 'to standard output'}: {exc.strerror or exc}") from None
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="keyguard")
 def cli() -> None:
@@ -92,6 +112,13 @@ def _run(targets: tuple[str, ...], s: Setup, include_vendored: bool, baseline: B
     except SetupError as exc:
         raise KeyguardError(str(exc)) from None
     dirs = [t for t in targets if t != "-" and os.path.isdir(t)]
+    from .sources.files import is_git_dir
+
+    for d in dirs:
+        if is_git_dir(d):
+            raise KeyguardError(f"{d}: a git repository's own directory (bare repository or .git): "
+                                "its files are git objects, which a directory scan cannot read; use "
+                                f"`keyguard scan {d} --history` (or --since REF)")
     root = os.path.abspath(dirs[0]) if len(dirs) == 1 and len(targets) == 1 else None
     jobs, shard = _speed(speed or {})
     if seen_paths is None and not any(map(_is_url, targets)):
@@ -142,6 +169,16 @@ def _git_mode(targets: tuple[str, ...], history: bool, since_ref: str | None,
     if len(targets) != 1 or targets[0] == "-":
         raise KeyguardError(f"{chosen[0]}: give one git repository (default: .)")
     return chosen[0][2:]
+
+
+def _git_toplevel(target: str) -> str:
+    from .sources.git import GitError, open_repo
+
+    try:
+        top = open_repo(target).toplevel
+    except GitError as exc:
+        raise KeyguardError(str(exc)) from None
+    return target if os.path.realpath(top) == os.path.realpath(target) else top  # as given
 
 
 def _run_git(mode: str, target: str, since_ref: str | None, s: Setup,
@@ -196,7 +233,6 @@ def merge_reports(reports: tuple[str, ...], fmt: str | None, output: str | None)
     import json
 
     from .merge import MergeError, count, merge
-    from .report import write_output
 
     if fmt is None and output and output.endswith((".sarif", ".sarif.json")):
         fmt = "sarif"
@@ -205,13 +241,7 @@ def merge_reports(reports: tuple[str, ...], fmt: str | None, output: str | None)
     except MergeError as exc:
         raise KeyguardError(str(exc)) from None
     text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-    if output:
-        try:
-            write_output(text, output)
-        except OSError as exc:
-            raise KeyguardError(f"cannot write {output}: {exc.strerror or exc}") from None
-    else:
-        sys.stdout.write(text)
+    emit_report(text, output)
     sys.exit(EXIT_FINDINGS if count(found, doc) else EXIT_CLEAN)
 # -- end speed and scale ------------------------------------------------------------------------
 
@@ -239,11 +269,13 @@ def scan(targets: tuple[str, ...], fmt: str, output: str | None, show_secrets: b
     """Scan files, directories, or - (standard input). Exit 0 clean, 1 findings, 2 error."""
     from .model import severity_rank
     from .project import SetupError, read_baselines
-    from .report import render, write_output
+    from .report import render
 
     targets = targets or (".",)
     git_mode = _git_mode(targets, history, since_ref, staged)
-    s = _setup(targets, opts)
+    # git findings' paths are relative to the repository's top level: its config applies,
+    # also when keyguard runs in a subdirectory
+    s = _setup((_git_toplevel(targets[0]),) if git_mode else targets, opts)
     try:
         baseline = read_baselines(s.baseline_files)
     except SetupError as exc:
@@ -257,13 +289,7 @@ def scan(targets: tuple[str, ...], fmt: str, output: str | None, show_secrets: b
         _verify_findings(result.findings)
     use_color = color if color is not None else (output is None and sys.stdout.isatty())
     text = render(fmt, result, show_secrets=show_secrets, color=use_color)
-    if output:
-        try:
-            write_output(text, output)
-        except OSError as exc:
-            raise KeyguardError(f"cannot write {output}: {exc.strerror or exc}") from None
-    else:
-        sys.stdout.write(text)
+    emit_report(text, output)
     threshold = severity_rank(s.config.fail_on)
     failing = any(severity_rank(f.severity) >= threshold for f in result.findings)
     sys.exit(EXIT_FINDINGS if failing else EXIT_CLEAN)
@@ -572,7 +598,7 @@ def verify_command(source: str, fmt: str, output: str | None, show_secrets: bool
     """Check keys live: SOURCE is a `scan --format json --show-secrets` report, or - for keys on
     standard input, one per line (a key without a prefix needs its name: MISTRAL_API_KEY=...).
     Exit 0 if no key is live, 1 if any is, 2 on error."""
-    from .report import render, write_output
+    from .report import render
     from .verify.input import InputError, read_findings
 
     try:
@@ -589,13 +615,7 @@ def verify_command(source: str, fmt: str, output: str | None, show_secrets: bool
         raise KeyguardError(str(exc)) from None
     _verify_findings(result.findings)
     report = render(fmt, result, show_secrets=show_secrets, color=output is None and sys.stdout.isatty())
-    if output:
-        try:
-            write_output(report, output)
-        except OSError as exc:
-            raise KeyguardError(f"cannot write {output}: {exc.strerror or exc}") from None
-    else:
-        sys.stdout.write(report)
+    emit_report(report, output)
     live = any((f.verification or {}).get("status") == "live" for f in result.findings)
     sys.exit(EXIT_FINDINGS if live else EXIT_CLEAN)
 

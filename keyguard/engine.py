@@ -705,7 +705,9 @@ def _bounded(text: str, s: int, e: int, secret: str) -> bool:
         # base64: "=" only pads a run's end; before a key it is an assignment (KEY=value)
         before = _TOKEN | {"+", "/"}
         after = before | {"="}
-    if s > 0 and text[s - 1] in before and secret[0] in after:
+    # "\n", "\t", "\r" escapes in a JSON or JS string end the token before them
+    escaped = s > 1 and text[s - 2] == "\\" and text[s - 1] in "ntr" and (s < 3 or text[s - 3] != "\\")
+    if s > 0 and text[s - 1] in before and secret[0] in after and not escaped:
         return False
     if e < len(text) and text[e] in after and secret[-1] in after:
         return False

@@ -166,8 +166,20 @@ def merge(paths: list[str], fmt: str | None = None) -> tuple[str, dict[str, Any]
     found, docs = load_reports(paths)
     if fmt and fmt != found:
         raise MergeError(f"the reports are {found.upper()}; merge them into --format {found}")
-    doc = merge_sarif(docs) if found == "sarif" else merge_json(docs)
-    return found, doc
+    merge_docs = merge_sarif if found == "sarif" else merge_json
+    try:
+        return found, merge_docs(docs)
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
+        for path, doc in zip(paths, docs):  # name the report that breaks the merge
+            try:
+                merge_docs([doc])
+            except (KeyError, TypeError, AttributeError, IndexError, ValueError) as one:
+                exc = one
+                break
+        else:
+            path = " + ".join(paths)
+        raise MergeError(f"{path}: malformed {found.upper()} report "
+                         f"({exc.__class__.__name__}: {exc})") from None
 
 
 def count(fmt: str, doc: dict[str, Any]) -> int:

@@ -1,7 +1,7 @@
 """From config file + command-line flags to what a run uses: rules, packs, suppressor, fail-on.
 
 The config is looked up in the scanned root: the one directory given, else the current
-directory. Flags override it: ``--enable``/``--disable`` win over the config's lists,
+directory (for git modes the CLI passes the repository's top level). Flags override it: ``--enable``/``--disable`` win over the config's lists,
 ``--fail-on`` and ``--baseline`` replace its values, ``--skip`` and ``--rules`` add to its lists.
 """
 from __future__ import annotations

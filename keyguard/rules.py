@@ -38,8 +38,11 @@ def _yaml_load(text: str, where: str) -> Any:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
-    except yaml.YAMLError as exc:
-        raise RuleError(f"{where}: not valid YAML: {exc}") from None
+    except yaml.YAMLError as exc:  # one line: the place and the problem
+        mark = getattr(exc, "problem_mark", None)
+        line = f" (line {mark.line + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise RuleError(f"{where}: not valid YAML{line}: {problem}") from None
 
 
 def rule_files(path: Path) -> list[Path]:
@@ -119,11 +122,15 @@ def build_rule(raw: dict[str, Any], where: str, source: str = "") -> Rule:
     examples = raw.get("examples") or {}
     if not isinstance(examples, dict):
         raise RuleError(f"{where}: examples must be a mapping with 'positive' and 'negative'")
+    if not isinstance(raw["provider"], str) or not raw["provider"].strip():
+        raise RuleError(f"{where}: provider must be a name (a string)")
     try:
         min_entropy = float(raw.get("min_entropy", 0) or 0)
         context_lines = int(raw.get("context_lines", 3))
     except (TypeError, ValueError):
         raise RuleError(f"{where}: min_entropy and context_lines must be numbers") from None
+    if not 0 <= min_entropy <= 8:  # bits per character; NaN fails too and would turn the check off
+        raise RuleError(f"{where}: min_entropy must be a number from 0 to 8 (bits per character)")
     rule = Rule(
         id=rid,
         provider=str(raw["provider"]),

@@ -18,6 +18,9 @@ def describe(rule: Rule) -> str:
     if rule.regex:
         lines.append(f"regex:       {rule.regex}")
         lines.append(f"keywords:    {', '.join(rule.keywords)}")
+    if rule.context:
+        lines.append(f"context:     {', '.join(rule.context)} (needed on the key's line or the "
+                     f"{rule.context_lines} lines above it)")
     if rule.min_entropy:
         lines.append(f"min_entropy: {rule.min_entropy}")
     if rule.description:

@@ -105,3 +105,51 @@ def test_action_install_step_is_valid_bash() -> None:
     assert p.returncode == 0, p.stderr
     assert ACTION["runs"]["using"] == "composite"
     assert step("Upload SARIF")["uses"].startswith("github/codeql-action/upload-sarif@")
+
+
+def test_action_on_push_scans_the_pushed_range_and_a_new_branch_against_the_default(tmp_path: Path) -> None:
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    git(origin, "init", "-q", "-b", "main")
+    old, pushed, branch_key = key("google-api-key", 311), key("openai-project-key", 312), key("groq-api-key", 313)
+    write(origin / "legacy.py", f'GEMINI_API_KEY = "{old}"\n')  # pushed before: not this push's
+    for i in range(3):
+        write(origin / f"f{i}.txt", f"{i}\n")
+        before = commit(origin, f"c{i}")
+    write(origin / "app.py", f'client = OpenAI(api_key="{pushed}")\n')
+    added = commit(origin, "key")
+    write(origin / "z.txt", "z\n")
+    after = commit(origin, "z")
+    ws = tmp_path / "ws"  # actions/checkout: depth 1, without `before`
+    subprocess.run(["git", "clone", "-q", "--depth=1", "--branch=main", f"file://{origin}", str(ws)],
+                   check=True, env=ENV)
+    event = {"before": before, "after": after, "commits": [{"id": added}, {"id": after}],
+             "repository": {"default_branch": "main"}}
+    p, out = run_step("Scan", ws, mkdir(tmp_path / "push"), "push", event)
+    assert p.returncode == 1, p.stdout + p.stderr
+    annotations = [ln for ln in p.stdout.splitlines() if ln.startswith("::error ")]
+    assert len(annotations) == 1 and "file=app.py,line=1," in annotations[0]
+    assert out["findings"] == "1"
+    (result,) = json.loads(Path(out["sarif-file"]).read_text())["runs"][0]["results"]
+    assert result["properties"]["commit"]["sha"] == added
+
+    # a new branch (before is all zeros): what it adds to the default branch
+    git(origin, "checkout", "-q", "-b", "feature")
+    write(origin / "feature.py", f'client = Groq(api_key="{branch_key}")\n')
+    tip = commit(origin, "feature")
+    ws2 = tmp_path / "ws2"
+    subprocess.run(["git", "clone", "-q", "--depth=1", "--branch=feature", f"file://{origin}", str(ws2)],
+                   check=True, env=ENV)
+    event = {"before": "0" * 40, "after": tip, "commits": [{"id": tip}],
+             "repository": {"default_branch": "main"}}
+    p, out = run_step("Scan", ws2, mkdir(tmp_path / "push2"), "push", event)
+    assert p.returncode == 1, p.stdout + p.stderr
+    annotations = [ln for ln in p.stdout.splitlines() if ln.startswith("::error ")]
+    assert len(annotations) == 1 and "file=feature.py,line=1," in annotations[0]
+    everything = p.stdout + p.stderr + out["summary"] + Path(out["sarif-file"]).read_text()
+    assert all(k not in everything for k in (old, pushed, branch_key))
+
+
+def mkdir(path: Path) -> Path:
+    path.mkdir()
+    return path

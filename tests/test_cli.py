@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import jsonschema
+import pytest
 
 from .conftest import ROOT, run_keyguard, scan_json
 
@@ -96,6 +97,24 @@ def test_sarif_is_valid_and_has_no_secret(tmp_path, make_key):
     assert list(res[".env"]["partialFingerprints"]) == ["keyguardSecret/v1"]
 
 
+def test_sarif_srcroot_joined_with_a_uri_is_the_file(tmp_path, make_key):
+    """%SRCROOT% is the root directory's URI (``file:///`` for ``/``, not ``file:////``) and
+    joined with the result's uri names the scanned file."""
+    from urllib.parse import unquote, urljoin, urlparse
+
+    target = tmp_path / "sub dir" / "a.env"
+    target.parent.mkdir()
+    target.write_text(f"GEMINI_API_KEY={make_key('google-api-key')}\n")
+    for cwd in ("/", tmp_path):
+        p = run_keyguard("scan", str(target), "--format", "sarif", cwd=cwd)
+        assert p.returncode == 1, p.stderr
+        run = json.loads(p.stdout)["runs"][0]
+        base = run["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+        assert unquote(urlparse(base).path) == str(Path(cwd).resolve()).rstrip("/") + "/", base
+        uri = run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        assert unquote(urljoin(base, uri)) == unquote(target.as_uri())
+
+
 def test_sarif_fingerprint_is_content_based(tmp_path, make_key):
     g = make_key("google-api-key")
     (tmp_path / "a.txt").write_text(f"k={g}\n")
@@ -112,6 +131,24 @@ def test_github_format(tmp_path, make_key):
     lines = p.stdout.decode().splitlines()
     assert any(line.startswith("::error file=.env,line=1,col=16") for line in lines)
     assert g not in p.stdout.decode()
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_report_that_cannot_be_written_is_a_one_line_error_exit_2(tmp_path, make_key):
+    """A full disk on standard output: exit 2 (not 1, which would read as findings; not 0)."""
+    import subprocess
+    import sys
+
+    (tmp_path / "a.txt").write_text("nothing here\n")
+    (tmp_path / "b.env").write_text(f"GEMINI_API_KEY={make_key('google-api-key')}\n")
+    for target in ("a.txt", "."):
+        with open("/dev/full", "w") as full:
+            p = subprocess.run([sys.executable, "-m", "keyguard", "scan", target, "--format", "json"],
+                               cwd=tmp_path, stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+        assert p.returncode == 2, p.stderr
+        assert p.stderr == "Error: cannot write to standard output: No space left on device\n"
+    p = run_keyguard("scan", str(tmp_path), "--output", "/dev/full")
+    assert p.returncode == 2 and p.stderr.decode().count("\n") == 1, p.stderr
 
 
 def test_output_to_a_pipe_is_written_in_place(tmp_path, make_key):
@@ -141,6 +178,10 @@ def test_bad_rules_file_names_file_and_rule(tmp_path):
     bad_yaml.write_text("rules: [\n")
     p = run_keyguard("scan", "--rules", str(bad_yaml), str(tmp_path))
     assert p.returncode == 2 and b"bad.yml" in p.stderr and b"Traceback" not in p.stderr
+    bad_yaml.write_text("provider: acme\nrules:\n  - id: acme-key\n   name: [Acme\n")
+    p = run_keyguard("scan", "--rules", str(bad_yaml), str(tmp_path))
+    assert p.returncode == 2 and p.stderr.count(b"\n") == 1, p.stderr  # one line, with the place
+    assert p.stderr.startswith(b"Error: " + str(bad_yaml).encode() + b": not valid YAML (line 4): ")
     bad_re = tmp_path / "badre.yml"
     bad_re.write_text(
         "provider: acme\nrules:\n  - id: acme-key\n    name: Acme\n    regex: 'acme_[a-z'\n"

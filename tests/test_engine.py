@@ -32,6 +32,15 @@ def test_key_inside_longer_token_is_not_reported(rules, make_key):
     assert [f.rule.id for f in scan(rules, f"x={proj}\n")] == ["openai-project-key"]
 
 
+def test_key_after_an_escaped_newline_in_a_string_is_reported(rules, make_key):
+    """In JSON or JS source a string's "\\n" escape ends the token before the key; the
+    letter n is not part of the key's token (a literal backslash before it, "\\\\n", is)."""
+    key, proj = make_key("google-api-key"), make_key("openai-project-key")
+    text = '{"keys": "first\\n' + key + '\\t' + proj + '\\n"}\n'
+    assert sorted(f.secret for f in scan(rules, text)) == sorted([key, proj])
+    assert scan(rules, '{"path": "C:\\\\n' + key + '"}\n') == []  # the file name nAIza…
+
+
 def test_base64_key_after_an_assignment_is_reported(rules, make_key):
     """'=' pads the end of a base64 run; before a key it is the assignment in KEY=value."""
     key = next(k for k in (make_key("aws-bedrock-api-key", s) for s in range(50)) if "/" in k or "+" in k)

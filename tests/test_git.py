@@ -174,6 +174,33 @@ def test_since_missing_ref_in_shallow_clone_says_how_to_fetch(repo: Path, tmp_pa
     assert any("shallow" in e for e in doc["errors"])
 
 
+@pytest.mark.parametrize("depth", [["--depth=1"], []], ids=["shallow", "full"])
+def test_since_missing_ref_hint_is_a_fetch_command_that_works(repo: Path, tmp_path: Path,
+                                                              depth: list[str]) -> None:
+    """A single-branch clone of a PR branch has no origin/main: the command keyguard prints
+    fetches it (``git fetch origin origin/main`` would fail: the remote has no such ref)."""
+    import re
+    import shlex
+
+    for i in range(3):
+        write(repo / f"f{i}.txt", f"{i}\n")
+        commit(repo, f"c{i}")
+    git(repo, "checkout", "-q", "-b", "pr")
+    write(repo / "llm.py", f'GROQ_API_KEY = "{key("groq-api-key", 91)}"\n')
+    added = commit(repo, "key")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", *depth, "--single-branch", "--branch=pr", f"file://{repo}",
+                    str(clone)], check=True, env=ENV)
+    p = keyguard("scan", "--since", "origin/main", cwd=clone)
+    assert p.returncode == 2 and p.stderr.count("\n") == 1, p.stderr
+    m = re.search(r"Fetch it first: `(git fetch [^`]+)`", p.stderr)
+    assert m, p.stderr
+    assert "origin/main" not in m.group(1).split()  # not a ref the remote has
+    subprocess.run(shlex.split(m.group(1)), cwd=clone, check=True, env=ENV, capture_output=True)
+    code, doc = scan(clone, "--since", "origin/main")
+    assert code == 1 and [f["commit"]["sha"] for f in doc["findings"]] == [added]
+
+
 def test_submodule_is_not_followed_and_does_not_break_the_scan(repo: Path, tmp_path: Path) -> None:
     sub = tmp_path / "sub"
     sub.mkdir()
@@ -190,6 +217,10 @@ def test_submodule_is_not_followed_and_does_not_break_the_scan(repo: Path, tmp_p
     for args in (("--history",), ("--since", "main"), ("--staged",)):
         code, doc = scan(repo, *args)
         assert code == 0 and doc["findings"] == [], args
+    # --history says what it did not follow
+    code, doc = scan(repo, "--history")
+    assert {"path": "vendor/sub", "reason": "submodule (not followed: scan its repository on its own)"} \
+        in doc["stats"]["skipped_paths"]
 
 
 def test_staged_scans_only_added_lines_with_staged_line_numbers(repo: Path) -> None:
@@ -341,3 +372,54 @@ def test_history_shards_split_by_path_and_merge_rebuilds_the_scan(repo: Path, tm
         map(place, whole["findings"]))
     bad = keyguard("scan", "--staged", "--shard", "1/2", cwd=repo)
     assert bad.returncode == 2 and "--shard" in bad.stderr
+
+
+def test_bare_repository_scanned_as_a_directory_says_to_use_history(repo: Path, tmp_path: Path) -> None:
+    """Its files are compressed git objects: a plain directory scan would report a false 'clean'."""
+    write(repo / "a.py", f'GEMINI_API_KEY = "{key("google-api-key", 92)}"\n')
+    commit(repo, "key")
+    outer = tmp_path / "server"
+    bare = outer / "repo.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(repo), str(bare)], check=True, env=ENV)
+    for target in (bare, repo / ".git"):
+        p = keyguard("scan", str(target), cwd=tmp_path)
+        assert p.returncode == 2 and "--history" in p.stderr and p.stderr.count("\n") == 1, p.stderr
+    code, doc = scan(outer)  # a bare repository inside a scanned directory is counted as skipped
+    assert code == 0 and doc["stats"]["skipped"] == {"bare git repository, scan it with --history": 1}
+    assert scan(bare, "--history")[0] == 1
+
+
+def test_git_modes_use_the_repository_roots_config_from_a_subdirectory(repo: Path) -> None:
+    """Git findings' paths are relative to the top level, and so is its config: run from
+    ``src/``, ``--staged``/``--since``/``--history`` still honour the root's .keyguard.yaml."""
+    write(repo / "src" / "keep.txt", "x\n")
+    base = commit(repo, "base")
+    write(repo / "src" / "llm.py", f'GROQ_API_KEY = "{key("groq-api-key", 93)}"\n')
+    git(repo, "add", "-A")
+    code, doc = scan(repo / "src", "--staged")
+    assert code == 1 and [f["path"] for f in doc["findings"]] == ["src/llm.py"]
+    write(repo / ".keyguard.yaml", "skip:\n  - src/llm.py\n")
+    git(repo, "add", "-A")
+    code, doc = scan(repo / "src", "--staged")
+    assert code == 0 and doc["findings"] == [] and doc["stats"]["suppressed"] == {"skipped-path": 1}
+    commit(repo, "key")
+    for args in (("--since", base), ("--history",)):
+        code, doc = scan(repo / "src", *args)
+        assert code == 0 and doc["findings"] == [], args
+        assert doc["stats"]["suppressed"] == {"skipped-path": 1}, args
+
+
+def test_identical_new_files_are_each_reported_in_since_and_staged(repo: Path) -> None:
+    """A blob is read once, but each changed path holding it is a file the change adds."""
+    write(repo / "README.md", "hi\n")
+    base = commit(repo, "base")
+    line = f'OPENAI_API_KEY = "{key("openai-project-key", 94)}"\n'
+    write(repo / "a" / "settings.py", line)
+    write(repo / "b" / "settings.py", line)
+    git(repo, "add", "-A")
+    code, doc = scan(repo, "--staged")
+    assert code == 1 and sorted(f["path"] for f in doc["findings"]) == ["a/settings.py", "b/settings.py"]
+    added = commit(repo, "two copies")
+    code, doc = scan(repo, "--since", base)
+    assert code == 1 and sorted((f["path"], f["commit"]["sha"]) for f in doc["findings"]) == [
+        ("a/settings.py", added), ("b/settings.py", added)]

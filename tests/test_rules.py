@@ -45,3 +45,20 @@ def test_factory_key_is_found(rule):
         key = key_for(rule, seed)
         text = f"# config\n{line_for(rule, key)}\n"
         assert rule.id in _found(text), f"{rule.id} misses factory key in {text!r}"
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("provider", [1], "provider must be a name"),
+    ("provider", {"a": 1}, "provider must be a name"),
+    ("min_entropy", "nan", "min_entropy must be a number from 0 to 8"),
+    ("min_entropy", -1, "min_entropy must be a number from 0 to 8"),
+    ("min_entropy", 99, "min_entropy must be a number from 0 to 8"),
+])
+def test_rule_fields_are_validated(field, value, message):
+    from keyguard.rules import RuleError, build_rule
+
+    raw = {"id": "acme-key", "provider": "acme", "name": "Acme", "regex": "acme_[a-z0-9]{20}",
+           "keywords": ["acme_"], "severity": "high", field: value}
+    with pytest.raises(RuleError, match=message):
+        build_rule(raw, "acme.yml: rule 'acme-key'")
+    build_rule({**raw, field: {"provider": "acme", "min_entropy": 3.5}[field]}, "acme.yml")

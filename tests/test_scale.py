@@ -173,10 +173,16 @@ def test_merge_refuses_mixed_or_foreign_reports(corpus, tmp_path):
     run_keyguard("scan", str(corpus / "keys"), "--format", "json", "-o", str(j))
     run_keyguard("scan", str(corpus / "keys"), "--format", "sarif", "-o", str(s))
     other.write_text('{"something": "else"}')
+    bad_stats, bad_run = tmp_path / "d.json", tmp_path / "e.sarif"  # right shape, broken inside
+    bad_stats.write_text('{"findings": [], "stats": 5}')
+    bad_run.write_text('{"version": "2.1.0", "runs": [{"results": [{}]}]}')
     for args in ([str(j), str(s)], [str(j), str(other)], [str(j), "--format", "sarif"],
-                 [str(tmp_path / "missing.json")]):
+                 [str(tmp_path / "missing.json")], [str(j), str(bad_stats)], [str(s), str(bad_run)]):
         p = run_keyguard("merge", *args)
         assert p.returncode == 2 and p.stderr.decode().count("\n") == 1, (args, p.stderr)
+        assert "Traceback" not in p.stderr.decode()
+    p = run_keyguard("merge", str(j), str(bad_stats))
+    assert p.stderr.decode().startswith(f"Error: {bad_stats}: malformed JSON report"), p.stderr
 
 
 def test_bad_shard_is_a_usage_error(corpus):

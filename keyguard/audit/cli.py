@@ -85,10 +85,9 @@ def audit_anthropic(**opts: Any) -> None:
 def _run(report_providers: tuple[str, ...], run: Callable[[Any, Callable[[str], None]], AuditResult],
          fmt: str, output: str | None,
          scan_report: str | None, fail_on: str, color: bool | None) -> None:
-    from ..cli import EXIT_CLEAN, EXIT_FINDINGS, KeyguardError
+    from ..cli import EXIT_CLEAN, EXIT_FINDINGS, KeyguardError, emit_report
     from ..http import CredentialClient, EndpointError
     from ..model import severity_rank
-    from ..report import write_output
     from . import crossref
     from .model import AuditError
     from .report import render
@@ -103,13 +102,7 @@ def _run(report_providers: tuple[str, ...], run: Callable[[Any, Callable[[str], 
         raise KeyguardError(_scrub(str(exc), secrets)) from None
     use_color = color if color is not None else (output is None and sys.stdout.isatty())
     text = _scrub(render(fmt, result, color=use_color and fmt == "text"), secrets)
-    if output:
-        try:
-            write_output(text, output)
-        except OSError as exc:
-            raise KeyguardError(f"cannot write {output}: {exc.strerror or exc}") from None
-    else:
-        sys.stdout.write(text)
+    emit_report(text, output)
     threshold = severity_rank(fail_on)
     failing = any(severity_rank(f.severity) >= threshold for f in result.findings)
     sys.exit(EXIT_FINDINGS if failing else EXIT_CLEAN)

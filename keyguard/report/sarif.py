@@ -114,7 +114,8 @@ def render(result: ScanResult, show_secrets: bool = False) -> str:
     used = sorted({f.rule.id: f.rule for f in result.findings}.values(), key=lambda r: r.id)
     index = {r.id: i for i, r in enumerate(used)}
     srcroot = result.root
-    base = Path(srcroot or os.getcwd()).resolve().as_uri() + "/"
+    base = Path(srcroot or os.getcwd()).resolve().as_uri()
+    base = base if base.endswith("/") else base + "/"  # the root directory's URI ends in / already
     run: dict[str, Any] = {
         "tool": {
             "driver": {

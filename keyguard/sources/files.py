@@ -23,6 +23,7 @@ VENDORED_DIRS = frozenset({
     ".ruff_cache", ".yarn", ".pnpm-store", ".gradle", ".terraform",
 })
 ALWAYS_SKIPPED_DIRS = frozenset({".git", ".hg", ".svn"})
+_GIT_DIR_NAMES = frozenset({"HEAD", "config", "objects", "refs"})
 
 
 def is_vendored_dir(entry: os.DirEntry[str]) -> bool:
@@ -32,6 +33,12 @@ def is_vendored_dir(entry: os.DirEntry[str]) -> bool:
     return entry.name in ("venv", "env", "virtualenv") and os.path.exists(
         os.path.join(entry.path, "pyvenv.cfg")
     )
+
+
+def is_git_dir(path: str) -> bool:
+    """A bare repository or a ``.git`` directory: HEAD, config, objects/ and refs/."""
+    return (os.path.isfile(os.path.join(path, "HEAD")) and os.path.isfile(os.path.join(path, "config"))
+            and os.path.isdir(os.path.join(path, "objects")) and os.path.isdir(os.path.join(path, "refs")))
 
 
 def walk(root: str, stats: Stats, include_vendored: bool = False,
@@ -47,6 +54,10 @@ def walk(root: str, stats: Stats, include_vendored: bool = False,
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
             stats.skip(shown(d), f"unreadable directory ({exc.strerror or exc.__class__.__name__})")
+            continue
+        if d != root and _GIT_DIR_NAMES.issubset(e.name for e in entries) and is_git_dir(d):
+            # a bare repository: its files are compressed git objects a directory scan cannot read
+            stats.skip(shown(d), "bare git repository, scan it with --history")
             continue
         subdirs = []
         for e in entries:

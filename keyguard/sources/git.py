@@ -30,6 +30,7 @@ SAFE_CONFIG = (
     "-c", "log.mailmap=false", "-c", "core.quotePath=false",
 )
 LFS_HEAD = b"version https://git-lfs.github.com/spec/"
+SUBMODULE_SKIP = "submodule (not followed: scan its repository on its own)"
 MAX_BLOB_BYTES = 256 * 1024 * 1024  # larger blobs are skipped (and reported in stats)
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 
@@ -305,6 +306,7 @@ def read_history(repo: Repo, stats: Stats) -> History:
     tokens = _tokens(proc.stdout)
     current = -1
     interned: dict[bytes, str] = {}
+    submodules: set[bytes] = set()
     for tok in tokens:
         if tok.startswith(b"\x01"):
             author, email, date, ctime = (next(tokens, b"") for _ in range(4))
@@ -323,7 +325,10 @@ def read_history(repo: Repo, stats: Stats) -> History:
         if len(fields) < 3 or current < 0:
             continue
         new_sha, new_mode = fields[-2].decode(), fields[len(fields) // 2 - 1].lstrip(b":")
-        if new_sha == _ZERO or not new_mode.startswith(b"10"):  # deleted, gitlink, symlink
+        if new_mode == b"160000":  # a submodule: its history is another repository's
+            submodules.add(raw_path)
+            continue
+        if new_sha == _ZERO or not new_mode.startswith(b"10"):  # deleted, symlink
             continue
         path = interned.get(raw_path)
         if path is None:
@@ -332,6 +337,8 @@ def read_history(repo: Repo, stats: Stats) -> History:
     proc.stdout.close()
     rc = proc.wait()
     drain.join()
+    for raw_path in sorted(submodules):
+        stats.skip(_decode_path(raw_path), SUBMODULE_SKIP)
     if rc != 0:
         msg = _first_line(b"".join(err_chunks))
         if not h.commits:
@@ -445,16 +452,25 @@ def change_texts(repo: Repo, changes: list[Change], stats: Stats) -> Iterator[Sc
 
 
 def added_only(findings: list[Finding], changes: list[Change]) -> list[Finding]:
-    """Findings on added lines whose secret was not already in the file's old version."""
+    """Findings on added lines whose secret was not already in the file's old version.
+
+    A blob is scanned once, at its first path: its findings are judged at every changed path
+    with that content (a file copied to a new name is a new file with its own old version).
+    """
     by_path = {c.path: c for c in changes}
+    same_blob: dict[str, list[Change]] = {}
+    for c in changes:
+        same_blob.setdefault(c.new_blob, []).append(c)
     kept = []
-    for f in findings:
-        c = by_path.get(f.path)
-        if c is None or not (set(range(f.line, max(f.line, f.end_line) + 1)) & c.added):
-            continue
-        if c.old_text and f.secret in c.old_text:
-            continue
-        kept.append(f)
+    for first in findings:
+        scanned = by_path.get(first.path)
+        for c in same_blob.get(scanned.new_blob, []) if scanned else []:
+            f = first if c is scanned else replace(first, path=c.path, origin=dict(first.origin))
+            if not (set(range(f.line, max(f.line, f.end_line) + 1)) & c.added):
+                continue
+            if c.old_text and f.secret in c.old_text:
+                continue
+            kept.append(f)
     return kept
 
 
@@ -481,16 +497,37 @@ def blame(repo: Repo, findings: list[Finding], head: str) -> None:
         f.commit = commit
 
 
+def fetch_command(repo: Repo, ref: str) -> str:
+    """A ``git fetch`` that makes the missing ``ref`` resolvable, as the user typed it.
+
+    ``origin/main`` is a remote-tracking ref: fetching the remote's ``main`` into it works even
+    in a single-branch clone (whose refspec does not cover it). A shallow clone also needs
+    history below the fetched commit to find a merge base.
+    """
+    remotes = repo.run("remote", check=False).stdout.decode("utf-8", "replace").split()
+    deepen = " --deepen=100" if repo.shallow else ""
+    remote, _, branch = ref.partition("/")
+    if remote in remotes and branch:
+        return f"git fetch{deepen} {remote} {branch}:refs/remotes/{remote}/{branch}"
+    origin = "origin" if "origin" in remotes or not remotes else remotes[0]
+    if re.fullmatch(r"[0-9a-fA-F]{40}", ref):
+        return f"git fetch{deepen} {origin} {ref}"
+    if re.fullmatch(r"[0-9a-fA-F]{7,39}", ref) or re.search(r"[~^@:{\s]", ref):
+        # a short sha or a revision expression cannot be fetched by name: fetch history
+        return "git fetch --unshallow" if repo.shallow else f"git fetch {origin}"
+    return f"git fetch{deepen} {origin} {ref}:{ref}"
+
+
 def resolve_base(repo: Repo, ref: str) -> str:
     """The merge base of ``ref`` and HEAD, as the pull request's diff uses it."""
     if not repo.has_commits():
         raise GitError(f"{repo.path}: no commits yet, nothing to compare with {ref}")
     p = repo.run("rev-parse", "--verify", "-q", "--end-of-options", f"{ref}^{{commit}}", check=False)
     if p.returncode != 0:
-        hint = (" The clone is shallow: fetch the base, e.g. `git fetch --deepen=100 origin` or "
-                f"`git fetch origin {ref}` (actions/checkout: `fetch-depth: 0`)." if repo.shallow
-                else f" Fetch it first, e.g. `git fetch origin {ref}`.")
-        raise GitError(f"--since {ref}: no such commit in {repo.toplevel}.{hint}")
+        shallow = " The clone is shallow." if repo.shallow else ""
+        raise GitError(f"--since {ref}: no such commit in {repo.toplevel}.{shallow} Fetch it first: "
+                       f"`{fetch_command(repo, ref)}`"
+                       + (" (actions/checkout: `fetch-depth: 0`)." if repo.shallow else "."))
     sha = p.stdout.decode().strip()
     mb = repo.run("merge-base", sha, "HEAD", check=False)
     if mb.returncode != 0:
