@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .bundler import bundle, serve
+from .bundler import QuietHandler, bundle, serve
 from .helpers import key, keyguard, write
 
 DEEP = key("google-api-key", 51)  # in a chunk four links from the start page
@@ -278,3 +278,32 @@ def test_fetched_list_is_bounded_but_counts_are_not(chain: Path, monkeypatch: py
     assert len(record["fetched"]) == 2
     assert record["fetched_count"] == len(texts) > 2
     assert record["fetched_bytes"] == sum(len(t.text.encode()) for t in texts)
+
+
+class AuthRecordingHandler(QuietHandler):
+    authorizations: list[str] = []
+
+    def do_GET(self) -> None:
+        self.authorizations.append(self.headers.get("Authorization", ""))
+        super().do_GET()
+
+
+def test_urls_with_credentials_are_refused_and_never_shown(tmp_path: Path) -> None:
+    password = "hunter2-" + "p" * 12
+    site = tmp_path / "site"
+    write(site / "index.html", f'<script src="http://u:{password}@127.0.0.1:1/x.js"></script>'
+                               f'<script>window.K = "{PAGE}";</script>\n')
+    AuthRecordingHandler.authorizations = []
+    with serve(site, AuthRecordingHandler) as (url, requests):
+        start = url.replace("http://", f"http://u:{password}@") + "/"
+        refused = keyguard("scan", start, "--format", "json", cwd=tmp_path)
+        assert requests == []  # refused before any request
+        report = _json(keyguard("scan", url + "/", "--format", "json", cwd=tmp_path))
+    assert refused.returncode == 2 and "credentials" in refused.stderr
+    assert password not in refused.stderr + refused.stdout
+    # a linked URL with credentials is skipped, not fetched with Basic auth, and shown without them
+    assert [f["rule_id"] for f in report["findings"]] == ["openai-project-key"]
+    skipped = {p["path"]: p["reason"] for p in report["stats"]["skipped_paths"]}
+    assert skipped["http://127.0.0.1:1/x.js"].startswith("credentials in the URL refused")
+    assert password not in json.dumps(report)
+    assert AuthRecordingHandler.authorizations and not any(AuthRecordingHandler.authorizations)

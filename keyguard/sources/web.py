@@ -157,9 +157,11 @@ class Progress:
 
 
 def shown_url(url: str) -> str:
-    """``url`` for reports: query values longer than 12 characters redacted (a ``?key=`` may be
-    a secret), no fragment."""
+    """``url`` for reports: no ``user:password@``, query values longer than 12 characters
+    redacted (a ``?key=`` may be a secret), no fragment."""
     parts = urlsplit(url)
+    if "@" in parts.netloc:
+        parts = parts._replace(netloc=parts.netloc.rpartition("@")[2])
     if not parts.query:
         return urlunsplit(parts._replace(fragment=""))
     params = []
@@ -217,11 +219,19 @@ def web_texts(urls: list[str], stats: Stats, limits: Limits) -> Iterator[ScanTex
     session = _session()
     crawl = Crawl(limits, stats)
     progress = Progress()
+    for start in urls:
+        if _has_credentials(start):
+            raise WebError(f"{shown_url(start)}: the URL holds credentials (user:password@); "
+                           "URL scans send none: remove them")
     try:
         for start in urls:
             yield from _crawl_one(session, start, crawl, progress)
     finally:
         progress.clear()
+
+
+def _has_credentials(url: str) -> bool:
+    return "@" in urlsplit(url).netloc
 
 
 def _crawl_one(session: Any, start: str, crawl: Crawl, progress: Progress) -> Iterator[ScanText]:
@@ -240,6 +250,9 @@ def _crawl_one(session: Any, start: str, crawl: Crawl, progress: Progress) -> It
             continue
         seen.add(link.url)
         shown = shown_url(link.url)
+        if _has_credentials(link.url):  # requests would send them as Basic auth
+            stats.skip(shown, "credentials in the URL refused (URL scans send none)")
+            continue
         if _origin(link.url) != origin:
             if link.kind != "page":  # links to other sites' pages are not part of this site
                 if limits.same_origin:
