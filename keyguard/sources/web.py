@@ -341,6 +341,8 @@ def _get_within(session: Any, url: str, start_host: str, start_public: bool, cra
                 host = urlsplit(target).hostname or ""
                 if host.lower() != start_host.lower():
                     return f"redirect to another host refused ({host})"
+                if _has_credentials(target):
+                    return "redirect to a URL with credentials refused"
                 if start_public and is_private_host(host):
                     return "redirect to a private address refused"
                 url = target

@@ -149,11 +149,13 @@ def endless(block: bytes, pause: float = 0.0) -> Callable[[], Iterator[bytes]]:
 
 def test_redirect_loop_and_redirects_to_another_host_are_refused(site, tmp_path):
     site.page("/", '<script src="/loop-a.js"></script><script src="/away.js"></script>'
-                   '<script src="/ok.js"></script>')
+                   '<script src="/creds.js"></script><script src="/ok.js"></script>')
     site.redirect("/loop-a.js", "/loop-b.js")
     site.redirect("/loop-b.js", "/loop-a.js")
     # localhost is this very server: followed, it would serve the key
     site.redirect("/away.js", f"http://localhost:{site.port}/key.js")
+    # the same host, but requests would send the user:password as Basic auth
+    site.redirect("/creds.js", site.url.replace("http://", "http://u:pw-of-the-site@") + "/key.js")
     site.page("/key.js", f'var k="{GEMINI}";', "application/javascript")
     site.page("/ok.js", "var ok = 1;", "application/javascript")
     doc = scan_url(site.url + "/", cwd=tmp_path)
@@ -161,6 +163,7 @@ def test_redirect_loop_and_redirects_to_another_host_are_refused(site, tmp_path)
     skipped = doc["stats"]["skipped"]
     assert skipped["more than 5 redirects"] == 1
     assert skipped["redirect to another host refused (localhost)"] == 1
+    assert skipped["redirect to a URL with credentials refused"] == 1
     assert "/key.js" not in site.hits
     assert doc["stats"]["files"] == 2  # the page and ok.js
 
