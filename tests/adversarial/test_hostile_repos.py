@@ -202,8 +202,8 @@ def test_dot_git_file_pointing_nowhere(tmp_path: Path) -> None:
     assert code == 1 and found(doc) == {sha256(k)}
 
 
-def test_huge_binary_blob_is_gated_and_a_normal_key_is_found(repo: Path) -> None:
-    """50 MB of random bytes in history: read once, never held whole, and the small file's
+def test_huge_binary_blob_is_streamed_and_a_normal_key_is_found(repo: Path) -> None:
+    """50 MB of random bytes in history: streamed in chunks (never held whole), and the small file's
     key beside it is still found."""
     big = repo / "model.bin"
     with big.open("wb") as fh:
