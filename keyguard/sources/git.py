@@ -243,7 +243,8 @@ def blob_texts(repo: Repo, wanted: list[tuple[str, str, dict[str, Any] | None]],
                     stats.files += 1
                     texts = read_texts(body, path, None, repo.toplevel, stats)  # type: ignore[arg-type]
                 for st in texts:
-                    st.commit = commit
+                    # the history's commit dicts are shared by their blobs: each text gets its own
+                    st.commit = None if commit is None else {**commit, "blob": sha}
                     yield st
             todo = []
         except CatFileError as exc:
@@ -311,13 +312,16 @@ def read_history(repo: Repo, stats: Stats) -> History:
     tokens = _tokens(proc.stdout)
     current = -1
     interned: dict[bytes, str] = {}
+    people: dict[bytes, tuple[str, str]] = {}
     for tok in tokens:
         if tok.startswith(b"\x01"):
             author, email, date, ctime = (next(tokens, b"") for _ in range(4))
-            h.commits.append({
-                "sha": tok[1:].decode(), "author": author.decode("utf-8", "replace"),
-                "email": email.decode("utf-8", "replace"), "date": date.decode(),
-            })
+            who = people.get(author + b"\0" + email)
+            if who is None:  # one copy per author, not per commit
+                who = people[author + b"\0" + email] = (author.decode("utf-8", "replace"),
+                                                         email.decode("utf-8", "replace"))
+            h.commits.append({"sha": tok[1:].decode(), "author": who[0], "email": who[1],
+                              "date": date.decode()})
             h.commit_times.append(int(ctime or b"0"))
             current = len(h.commits) - 1
             continue
@@ -372,11 +376,12 @@ def _readable_objects(repo: Repo, h: History, log_error: str) -> None:
 
 def history_blobs(h: History, stats: Stats) -> list[tuple[str, str, dict[str, Any]]]:
     """(blob sha, path, commit) for every blob, in the order the log met them: what
-    ``blob_texts`` reads; a blob with several paths is scanned once, at its first."""
+    ``blob_texts`` reads; a blob with several paths is scanned once, at its first. The commit
+    dicts are the history's own, shared (not one copy per blob)."""
     wanted = []
     for blob, paths in h.blobs.items():
         path = next(iter(paths))
-        wanted.append((blob, path, h.commit_for(blob, path)))
+        wanted.append((blob, path, h.commits[paths[path]]))  # "blob" is added per text
     stats.extra["git"] = {"commits": sum(1 for c in h.commits if c), "blobs": len(h.blobs)}
     return wanted
 
