@@ -258,7 +258,7 @@ def scan_with_peak_rss(repo: Path) -> tuple[dict, int]:
 def test_100k_commit_history_in_bounded_memory(tmp_path: Path) -> None:
     """10k vs 100k commits (built with ``git fast-import``; bench/long_history.py prints the
     numbers): every blob is read, the planted key is found, and peak memory grows only by
-    bookkeeping per commit (about 1.2 KiB here), never by holding contents: a generous bound of
+    bookkeeping per commit (about 1 KiB here), never by holding contents: a generous bound of
     4 KiB per extra commit and 512 MiB in all."""
     k = key("google-api-key", 750)
     peaks = []
