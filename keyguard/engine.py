@@ -9,8 +9,10 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import os
 import signal
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
@@ -32,7 +34,10 @@ _ASSIGN = re.compile(
 )
 _YAML_NAME = re.compile(r"""^\s*-?\s*["']?(?:name|key)["']?\s*:\s*["']?([A-Za-z_][\w.\-]*)""")
 _GENERIC_VALUE_NAMES = {"value", "default", "data", "val"}
-REGEX_BUDGET_SECONDS = 5.0
+REGEX_BUDGET_SECONDS = 5.0  # one rule on one text
+# one user rule (``--rules``) over the whole scan, so that a regex that stays just under the
+# per-text budget cannot hold up a scan of many files; built-in rules are vetted by the tests
+USER_RULE_BUDGET_SECONDS = 30.0
 HS_MAX_WIDTH = 1024  # wider rules are matched with re around their keywords only
 CONTEXT_REACH = 1024  # characters around a secret in which its context words may stand
 # Hyperscan's rule ends narrow the regex windows of texts with at least this many keyword hits
@@ -97,6 +102,9 @@ class Engine:
             k for k, idxs in self._by_keyword.items() if any(rules[i].context for i in idxs)
         }
         self._python = PythonPrefilter(self._keywords, self._b64_literals)
+        builtin = _builtin_rules_dir()
+        self._spent: dict[int, float] = {i: 0.0 for i, r in enumerate(rules)
+                                         if not r.source or os.path.dirname(os.path.abspath(r.source)) != builtin}
         self._fast_wanted = hyperscan_available() if fast is None else fast
         self._hyperscan: Prefilter | None = None
         self._rule_ends: RuleEnds | None | bool = None  # False: Hyperscan takes none of the rules
@@ -181,16 +189,28 @@ class Engine:
                 rule_ends = ends[i]
                 if not rule_ends:
                     continue  # Hyperscan saw no match of this rule anywhere in the text
+            budget = REGEX_BUDGET_SECONDS
+            spent = self._spent.get(i)
+            if spent is not None:
+                budget = min(budget, USER_RULE_BUDGET_SECONDS - spent)
+            started = time.perf_counter()
             try:
-                with _budget(REGEX_BUDGET_SECONDS):
+                if budget <= 0:
+                    raise RuleTimeout()
+                with _budget(budget):
                     out += self._match_rule(rule, text, hits[i], rule_ends)
             except RuleTimeout:
-                msg = (
-                    f"rule {rule.id!r} ({rule.source}) exceeded its {REGEX_BUDGET_SECONDS:g} s "
-                    "matching budget and was disabled for the rest of the scan"
-                )
+                what = (f"its {REGEX_BUDGET_SECONDS:g} s matching budget on one text"
+                        if budget >= REGEX_BUDGET_SECONDS else
+                        f"its {USER_RULE_BUDGET_SECONDS:g} s matching budget for the whole scan")
+                msg = (f"rule {rule.id!r} ({rule.source}) exceeded {what} and was disabled for "
+                       "the rest of the scan; its regex backtracks too much (e.g. nested or "
+                       "adjacent repeats of the same characters)")
                 self.disabled[rule.id] = msg
                 self.errors.append(msg)
+            finally:
+                if spent is not None:
+                    self._spent[i] = spent + time.perf_counter() - started
         out.sort(key=lambda c: (c.start, c.end, c.rule.id))
         return _prefer_specific(out)
 
@@ -374,6 +394,15 @@ class Engine:
                         f.origin["variable"] = v
                 out.append(f)
         return out
+
+
+def _builtin_rules_dir() -> str:
+    from .rules import RuleError, builtin_rules_dir
+
+    try:
+        return str(builtin_rules_dir())
+    except RuleError:
+        return ""
 
 
 def _narrow(windows: list[tuple[int, int]], ends: list[int], width: int) -> list[tuple[int, int]]:

@@ -39,6 +39,9 @@ def load_reports(paths: list[str]) -> tuple[str, list[dict[str, Any]]]:
         fmt = report_format(doc)
         if fmt is None:
             raise MergeError(f"{path}: not a keyguard JSON or SARIF report")
+        problem = _json_problem(doc) if fmt == "json" else _sarif_problem(doc)
+        if problem:
+            raise MergeError(f"{path}: not a keyguard {fmt.upper()} report ({problem})")
         formats.add(fmt)
         docs.append(doc)
     if len(formats) > 1:
@@ -46,7 +49,109 @@ def load_reports(paths: list[str]) -> tuple[str, list[dict[str, Any]]]:
     return formats.pop(), docs
 
 
+# -- the fields merging reads, checked first so that a hand-edited or foreign report is one
+# clean error naming its file ----------------------------------------------------------------------
+_OPT_STR = (str, type(None))
+_OPT_INT = (int, type(None))
+_OPT_DICT = (dict, type(None))
+
+
+def _json_problem(doc: dict[str, Any]) -> str | None:
+    for i, f in enumerate(doc["findings"]):
+        if not isinstance(f, dict):
+            return f"findings[{i}] is not an object"
+        for name, kinds in (("path", _OPT_STR), ("rule_id", _OPT_STR), ("fingerprint", _OPT_STR),
+                            ("line", _OPT_INT), ("column", _OPT_INT), ("commit", _OPT_DICT)):
+            if not isinstance(f.get(name), kinds):
+                return f"findings[{i}].{name} has the wrong type"
+        if not isinstance((f.get("commit") or {}).get("sha"), _OPT_STR):
+            return f"findings[{i}].commit.sha is not a string"
+    errors = doc.get("errors", [])
+    if not isinstance(errors, list) or not all(isinstance(e, str) for e in errors):
+        return "errors is not a list of strings"
+    return _stats_problem(doc.get("stats", {}), "stats")
+
+
+def _stats_problem(stats: Any, where: str) -> str | None:
+    if not isinstance(stats, dict):
+        return f"{where} is not an object"
+    if not isinstance(stats.get("skipped_paths", []), list):
+        return f"{where}.skipped_paths is not a list"
+    return None
+
+
+def _sarif_problem(doc: dict[str, Any]) -> str | None:
+    for i, run in enumerate(doc["runs"]):
+        where = f"runs[{i}]"
+        if not isinstance(run, dict):
+            return f"{where} is not an object"
+        driver = run.get("tool")
+        driver = driver.get("driver") if isinstance(driver, dict) else None
+        if not isinstance(driver, dict):
+            return f"{where}.tool.driver is missing"
+        rules = driver.get("rules", [])
+        if not isinstance(rules, list) or not all(isinstance(r, dict) and isinstance(r.get("id"), str)
+                                                  for r in rules):
+            return f"{where}.tool.driver.rules is not a list of rules with ids"
+        ids = {r["id"] for r in rules}
+        bases = run.get("originalUriBaseIds", {})
+        if not isinstance(bases, _OPT_DICT) or not isinstance((bases or {}).get("%SRCROOT%"), _OPT_DICT) \
+                or not isinstance(((bases or {}).get("%SRCROOT%") or {}).get("uri"), _OPT_STR):
+            return f"{where}.originalUriBaseIds is malformed"
+        results = run.get("results", [])
+        if not isinstance(results, list):
+            return f"{where}.results is not a list"
+        for j, r in enumerate(results):
+            problem = _sarif_result_problem(r, ids)
+            if problem:
+                return f"{where}.results[{j}]: {problem}"
+        invocations = run.get("invocations", [])
+        if not isinstance(invocations, list) or not all(
+                isinstance(inv, dict) and isinstance(inv.get("toolExecutionNotifications", []), list)
+                for inv in invocations):
+            return f"{where}.invocations is malformed"
+        if not isinstance(run.get("properties"), _OPT_DICT):
+            return f"{where}.properties is not an object"
+        problem = _stats_problem((run.get("properties") or {}).get("stats", {}), f"{where}.properties.stats")
+        if problem:
+            return problem
+    return None
+
+
+def _sarif_result_problem(r: Any, rule_ids: set[str]) -> str | None:
+    if not isinstance(r, dict):
+        return "not an object"
+    if r.get("ruleId") not in rule_ids:
+        return "ruleId names no rule of its run"
+    locations = r.get("locations", [])
+    if not isinstance(locations, list):
+        return "locations is not a list"
+    for loc in locations:
+        phys = loc.get("physicalLocation", {}) if isinstance(loc, dict) else None
+        if not isinstance(phys, dict):
+            return "a location is malformed"
+        art, region = phys.get("artifactLocation", {}), phys.get("region", {})
+        if not isinstance(art, dict) or not isinstance(region, dict) or not isinstance(art.get("uri"), _OPT_STR):
+            return "a location is malformed"
+        if not isinstance(region.get("startLine"), _OPT_INT) or not isinstance(region.get("startColumn"), _OPT_INT):
+            return "a region is malformed"
+    for name in ("partialFingerprints", "properties"):
+        if not isinstance(r.get(name), _OPT_DICT):
+            return f"{name} is not an object"
+    if not isinstance((r.get("partialFingerprints") or {}).get("keyguardSecret/v1"), _OPT_STR):
+        return "partialFingerprints is malformed"
+    commit = (r.get("properties") or {}).get("commit")
+    if not isinstance(commit, _OPT_DICT) or not isinstance((commit or {}).get("sha"), _OPT_STR):
+        return "properties.commit is malformed"
+    return None
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def merge_stats(all_stats: list[dict[str, Any]]) -> dict[str, Any]:
+    """Numbers are summed (counts per reason too); anything else keeps its first value."""
     out: dict[str, Any] = {}
     for stats in all_stats:
         for key, value in stats.items():
@@ -54,13 +159,18 @@ def merge_stats(all_stats: list[dict[str, Any]]) -> dict[str, Any]:
                 out[key] = (out.get(key, []) + list(value))[:1000]
             elif isinstance(value, dict):
                 merged = out.setdefault(key, {})
+                if not isinstance(merged, dict):
+                    continue
                 for k, n in value.items():
-                    merged[k] = merged.get(k, 0) + n if isinstance(n, (int, float)) else n
-            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                    if _number(n) and _number(merged.get(k, 0)):
+                        merged[k] = merged.get(k, 0) + n
+                    else:
+                        merged.setdefault(k, n)
+            elif _number(value) and _number(out.get(key, 0)):
                 out[key] = out.get(key, 0) + value
             else:
                 out.setdefault(key, value)
-    if "seconds" in out:
+    if _number(out.get("seconds")):
         out["seconds"] = round(out["seconds"], 3)  # summed over shards: CPU-like, not wall
     out["reports"] = len(all_stats)
     return out
@@ -129,7 +239,7 @@ def merge_sarif(docs: list[dict[str, Any]]) -> dict[str, Any]:
             if run_base != base:  # another root: make its relative locations absolute
                 for loc in r.get("locations", []):
                     art = loc.get("physicalLocation", {}).get("artifactLocation", {})
-                    if art.pop("uriBaseId", None) == "%SRCROOT%" and run_base:
+                    if art.pop("uriBaseId", None) == "%SRCROOT%" and run_base and isinstance(art.get("uri"), str):
                         art["uri"] = run_base + art["uri"]
             k = _sarif_key(r)
             if k in seen:

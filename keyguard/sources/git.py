@@ -1,7 +1,8 @@
 """Git objects as ``ScanText``: whole history, a commit range (a pull request), the index.
 
 Plumbing only, never code from the scanned repo: every git process runs with the repo's
-fsmonitor, hooks, pager and signature programs switched off, and no textconv or filters.
+fsmonitor, hooks, pager and signature programs switched off, no textconv or filters, and no
+transport at all (a partial clone would fetch a missing object through its promisor remote).
 
 - history: one ``git log --all --raw`` pass maps each blob to the paths and the oldest commit
   that introduced it there; each unique blob is then read once through one long-lived
@@ -52,7 +53,12 @@ def _env() -> dict[str, str]:
            if k not in ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY",
                         "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_NAMESPACE", "GIT_EXTERNAL_DIFF")}
     env.update(GIT_TERMINAL_PROMPT="0", GIT_CONFIG_NOSYSTEM="1", GIT_PAGER="cat",
-               GIT_OPTIONAL_LOCKS="0", LC_ALL="C", GIT_NO_REPLACE_OBJECTS="1")
+               GIT_OPTIONAL_LOCKS="0", LC_ALL="C", GIT_NO_REPLACE_OBJECTS="1",
+               # a partial clone fetches missing objects from its promisor remote, whose URL
+               # and transport (``ext::sh -c ...``, ``core.sshCommand``) the repo's config
+               # names: no lazy fetch (git 2.45+), and no transport at all (any git, overriding
+               # the repo's ``protocol.*.allow``)
+               GIT_NO_LAZY_FETCH="1", GIT_ALLOW_PROTOCOL="", GIT_PROTOCOL_FROM_USER="0")
     return env
 
 
@@ -238,7 +244,8 @@ def blob_texts(repo: Repo, wanted: list[tuple[str, str, dict[str, Any] | None]],
                     stats.files += 1
                     texts = read_texts(body, path, None, repo.toplevel, stats)  # type: ignore[arg-type]
                 for st in texts:
-                    st.commit = commit
+                    # the history's commit dicts are shared by their blobs: each text gets its own
+                    st.commit = None if commit is None else {**commit, "blob": sha}
                     yield st
             todo = []
         except CatFileError as exc:
@@ -307,13 +314,16 @@ def read_history(repo: Repo, stats: Stats) -> History:
     current = -1
     interned: dict[bytes, str] = {}
     submodules: set[bytes] = set()
+    people: dict[bytes, tuple[str, str]] = {}
     for tok in tokens:
         if tok.startswith(b"\x01"):
             author, email, date, ctime = (next(tokens, b"") for _ in range(4))
-            h.commits.append({
-                "sha": tok[1:].decode(), "author": author.decode("utf-8", "replace"),
-                "email": email.decode("utf-8", "replace"), "date": date.decode(),
-            })
+            who = people.get(author + b"\0" + email)
+            if who is None:  # one copy per author, not per commit
+                who = people[author + b"\0" + email] = (author.decode("utf-8", "replace"),
+                                                         email.decode("utf-8", "replace"))
+            h.commits.append({"sha": tok[1:].decode(), "author": who[0], "email": who[1],
+                              "date": date.decode()})
             h.commit_times.append(int(ctime or b"0"))
             current = len(h.commits) - 1
             continue
@@ -341,20 +351,45 @@ def read_history(repo: Repo, stats: Stats) -> History:
         stats.skip(_decode_path(raw_path), SUBMODULE_SKIP)
     if rc != 0:
         msg = _first_line(b"".join(err_chunks))
-        if not h.commits:
-            raise GitError(f"git log: {msg}")
-        stats.extra.setdefault("git_warnings", []).append(f"git log: {msg}")
+        known = len(h.blobs)
+        _readable_objects(repo, h, msg)
+        stats.extra.setdefault("git_warnings", []).append(
+            f"git log: {msg}: history partly unreadable (corrupt or missing objects); "
+            f"{len(h.blobs) - known} more readable blobs scanned without their commit")
     return h
+
+
+def _readable_objects(repo: Repo, h: History, log_error: str) -> None:
+    """After ``git log`` failed on a broken object store: every blob still reachable through
+    readable trees, at its path, under a commit of which only the blob is known."""
+    p = repo.run("rev-list", "--all", "--objects", "--missing=allow-any", "--filter=object:type=blob",
+                 check=False)
+    if p.returncode != 0:
+        raise GitError(f"git log: {log_error}")
+    unknown = -1
+    for line in p.stdout.split(b"\n"):
+        sha, _, raw_path = line.partition(b" ")
+        if not raw_path or len(sha) != 40:
+            continue  # a commit
+        blob = sha.decode()
+        if blob in h.blobs:
+            continue
+        if unknown < 0:
+            h.commits.append({})
+            h.commit_times.append(1 << 62)
+            unknown = len(h.commits) - 1
+        h.blobs[blob] = {_decode_path(raw_path): unknown}
 
 
 def history_blobs(h: History, stats: Stats) -> list[tuple[str, str, dict[str, Any]]]:
     """(blob sha, path, commit) for every blob, in the order the log met them: what
-    ``blob_texts`` reads; a blob with several paths is scanned once, at its first."""
+    ``blob_texts`` reads; a blob with several paths is scanned once, at its first. The commit
+    dicts are the history's own, shared (not one copy per blob)."""
     wanted = []
     for blob, paths in h.blobs.items():
         path = next(iter(paths))
-        wanted.append((blob, path, h.commit_for(blob, path)))
-    stats.extra["git"] = {"commits": len(h.commits), "blobs": len(h.blobs)}
+        wanted.append((blob, path, h.commits[paths[path]]))  # "blob" is added per text
+    stats.extra["git"] = {"commits": sum(1 for c in h.commits if c), "blobs": len(h.blobs)}
     return wanted
 
 
