@@ -182,7 +182,7 @@ def test_merge_refuses_mixed_or_foreign_reports(corpus, tmp_path):
         assert p.returncode == 2 and p.stderr.decode().count("\n") == 1, (args, p.stderr)
         assert "Traceback" not in p.stderr.decode()
     p = run_keyguard("merge", str(j), str(bad_stats))
-    assert p.stderr.decode().startswith(f"Error: {bad_stats}: malformed JSON report"), p.stderr
+    assert p.stderr.decode().startswith(f"Error: {bad_stats}: not a keyguard JSON report"), p.stderr
 
 
 def test_bad_shard_is_a_usage_error(corpus):
