@@ -19,7 +19,7 @@ from . import filters
 from .model import Finding, Rule, ScanText, Stats
 from .prefilter import (
     B64_RUN, HYPERSCAN_AFTER_TEXTS, HYPERSCAN_MIN_CHARS, HyperscanPrefilter, Prefilter, PythonPrefilter, ascii_lower,
-    _bytes_to_chars, base64_fingerprints, hyperscan_available,
+    _bytes_to_chars, _escaped, base64_fingerprints, hyperscan_available,
 )
 
 _TOKEN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
@@ -305,8 +305,11 @@ class Engine:
         context-only rule's word was seen (``OPENAI_KEY: c2stcHJvai0…`` in a Kubernetes Secret)."""
         text = st.text
         runs: set[tuple[int, int]] = set()
-        for _, pos in b64_hits:
-            runs.add(_b64_run_at(text, pos))
+        last = (0, 0)
+        for pos in sorted(pos for _, pos in b64_hits):
+            if not last[0] <= pos < last[1]:  # runs are maximal: one inside the last is the last
+                last = _b64_run_at(text, pos)
+                runs.add(last)
         for ki, pos in kw_hits:
             if self._keywords[ki] not in self._context_kw:
                 continue
@@ -473,6 +476,92 @@ class RuleEnds:
         return ends
 
 
+def gate_patterns(rules: list[Rule], decode_base64: bool = True) -> tuple[list[bytes], set[str]]:
+    """Hyperscan patterns that may stand in for keywords in the byte gate, and those keywords.
+
+    A rule whose regex Hyperscan reads as Python does, and that can match only ASCII characters
+    (and the few others that ``re`` folds to ASCII letters: ``_byte_pattern`` spells those out
+    as UTF-8), matches a file's UTF-8 decoding only where its byte pattern matches the raw
+    bytes: decoding with replacement keeps every ASCII byte. A rule's pattern is a much
+    narrower question than its keywords (``token`` is in every other file, a token assignment
+    is not). A keyword stays a question of its own if another rule uses it, or if it opens
+    base64 decoding near it (the keywords of rules with context words): see ``_scan_base64``.
+    """
+    patterns: list[bytes] = []
+    covered: set[str] = set()
+    kept: set[str] = set()
+    for rule in rules:
+        kws = {k.lower() for k in rule.keywords}
+        pattern = _byte_pattern(rule) if _hs_reads_as_re(rule) and not _context_only(rule) else None
+        if pattern is not None:
+            patterns.append(pattern)
+            covered |= kws
+        else:
+            kept |= kws
+        if rule.context and decode_base64:
+            kept |= kws
+    if patterns:  # inline source maps are decoded (base64 or %-escapes) before they are scanned
+        patterns.append(_escaped(b"sourceMappingURL=data:"))
+    return patterns, covered - kept
+
+
+def _byte_pattern(rule: Rule) -> bytes | None:
+    """The rule's regex as a Hyperscan pattern over UTF-8 bytes, every repeat opened (``{m,n}``
+    -> ``{m,}``): it matches wherever the regex matches the decoded text, and more. A
+    case-insensitive regex has each character set spelled out as the characters ``re`` matches,
+    İ ı ſ K (which it folds to ASCII letters) as their UTF-8 bytes. None if the regex can match
+    other non-ASCII characters."""
+    from re import _constants as c  # type: ignore[attr-defined]
+    from re import _parser as sre_parse  # type: ignore[attr-defined]
+
+    if not _ascii_closed(rule):
+        return None
+    if not (rule.compiled.flags & re.I or re.search(r"\(\?[a-zA-Z-]*i", rule.regex)):
+        return _hs_pattern(rule)  # no case folding: Hyperscan's bytes are Python's characters
+    folded = [ch for ch in _HS_UNSAFE]
+
+    def chars(item: str, icase: bool) -> bytes:
+        one = re.compile(item, re.I if icase else 0)
+        ascii_set = [i for i in range(128) if one.fullmatch(chr(i))]
+        alternatives = [b"[" + b"".join(b"\\x%02x" % i for i in ascii_set) + b"]"] if ascii_set else []
+        alternatives += [_escaped(ch.encode()) for ch in folded if one.fullmatch(ch)]
+        return alternatives[0] if len(alternatives) == 1 else b"(?:" + b"|".join(alternatives) + b")"
+
+    def spell(items: object, icase: bool) -> bytes:
+        out = []
+        for op, av in items:  # type: ignore[attr-defined]
+            if op == c.LITERAL:
+                out.append(chars(re.escape(chr(av)), icase))
+            elif op == c.IN:
+                parts = []
+                for o, a in av:
+                    if o == c.LITERAL:
+                        parts.append(re.escape(chr(a)))
+                    elif o == c.RANGE:
+                        parts.append(re.escape(chr(a[0])) + "-" + re.escape(chr(a[1])))
+                    else:
+                        raise ValueError(o)
+                out.append(chars("[" + "".join(parts) + "]", icase))
+            elif op == c.SUBPATTERN:
+                _, add, remove, sub = av
+                inner = (icase or bool(add & re.I)) and not remove & re.I
+                out.append(b"(?:" + spell(sub, inner) + b")")
+            elif op == c.BRANCH:
+                out.append(b"(?:" + b"|".join(spell(b, icase) for b in av[1]) + b")")
+            elif op in (c.MAX_REPEAT, c.MIN_REPEAT):
+                lo, _, sub = av
+                out.append(b"(?:" + spell(sub, icase) + b")" + b"{%d,}" % lo)
+            else:
+                raise ValueError(op)
+        return b"".join(out)
+
+    try:
+        parsed = sre_parse.parse(rule.regex)
+        return spell(parsed, bool(parsed.state.flags & re.I))
+    except (ValueError, re.error):
+        return None
+
+
 def _context_only(rule: Rule) -> bool:
     """Is every keyword of the rule a context word (a key with no literal of its own)?"""
     return bool(rule.context) and not {k.lower() for k in rule.keywords} - {c.lower() for c in rule.context}
@@ -600,6 +689,12 @@ def _only_repeats_opened(pattern: str, opened: str) -> bool:
 
 def _hs_exact(rule: Rule) -> bool:
     """Does Hyperscan read this regex as Python does (on ``_hs_safe`` texts), with a bounded width?"""
+    return _hs_reads_as_re(rule, bounded=True)
+
+
+def _hs_reads_as_re(rule: Rule, bounded: bool = False) -> bool:
+    """Does Hyperscan read this regex as Python does (on ``_hs_safe`` texts)? With ``bounded``,
+    only if its matches are at most ``rule.max_width`` characters long, too."""
     from re import _constants as c  # type: ignore[attr-defined]
     from re import _parser as sre_parse  # type: ignore[attr-defined]
 
@@ -612,7 +707,7 @@ def _hs_exact(rule: Rule) -> bool:
         parsed = sre_parse.parse(pattern)
     except re.error:
         return False
-    if parsed.getwidth()[1] > rule.max_width:  # unbounded or capped: no width to look back
+    if bounded and parsed.getwidth()[1] > rule.max_width:  # unbounded or capped: no width to look back
         return False
     banned = {c.AT, c.ASSERT, c.ASSERT_NOT, c.GROUPREF, c.GROUPREF_EXISTS, c.CATEGORY}
     banned |= {getattr(c, n) for n in ("ATOMIC_GROUP", "POSSESSIVE_REPEAT") if hasattr(c, n)}

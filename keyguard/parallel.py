@@ -19,7 +19,7 @@ import time
 import zlib
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
-from .engine import Engine
+from .engine import Engine, gate_patterns
 from .model import Finding, Rule, Stats
 from .prefilter import ByteGate, rule_literals
 from .scanner import Pack, ScanResult, finish, scan_texts, sort_key
@@ -50,7 +50,7 @@ def byte_gate(rules: list[Rule], packs: list[Pack]) -> Gate | None:
     """A gate for the rules' literals; none when a pack must see every text."""
     if packs:
         return None
-    return ByteGate.for_literals(*rule_literals([r.keywords for r in rules]))
+    return ByteGate.for_literals(*rule_literals([r.keywords for r in rules]), *gate_patterns(rules))
 
 
 def run_files(
