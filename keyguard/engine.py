@@ -148,19 +148,28 @@ class Engine:
             self._rule_ends = RuleEnds.for_rules(self.rules) or False
         return self._rule_ends.find(text, utf8) if self._rule_ends else None
 
+    def prepare(self) -> None:
+        """Compile the Hyperscan prefilter now, not once enough text came (e.g. once in a parent
+        process, before its workers fork)."""
+        self._start_hyperscan()
+
+    def _start_hyperscan(self) -> Prefilter:
+        if self._hyperscan is None and self._fast_wanted:
+            try:
+                self._hyperscan = HyperscanPrefilter(self._keywords, self._b64_literals)
+            except ImportError:  # installed but unloadable: str.find it is
+                self._fast_wanted = False
+        return self._hyperscan or self._python
+
     def _prefilter(self, text: str) -> Prefilter:
+        if self._hyperscan is not None:
+            return self._hyperscan
         self._texts_seen += 1
         self._chars_seen += len(text)
         if self._fast_wanted and (
             self._chars_seen >= HYPERSCAN_MIN_CHARS or self._texts_seen > HYPERSCAN_AFTER_TEXTS
         ):
-            if self._hyperscan is None:
-                try:
-                    self._hyperscan = HyperscanPrefilter(self._keywords, self._b64_literals)
-                except ImportError:  # installed but unloadable: str.find it is
-                    self._fast_wanted = False
-                    return self._python
-            return self._hyperscan
+            return self._start_hyperscan()
         return self._python
 
     # -- matching -----------------------------------------------------------------------------

@@ -46,7 +46,7 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-def byte_gate(rules: list[Rule], packs: list[Pack]) -> Gate | None:
+def byte_gate(rules: list[Rule], packs: list[Pack]) -> ByteGate | None:
     """A gate for the rules' literals; none when a pack must see every text."""
     if packs:
         return None
@@ -141,7 +141,10 @@ def _in_pool(
         errors.extend(e for e in batch_errors if e not in errors)
 
     # the walk and all bookkeeping stay in this thread; at most a few batches wait per worker
-    with ctx.Pool(jobs, initializer=_start_worker, initargs=(rules, packs, gate)) as pool:
+    # forked workers inherit an engine and gate whose Hyperscan databases the parent compiled
+    # once; spawned ones build their own from the rules
+    state = _worker_state(rules, packs, gate, prepare=True) if method == "fork" else None
+    with ctx.Pool(jobs, initializer=_start_worker, initargs=(rules, packs, gate, state)) as pool:
         try:
             if meanwhile is not None:
                 meanwhile()
@@ -188,9 +191,21 @@ def merge_stats(into: Stats, other: Stats) -> None:
 _worker: tuple[Engine, list[Pack], Gate | None] | None = None
 
 
-def _start_worker(rules: list[Rule], packs: list[Pack], gate: bool) -> None:
+def _worker_state(rules: list[Rule], packs: list[Pack], gate: bool,
+                  prepare: bool = False) -> tuple[Engine, list[Pack], ByteGate | None]:
+    engine = Engine(rules)
+    the_gate = byte_gate(rules, packs) if gate else None
+    if prepare:
+        engine.prepare()
+        if the_gate is not None:
+            the_gate.prepare()
+    return engine, packs, the_gate
+
+
+def _start_worker(rules: list[Rule], packs: list[Pack], gate: bool,
+                  state: tuple[Engine, list[Pack], Gate | None] | None = None) -> None:
     global _worker
-    _worker = (Engine(rules), packs, byte_gate(rules, packs) if gate else None)
+    _worker = state if state is not None else _worker_state(rules, packs, gate)
 
 
 def _scan_batch(refs: list[FileRef]) -> Result:
