@@ -40,7 +40,7 @@ CONTEXT_REACH = 1024  # characters around a secret in which its context words ma
 # Hyperscan's rule ends narrow the regex windows of texts with at least this many keyword hits
 # (minified bundles: thousands), once this many came in texts whose lines are this long on average
 RULE_ENDS_MIN_HITS = 16
-RULE_ENDS_AFTER_HITS = 1000
+RULE_ENDS_AFTER_HITS = 25_000  # each 8,000 hits saved 0.03-0.05 s; compiling costs 0.06-0.1 s
 RULE_ENDS_LINE_CHARS = 256
 
 
