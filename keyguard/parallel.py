@@ -27,7 +27,7 @@ from .sources.bundles import with_source_maps
 from .sources.files import FileRef, Gate, ref_texts
 
 if TYPE_CHECKING:
-    from .sources.git import History, Repo
+    from .sources.git import Repo
     from .suppress import Suppressor
 
 Result = tuple[list[Finding], Stats, list[str]]  # a batch's findings, numbers and rule errors
@@ -35,6 +35,7 @@ Result = tuple[list[Finding], Stats, list[str]]  # a batch's findings, numbers a
 POOL_MIN_FILES = 200
 POOL_MIN_BLOBS = 1000  # git blobs are read by git, and a share needs its own git process
 SHARES_PER_JOB = 4  # history: blob shares per worker, so that one slow share does not hold all up
+SHARE_BLOBS = 256  # history: blobs a share gathers from the log before a worker reads them
 BATCH_FILES = 256
 BATCH_BYTES = 4 * 1024 * 1024
 
@@ -87,30 +88,56 @@ def run_files(
 
 
 def run_history(
-    repo: Repo, history: History, rules: list[Rule], stats: Stats, jobs: int,
-    packs: Iterable[Pack] = (), suppressor: Suppressor | None = None, gate: bool = True,
+    repo: Repo, rules: list[Rule], stats: Stats, jobs: int, packs: Iterable[Pack] = (),
+    suppressor: Suppressor | None = None, gate: bool = True, keep: Callable[[str], bool] | None = None,
 ) -> ScanResult:
-    """Scan every blob of ``history`` (in ``jobs`` processes when there are enough of them),
-    attribute the findings to paths and commits, and return them as a ``ScanResult``."""
+    """Scan every blob of the repository's history (only at the paths ``keep`` accepts; in
+    ``jobs`` processes when there are enough blobs), attribute the findings to paths and
+    commits, and return them as a ``ScanResult``.
+
+    With workers, blobs are handed out while ``git log`` is still being read: a share of blobs
+    goes to a worker once it holds ``SHARE_BLOBS``. Their commits are known only when the log
+    has ended; findings get them then."""
     from .sources import git
 
     started = time.perf_counter()
     packs = list(packs)
-    wanted = git.history_blobs(history, stats)
-    if jobs <= 1 or len(wanted) < POOL_MIN_BLOBS:
+    history = git.History()
+    log = git.walk_history(repo, stats, history, keep)
+    head = list(itertools.islice(log, POOL_MIN_BLOBS))
+    if jobs <= 1 or len(head) < POOL_MIN_BLOBS:
+        for _ in log:
+            pass
+        wanted = git.history_blobs(history, stats)
         engine = Engine(rules)
         the_gate = byte_gate(rules, packs) if gate else None
         findings = scan_texts(git.blob_texts(repo, wanted, stats, the_gate), engine, stats, packs)
         errors = engine.errors
     else:
-        shares: list[list[tuple[str, str, dict]]] = [[] for _ in range(jobs * SHARES_PER_JOB)]
-        for item in wanted:
-            shares[zlib.crc32(item[1].encode("utf-8", "surrogateescape")) % len(shares)].append(item)
-        tasks = ((_scan_blobs, (repo, share)) for share in shares if share)
-        findings, errors = _in_pool(tasks, jobs, rules, packs, gate, stats)
+        order: dict[str, int] = {}  # blobs as the log met them
+
+        def tasks() -> Iterator[tuple[Callable[..., Result], tuple]]:
+            shares: list[list[tuple[str, str, dict]]] = [[] for _ in range(jobs * SHARES_PER_JOB)]
+            for sha, path in itertools.chain(head, log):
+                order[sha] = len(order)
+                share = shares[zlib.crc32(path.encode("utf-8", "surrogateescape")) % len(shares)]
+                # the commit is a stand-in until the log has ended; its "sha" keeps the findings
+                # of different blobs apart, as their commits do
+                share.append((sha, path, {"sha": sha, "blob": sha}))
+                if len(share) >= SHARE_BLOBS:
+                    yield _scan_blobs, (repo, share[:])
+                    share.clear()
+            for share in shares:
+                if share:
+                    yield _scan_blobs, (repo, share)
+
+        findings, errors = _in_pool(tasks(), jobs, rules, packs, gate, stats)
+        git.count_history(history, stats)
+        for f in findings:
+            blob = f.commit["blob"]  # type: ignore[index]
+            f.commit = history.commit_for(blob, f.path)
         # the in-process order (blobs as the log met them, then sort_key), which decides
         # between findings that tie in ``attribute_history``
-        order = {sha: i for i, (sha, _, _) in enumerate(wanted)}
         findings.sort(key=lambda f: order[f.commit["blob"]])  # type: ignore[index]
         findings.sort(key=sort_key)
     findings = git.attribute_history(findings, history)
@@ -155,6 +182,8 @@ def _in_pool(
                     collect(pending.popleft().get())
             while pending:
                 collect(pending.popleft().get())
+            pool.close()  # workers exit on their own: each closes and waits for its git
+            pool.join()
         finally:
             pool.terminate()
     return findings, errors
@@ -189,6 +218,7 @@ def merge_stats(into: Stats, other: Stats) -> None:
 
 
 _worker: tuple[Engine, list[Pack], Gate | None] | None = None
+_blob_reader = None  # a worker's git cat-file, kept open from one share of blobs to the next
 
 
 def _worker_state(rules: list[Rule], packs: list[Pack], gate: bool,
@@ -219,11 +249,17 @@ def _scan_batch(refs: list[FileRef]) -> Result:
 
 def _scan_blobs(repo: Repo, share: list[tuple[str, str, dict]]) -> Result:
     """One share of a history's blobs, read through this worker's own ``git cat-file``."""
-    from .sources.git import blob_texts
+    from .sources.git import BlobReader, blob_texts
 
+    global _blob_reader
     assert _worker is not None
     engine, packs, gate = _worker
     stats = Stats()
     known = len(engine.errors)
-    texts = blob_texts(repo, share, stats, gate)  # type: ignore[arg-type]
+    if _blob_reader is None or not _blob_reader.alive():  # one per worker: its delta cache stays warm
+        from multiprocessing.util import Finalize
+
+        _blob_reader = BlobReader(repo, keep_open=True)
+        Finalize(_blob_reader, _blob_reader.close, exitpriority=1)  # when the worker exits
+    texts = blob_texts(repo, share, stats, gate, _blob_reader)  # type: ignore[arg-type]
     return scan_texts(texts, engine, stats, packs), stats, engine.errors[known:]

@@ -140,7 +140,7 @@ def _history_keys(repo: Path, rule_list, jobs: int, gate: bool) -> tuple[list[tu
 
     stats = Stats()
     r = git.open_repo(str(repo))
-    result = run_history(r, git.read_history(r, stats), rule_list, stats, jobs, gate=gate)
+    result = run_history(r, rule_list, stats, jobs, gate=gate)
     keys = [(f.path, f.line, f.column, f.end_line, f.end_column, f.rule.id, f.secret,
              sorted(f.origin.items()), sorted(f.commit.items())) for f in result.findings]
     return keys, (stats.files, stats.bytes, sorted(stats.suppressed.items()), stats.extra["git"])
@@ -153,6 +153,8 @@ def test_history_workers_and_gate_find_what_the_plain_path_finds(history_repo, r
 
     if whole_file_bytes:  # most blobs take the large-blob path: streamed, not gated
         monkeypatch.setattr(files, "WHOLE_FILE_BYTES", whole_file_bytes)
+    else:  # workers get blobs while the log is still being read, many small shares
+        monkeypatch.setattr("keyguard.parallel.SHARE_BLOBS", 16)
     rule_list = list(rules.values())
     expected, expected_stats = _history_keys(history_repo, rule_list, 1, gate=False)
     assert len({k[6] for k in expected}) >= len(rule_list)  # every rule's keys, and more

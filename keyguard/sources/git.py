@@ -136,11 +136,14 @@ class BlobReader:
     """One ``git cat-file --batch`` process; object names go in from a thread, contents come out.
 
     ``--buffer``: every name is written before any reply is awaited, so git need not flush
-    after each object."""
+    after each object. ``keep_open``: no ``--buffer``, and the process stays for more
+    ``stream`` calls (its cache of delta bases stays warm), until ``close``."""
 
-    def __init__(self, repo: Repo) -> None:
+    def __init__(self, repo: Repo, keep_open: bool = False) -> None:
+        self.keep_open = keep_open
+        args = ("cat-file", "--batch") if keep_open else ("cat-file", "--batch", "--buffer")
         self.proc = subprocess.Popen(
-            repo.args("cat-file", "--batch", "--buffer"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            repo.args(*args), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, env=repo.env, bufsize=1 << 16,
         )
         self.errors = bytearray()  # drained so that a chatty git never blocks on a full pipe
@@ -162,7 +165,10 @@ class BlobReader:
             try:
                 for sha in shas:
                     proc.stdin.write(sha.encode() + b"\n")  # type: ignore[union-attr]
-                proc.stdin.close()  # type: ignore[union-attr]
+                if self.keep_open:
+                    proc.stdin.flush()  # type: ignore[union-attr]
+                else:
+                    proc.stdin.close()  # type: ignore[union-attr]
             except (BrokenPipeError, OSError):
                 pass
 
@@ -186,6 +192,9 @@ class BlobReader:
             proc.stdout.read(1)  # the newline after the contents
         writer.join()
 
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
     def close(self) -> None:
         for fh in (self.proc.stdin, self.proc.stdout):
             try:
@@ -204,9 +213,10 @@ class BlobReader:
 
 
 def blob_texts(repo: Repo, wanted: list[tuple[str, str, dict[str, Any] | None]], stats: Stats,
-               gate: Gate | None = None) -> Iterator[ScanText]:
+               gate: Gate | None = None, reader: BlobReader | None = None) -> Iterator[ScanText]:
     """ScanTexts of blobs: (blob sha, display path, commit) each; a blob is read once. With a
-    ``gate``, blobs whose bytes cannot hold a finding are read but never decoded.
+    ``gate``, blobs whose bytes cannot hold a finding are read but never decoded. ``reader``:
+    a ``keep_open`` cat-file to read them with and leave open (a worker's), else one of their own.
 
     If ``git cat-file`` dies on a corrupt object, that object is reported as skipped and a new
     process reads the rest.
@@ -216,7 +226,8 @@ def blob_texts(repo: Repo, wanted: list[tuple[str, str, dict[str, Any] | None]],
         by_sha.setdefault(sha, []).append((path, commit))
     todo = list(by_sha)
     while todo:
-        reader = BlobReader(repo)
+        if reader is None or not reader.alive():
+            reader = BlobReader(repo)
         try:
             for sha, size, body in reader.stream(todo):
                 path, commit = by_sha[sha][0]
@@ -245,7 +256,8 @@ def blob_texts(repo: Repo, wanted: list[tuple[str, str, dict[str, Any] | None]],
             stats.skip(f"{by_sha[failed][0][0]} (blob {failed[:12]})", f"unreadable git object ({exc})")
             todo = todo[todo.index(failed) + 1:]
         finally:
-            reader.close()
+            if not reader.keep_open or todo:  # done with it, or it died
+                reader.close()
 
 
 # -- whole history -------------------------------------------------------------------------------
@@ -279,21 +291,26 @@ class History:
     commit_times: list[int] = field(default_factory=list)
     blobs: dict[str, dict[str, int]] = field(default_factory=dict)  # blob -> path -> commit index
 
-    def only_paths(self, keep: Callable[[str], bool]) -> None:
-        """Forget every path ``keep`` rejects, and blobs left with no path (``--shard``)."""
-        kept = {b: {p: c for p, c in paths.items() if keep(p)} for b, paths in self.blobs.items()}
-        self.blobs = {b: paths for b, paths in kept.items() if paths}
-
     def commit_for(self, blob: str, path: str) -> dict[str, Any]:
         c = dict(self.commits[self.blobs[blob][path]])
         c["blob"] = blob
         return c
 
 
-def read_history(repo: Repo, stats: Stats) -> History:
+def read_history(repo: Repo, stats: Stats, keep: Callable[[str], bool] | None = None) -> History:
     """One ``git log --all --raw`` pass, newest first: the last commit seen for a (blob, path)
-    is the oldest one that introduced it."""
+    is the oldest one that introduced it. Only the paths ``keep`` accepts (``--shard``)."""
     h = History()
+    for _ in walk_history(repo, stats, h, keep):
+        pass
+    return h
+
+
+def walk_history(repo: Repo, stats: Stats, h: History,
+                 keep: Callable[[str], bool] | None = None) -> Iterator[tuple[str, str]]:
+    """Fill ``h`` as ``read_history`` does, yielding (blob, path) as each blob is first met, at
+    the path ``history_blobs`` will give it, so that blobs can be read while the log goes on
+    (their commits are known only once it has ended)."""
     args = repo.args("log", "--all", "-z", "--raw", "--no-abbrev", "--no-renames", "-c", "--root",
                      "--no-textconv", "--no-ext-diff", "--no-color", f"--format={_LOG_FORMAT}")
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=repo.env,
@@ -304,40 +321,52 @@ def read_history(repo: Repo, stats: Stats) -> History:
     drain.start()
     tokens = _tokens(proc.stdout)
     current = -1
-    interned: dict[bytes, str] = {}
-    for tok in tokens:
-        if tok.startswith(b"\x01"):
-            author, email, date, ctime = (next(tokens, b"") for _ in range(4))
-            h.commits.append({
-                "sha": tok[1:].decode(), "author": author.decode("utf-8", "replace"),
-                "email": email.decode("utf-8", "replace"), "date": date.decode(),
-            })
-            h.commit_times.append(int(ctime or b"0"))
-            current = len(h.commits) - 1
-            continue
-        tok = tok.lstrip(b"\n")
-        if not tok.startswith(b":"):
-            continue
-        raw_path = next(tokens, b"")
-        fields = tok.split()
-        if len(fields) < 3 or current < 0:
-            continue
-        new_sha, new_mode = fields[-2].decode(), fields[len(fields) // 2 - 1].lstrip(b":")
-        if new_sha == _ZERO or not new_mode.startswith(b"10"):  # deleted, gitlink, symlink
-            continue
-        path = interned.get(raw_path)
-        if path is None:
-            path = interned[raw_path] = _decode_path(raw_path)
-        h.blobs.setdefault(new_sha, {})[path] = current
-    proc.stdout.close()
-    rc = proc.wait()
-    drain.join()
+    interned: dict[bytes, str | None] = {}
+    blobs = h.blobs
+    try:
+        for tok in tokens:
+            if tok.startswith(b"\x01"):
+                author, email, date, ctime = (next(tokens, b"") for _ in range(4))
+                h.commits.append({
+                    "sha": tok[1:].decode(), "author": author.decode("utf-8", "replace"),
+                    "email": email.decode("utf-8", "replace"), "date": date.decode(),
+                })
+                h.commit_times.append(int(ctime or b"0"))
+                current = len(h.commits) - 1
+                continue
+            tok = tok.lstrip(b"\n")
+            if not tok.startswith(b":"):
+                continue
+            raw_path = next(tokens, b"")
+            fields = tok.split()
+            if len(fields) < 3 or current < 0:
+                continue
+            new_sha, new_mode = fields[-2].decode(), fields[len(fields) // 2 - 1].lstrip(b":")
+            if new_sha == _ZERO or not new_mode.startswith(b"10"):  # deleted, gitlink, symlink
+                continue
+            if raw_path in interned:
+                path = interned[raw_path]
+            else:
+                path = interned[raw_path] = _decode_path(raw_path)
+                if keep is not None and not keep(path):
+                    interned[raw_path] = path = None
+            if path is None:
+                continue
+            paths = blobs.get(new_sha)
+            if paths is None:
+                blobs[new_sha] = {path: current}
+                yield new_sha, path
+            else:
+                paths[path] = current
+    finally:
+        proc.stdout.close()
+        rc = proc.wait()
+        drain.join()
     if rc != 0:
         msg = _first_line(b"".join(err_chunks))
         if not h.commits:
             raise GitError(f"git log: {msg}")
         stats.extra.setdefault("git_warnings", []).append(f"git log: {msg}")
-    return h
 
 
 def history_blobs(h: History, stats: Stats) -> list[tuple[str, str, dict[str, Any]]]:
@@ -347,8 +376,12 @@ def history_blobs(h: History, stats: Stats) -> list[tuple[str, str, dict[str, An
     for blob, paths in h.blobs.items():
         path = next(iter(paths))
         wanted.append((blob, path, h.commit_for(blob, path)))
-    stats.extra["git"] = {"commits": len(h.commits), "blobs": len(h.blobs)}
+    count_history(h, stats)
     return wanted
+
+
+def count_history(h: History, stats: Stats) -> None:
+    stats.extra["git"] = {"commits": len(h.commits), "blobs": len(h.blobs)}
 
 
 
