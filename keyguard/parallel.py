@@ -223,13 +223,12 @@ _blob_reader = None  # a worker's git cat-file, kept open from one share of blob
 
 def _worker_state(rules: list[Rule], packs: list[Pack], gate: bool,
                   prepare: bool = False) -> tuple[Engine, list[Pack], ByteGate | None]:
-    engine = Engine(rules)
     the_gate = byte_gate(rules, packs) if gate else None
-    if prepare:
-        engine.prepare()
-        if the_gate is not None:
-            the_gate.prepare()
-    return engine, packs, the_gate
+    if prepare and the_gate is not None:
+        # every file or blob meets the gate; few get as far as the engine's prefilter, which
+        # each worker compiles if enough text does
+        the_gate.prepare()
+    return Engine(rules), packs, the_gate
 
 
 def _start_worker(rules: list[Rule], packs: list[Pack], gate: bool,
