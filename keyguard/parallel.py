@@ -103,27 +103,26 @@ def run_history(
     started = time.perf_counter()
     packs = list(packs)
     history = git.History()
-    log = git.walk_history(repo, stats, history, keep)
+    # the commit of each blob is a stand-in until the log has ended; its "sha" keeps the
+    # findings of different blobs apart, as their commits do
+    log = ((sha, path, {"sha": sha, "blob": sha}) for sha, path in git.walk_history(repo, stats, history, keep))
     head = list(itertools.islice(log, POOL_MIN_BLOBS))
     if jobs <= 1 or len(head) < POOL_MIN_BLOBS:
-        for _ in log:
-            pass
-        wanted = git.history_blobs(history, stats)
+        # git log and git cat-file run side by side, each blob read as soon as the log names it
         engine = Engine(rules)
         the_gate = byte_gate(rules, packs) if gate else None
-        findings = scan_texts(git.blob_texts(repo, wanted, stats, the_gate), engine, stats, packs)
+        texts = git.blob_texts(repo, itertools.chain(head, log), stats, the_gate)
+        findings = scan_texts(texts, engine, stats, packs)
         errors = engine.errors
     else:
         order: dict[str, int] = {}  # blobs as the log met them
 
         def tasks() -> Iterator[tuple[Callable[..., Result], tuple]]:
             shares: list[list[tuple[str, str, dict]]] = [[] for _ in range(jobs * SHARES_PER_JOB)]
-            for sha, path in itertools.chain(head, log):
-                order[sha] = len(order)
-                share = shares[zlib.crc32(path.encode("utf-8", "surrogateescape")) % len(shares)]
-                # the commit is a stand-in until the log has ended; its "sha" keeps the findings
-                # of different blobs apart, as their commits do
-                share.append((sha, path, {"sha": sha, "blob": sha}))
+            for item in itertools.chain(head, log):
+                order[item[0]] = len(order)
+                share = shares[zlib.crc32(item[1].encode("utf-8", "surrogateescape")) % len(shares)]
+                share.append(item)
                 if len(share) >= SHARE_BLOBS:
                     yield _scan_blobs, (repo, share[:])
                     share.clear()
@@ -132,14 +131,13 @@ def run_history(
                     yield _scan_blobs, (repo, share)
 
         findings, errors = _in_pool(tasks(), jobs, rules, packs, gate, stats)
-        git.count_history(history, stats)
-        for f in findings:
-            blob = f.commit["blob"]  # type: ignore[index]
-            f.commit = history.commit_for(blob, f.path)
         # the in-process order (blobs as the log met them, then sort_key), which decides
         # between findings that tie in ``attribute_history``
         findings.sort(key=lambda f: order[f.commit["blob"]])  # type: ignore[index]
         findings.sort(key=sort_key)
+    git.count_history(history, stats)
+    for f in findings:  # the log has ended: each blob's oldest commit at its path is known
+        f.commit = history.commit_for(f.commit["blob"], f.path)  # type: ignore[index]
     findings = git.attribute_history(findings, history)
     return finish(findings, errors, rules, stats, started, repo.toplevel, packs, suppressor)
 

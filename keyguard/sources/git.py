@@ -12,12 +12,14 @@ fsmonitor, hooks, pager and signature programs switched off, and no textconv or 
 """
 from __future__ import annotations
 
+import itertools
 import os
+import queue
 import re
 import subprocess
 import threading
 from dataclasses import dataclass, field, replace
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Any, Callable, Iterable, Iterator
 
 from ..model import Finding, ScanText, Stats
 from . import files
@@ -156,25 +158,35 @@ class BlobReader:
             if len(self.errors) < 1 << 16:
                 self.errors += line
 
-    def stream(self, shas: list[str]) -> Iterator[tuple[str, int | None, _Limited | None]]:
-        """(sha, size, body) per requested name; size and body None for a missing object."""
+    def stream(self, shas: Iterable[str]) -> Iterator[tuple[str, int | None, _Limited | None]]:
+        """(sha, size, body) per requested name; size and body None for a missing object.
+        ``shas`` may be a generator still being filled (a log being read): a thread writes
+        the names as they come. After a ``CatFileError``, ``abandon`` gives the names written
+        after the failed one; those ``shas`` has not given yet are still in it."""
         proc = self.proc
         assert proc.stdin and proc.stdout
+        sent: queue.SimpleQueue[str | None] = queue.SimpleQueue()
 
         def feed() -> None:
             try:
-                for sha in shas:
+                for n, sha in enumerate(shas, 1):
+                    sent.put(sha)
                     proc.stdin.write(sha.encode() + b"\n")  # type: ignore[union-attr]
+                    if n % 256 == 0:  # a slow generator: let git start on what it has
+                        proc.stdin.flush()  # type: ignore[union-attr]
                 if self.keep_open:
                     proc.stdin.flush()  # type: ignore[union-attr]
                 else:
                     proc.stdin.close()  # type: ignore[union-attr]
             except (BrokenPipeError, OSError):
                 pass
+            finally:
+                sent.put(None)
 
         writer = threading.Thread(target=feed, daemon=True)
+        self._sent, self._writer = sent, writer
         writer.start()
-        for sha in shas:
+        while (sha := sent.get()) is not None:
             header = proc.stdout.readline()
             if not header:
                 self._drain.join(timeout=5)
@@ -191,6 +203,16 @@ class BlobReader:
             body.drain()
             proc.stdout.read(1)  # the newline after the contents
         writer.join()
+
+    def abandon(self) -> list[str]:
+        """Stop git (after a ``CatFileError``): the names written after the one that failed."""
+        if self.proc.poll() is None:
+            self.proc.kill()  # the writer stops at its next write
+        self._writer.join()
+        rest = []
+        while (sha := self._sent.get()) is not None:
+            rest.append(sha)
+        return rest
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -212,7 +234,7 @@ class BlobReader:
             self.proc.stderr.close()
 
 
-def blob_texts(repo: Repo, wanted: list[tuple[str, str, dict[str, Any] | None]], stats: Stats,
+def blob_texts(repo: Repo, wanted: Iterable[tuple[str, str, dict[str, Any] | None]], stats: Stats,
                gate: Gate | None = None, reader: BlobReader | None = None) -> Iterator[ScanText]:
     """ScanTexts of blobs: (blob sha, display path, commit) each; a blob is read once. With a
     ``gate``, blobs whose bytes cannot hold a finding are read but never decoded. ``reader``:
@@ -221,16 +243,21 @@ def blob_texts(repo: Repo, wanted: list[tuple[str, str, dict[str, Any] | None]],
     If ``git cat-file`` dies on a corrupt object, that object is reported as skipped and a new
     process reads the rest.
     """
-    by_sha: dict[str, list[tuple[str, dict[str, Any] | None]]] = {}
-    for sha, path, commit in wanted:
-        by_sha.setdefault(sha, []).append((path, commit))
-    todo = list(by_sha)
-    while todo:
+    by_sha: dict[str, tuple[str, dict[str, Any] | None]] = {}
+
+    def names(items: Iterable[tuple[str, str, dict[str, Any] | None]]) -> Iterator[str]:
+        for sha, path, commit in items:  # each blob once, at its first path
+            if sha not in by_sha:
+                by_sha[sha] = (path, commit)
+                yield sha
+
+    todo: Iterator[str] | None = names(wanted)
+    while todo is not None:
         if reader is None or not reader.alive():
             reader = BlobReader(repo)
         try:
             for sha, size, body in reader.stream(todo):
-                path, commit = by_sha[sha][0]
+                path, commit = by_sha[sha]
                 if body is None or size is None:
                     stats.skip(f"{path} (blob {sha[:12]})", "missing git object (corrupt or shallow repository)")
                     continue
@@ -250,13 +277,13 @@ def blob_texts(repo: Repo, wanted: list[tuple[str, str, dict[str, Any] | None]],
                 for st in texts:
                     st.commit = commit
                     yield st
-            todo = []
+            todo = None
         except CatFileError as exc:
             failed = exc.sha
-            stats.skip(f"{by_sha[failed][0][0]} (blob {failed[:12]})", f"unreadable git object ({exc})")
-            todo = todo[todo.index(failed) + 1:]
+            stats.skip(f"{by_sha[failed][0]} (blob {failed[:12]})", f"unreadable git object ({exc})")
+            todo = itertools.chain(reader.abandon(), todo)  # type: ignore[arg-type]
         finally:
-            if not reader.keep_open or todo:  # done with it, or it died
+            if not reader.keep_open or todo is not None:  # done with it, or it died
                 reader.close()
 
 
@@ -297,20 +324,13 @@ class History:
         return c
 
 
-def read_history(repo: Repo, stats: Stats, keep: Callable[[str], bool] | None = None) -> History:
-    """One ``git log --all --raw`` pass, newest first: the last commit seen for a (blob, path)
-    is the oldest one that introduced it. Only the paths ``keep`` accepts (``--shard``)."""
-    h = History()
-    for _ in walk_history(repo, stats, h, keep):
-        pass
-    return h
-
-
 def walk_history(repo: Repo, stats: Stats, h: History,
                  keep: Callable[[str], bool] | None = None) -> Iterator[tuple[str, str]]:
-    """Fill ``h`` as ``read_history`` does, yielding (blob, path) as each blob is first met, at
-    the path ``history_blobs`` will give it, so that blobs can be read while the log goes on
-    (their commits are known only once it has ended)."""
+    """Fill ``h`` from one ``git log --all --raw`` pass, newest first (the last commit seen for
+    a (blob, path) is the oldest one that introduced it), only at the paths ``keep`` accepts
+    (``--shard``). Yields (blob, path) as each blob is first met, at the first path ``h`` will
+    hold for it, so that blobs can be read while the log goes on; their commits are known only
+    once it has ended (``h.commit_for``)."""
     args = repo.args("log", "--all", "-z", "--raw", "--no-abbrev", "--no-renames", "-c", "--root",
                      "--no-textconv", "--no-ext-diff", "--no-color", f"--format={_LOG_FORMAT}")
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=repo.env,
@@ -367,17 +387,6 @@ def walk_history(repo: Repo, stats: Stats, h: History,
         if not h.commits:
             raise GitError(f"git log: {msg}")
         stats.extra.setdefault("git_warnings", []).append(f"git log: {msg}")
-
-
-def history_blobs(h: History, stats: Stats) -> list[tuple[str, str, dict[str, Any]]]:
-    """(blob sha, path, commit) for every blob, in the order the log met them: what
-    ``blob_texts`` reads; a blob with several paths is scanned once, at its first."""
-    wanted = []
-    for blob, paths in h.blobs.items():
-        path = next(iter(paths))
-        wanted.append((blob, path, h.commit_for(blob, path)))
-    count_history(h, stats)
-    return wanted
 
 
 def count_history(h: History, stats: Stats) -> None:
