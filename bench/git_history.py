@@ -45,7 +45,8 @@ def measure(cmd: list[str]) -> tuple[float, float, float, int]:
         "w=time.perf_counter()-t;r=resource.getrusage(resource.RUSAGE_CHILDREN);"
         "print(json.dumps([w,r.ru_utime+r.ru_stime,r.ru_maxrss/1024,p.returncode]))"
     )
-    out = subprocess.run([sys.executable, "-c", code, *cmd], capture_output=True, text=True).stdout
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}  # as installed
+    out = subprocess.run([sys.executable, "-c", code, *cmd], capture_output=True, text=True, env=env).stdout
     wall, cpu, mib, rc = json.loads(out)
     return wall, cpu, mib, rc
 

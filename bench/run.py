@@ -126,6 +126,8 @@ def corpus_size(path: Path) -> tuple[int, int]:
 def keyguard_cmd(corpus: Path, out: Path, src: str | None) -> tuple[list[str], dict]:
     env = dict(os.environ)
     env["PYTHONPATH"] = src or str(ROOT)  # and the run's cwd is that tree, see measure()
+    # byte-code caches, as an installed package has them (not every module compiled each run)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     cmd = [sys.executable, "-m", "keyguard", "scan", str(corpus), "--include-vendored",
            "--no-config", "--format", "json", "-o", str(out)]
     return cmd, env
