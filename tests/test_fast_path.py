@@ -251,3 +251,31 @@ def test_pattern_gate_lets_through_all_the_plain_path_finds(tmp_path, rules, mon
     assert gate.reads_in_place()
     assert not gate.check((tmp_path / "noise.py").read_bytes())[0]  # keywords alone: not decoded
     assert gate.check((tmp_path / "kelvin.py").read_bytes())[0]
+
+
+@pytest.mark.parametrize("keep_open", [False, True])
+def test_blob_names_from_a_failing_source_are_read_then_the_failure_raised(tmp_path, keep_open):
+    """History streams blob names from git log to cat-file while the log is read: blobs named
+    before the log failed are still read, and the log's error reaches the caller (no hang, no
+    traceback from the writing thread)."""
+    from keyguard.sources import git
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True, env=_GIT_ENV)
+    bodies = [b"first blob\n", b"second blob\n" * 3]
+    shas = [subprocess.run(["git", "-C", str(tmp_path), "hash-object", "-w", "--stdin"], input=b,
+                           capture_output=True, check=True, env=_GIT_ENV).stdout.decode().strip()
+            for b in bodies]
+
+    def names():
+        yield from shas
+        raise git.GitError("git log: broken")
+
+    reader = git.BlobReader(git.open_repo(str(tmp_path)), keep_open=keep_open)
+    got = []
+    try:
+        with pytest.raises(git.GitError, match="broken"):
+            for sha, size, body in reader.stream(names()):
+                got.append((sha, body.read(size)))
+    finally:
+        reader.close()
+    assert got == list(zip(shas, bodies))

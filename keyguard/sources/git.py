@@ -166,20 +166,40 @@ class BlobReader:
         proc = self.proc
         assert proc.stdin and proc.stdout
         sent: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        failed: list[Exception] = []  # the names' own source failed (e.g. git log)
+
+        def write(data: bytes, flush: bool = False) -> bool:
+            try:
+                proc.stdin.write(data)  # type: ignore[union-attr]
+                if flush:
+                    proc.stdin.flush()  # type: ignore[union-attr]
+                return True
+            except (BrokenPipeError, OSError):  # git has gone: the reader finds out why
+                return False
 
         def feed() -> None:
             try:
                 for n, sha in enumerate(shas, 1):
                     sent.put(sha)
-                    proc.stdin.write(sha.encode() + b"\n")  # type: ignore[union-attr]
-                    if n % 256 == 0:  # a slow generator: let git start on what it has
-                        proc.stdin.flush()  # type: ignore[union-attr]
+                    # a slow source (a log being read): every 256 names, git starts on them
+                    if not write(sha.encode() + b"\n", flush=n % 256 == 0):
+                        return
                 if self.keep_open:
-                    proc.stdin.flush()  # type: ignore[union-attr]
+                    write(b"", flush=True)
                 else:
-                    proc.stdin.close()  # type: ignore[union-attr]
-            except (BrokenPipeError, OSError):
-                pass
+                    try:
+                        proc.stdin.close()  # type: ignore[union-attr]
+                    except (BrokenPipeError, OSError):
+                        pass
+            except Exception as exc:  # raised to the reader, once it has read what came before
+                failed.append(exc)
+                if self.keep_open:  # git answers the names it was given
+                    write(b"", flush=True)
+                else:
+                    try:
+                        proc.stdin.close()  # type: ignore[union-attr]
+                    except (BrokenPipeError, OSError):
+                        pass
             finally:
                 sent.put(None)
 
@@ -203,6 +223,8 @@ class BlobReader:
             body.drain()
             proc.stdout.read(1)  # the newline after the contents
         writer.join()
+        if failed:
+            raise failed[0]
 
     def abandon(self) -> list[str]:
         """Stop git (after a ``CatFileError``): the names written after the one that failed."""
