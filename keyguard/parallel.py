@@ -51,7 +51,7 @@ def byte_gate(rules: list[Rule], packs: list[Pack]) -> ByteGate | None:
     """A gate for the rules' literals; none when a pack must see every text."""
     if packs:
         return None
-    return ByteGate.for_literals(*rule_literals([r.keywords for r in rules]), *gate_patterns(rules))
+    return ByteGate.for_literals(*rule_literals([r.keywords for r in rules]), lambda: gate_patterns(rules))
 
 
 def run_files(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import re
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Callable, Protocol
 
 if TYPE_CHECKING:
     from mmap import mmap
@@ -158,20 +158,22 @@ class ByteGate:
     same literals encoded as UTF-16LE answer the question for the strings read from binaries.
     Only for ASCII literals; ``for_literals`` returns None otherwise.
 
-    With Hyperscan, a whole buffer is asked a narrower question: rule ``patterns`` (see
-    ``keyguard.engine.gate_patterns``) stand in for the keywords in ``replaced``,
-    so a file full of ``token`` passes only if a rule that needs ``token`` can match in it, and
-    a base64 fingerprint counts only inside a base64 run long enough to be decoded. Blocks of a
-    large file (``part``), and the plain path, ask for every literal.
+    With Hyperscan, a whole buffer is asked a narrower question: ``patterns()`` gives rule
+    patterns and the keywords they stand in for (see ``keyguard.engine.gate_patterns``; asked
+    only once Hyperscan starts), so a file full of ``token`` passes only if a rule that needs
+    ``token`` can match in it, and a base64 fingerprint counts only inside a base64 run long
+    enough to be decoded. Blocks of a large file (``part``), and the plain path, ask for every
+    literal.
     """
 
-    def __init__(self, keywords: list[str], b64: list[str], patterns: list[bytes] | None = None,
-                 replaced: set[str] | frozenset[str] = frozenset()) -> None:
+    def __init__(self, keywords: list[str], b64: list[str],
+                 patterns: Callable[[], tuple[list[bytes], set[str]]] | None = None) -> None:
         self.n = len(keywords) + len(b64)
         self._literals = [k.encode() for k in keywords] + [b.encode() for b in b64]
         self._caseless = [True] * len(keywords) + [False] * len(b64)
-        self._patterns = list(patterns or [])
-        self._replaced = {k.encode() for k in replaced}
+        self._make_patterns = patterns
+        self._patterns: list[bytes] = []
+        self._replaced: set[bytes] = set()
         self._dbs: dict[str, object] = {}  # Hyperscan databases by question, compiled when first asked
         self._hs: object = None
         self._checked = self._checked_bytes = 0
@@ -186,6 +188,9 @@ class ByteGate:
             return
         self._hs = hyperscan
         self._terminated = hyperscan.ScanTerminated
+        if self._make_patterns is not None:
+            patterns, replaced = self._make_patterns()
+            self._patterns, self._replaced = list(patterns), {k.encode() for k in replaced}
 
     def _db(self, question: str) -> object:
         """The database for ``narrow`` (every literal), ``wide`` (every literal in UTF-16LE) or
@@ -236,13 +241,13 @@ class ByteGate:
         return False
 
     @classmethod
-    def for_literals(cls, keywords: list[str], b64: list[str], patterns: list[bytes] | None = None,
-                     replaced: set[str] | frozenset[str] = frozenset()) -> ByteGate | None:
+    def for_literals(cls, keywords: list[str], b64: list[str],
+                     patterns: Callable[[], tuple[list[bytes], set[str]]] | None = None) -> ByteGate | None:
         if not keywords or not all(x.isascii() for x in keywords + b64):
             return None
         if max(len(x) for x in keywords + b64) * 2 >= 1024:  # see files.GATE_OVERLAP
             return None
-        return cls(keywords, b64, patterns, replaced)
+        return cls(keywords, b64, patterns)
 
     def _any(self, question: str, data: bytes | mmap) -> bool:
         try:
