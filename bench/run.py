@@ -7,8 +7,9 @@ Corpora (built once into ~/.cache/keyguard-bench, or --cache DIR):
            firebase and some @firebase packages), unpacked, plus a file of planted factory keys
   small    a 10-file directory: start-up cost of a pre-commit run
 
-For each corpus and tool: median wall time of N runs, CPU (user+sys of the child, from
-wait4's rusage), peak RSS, MB/s (corpus bytes / wall), findings, and keyguard/other ratios.
+For each corpus and tool: median wall time of N runs (the tools' runs interleaved), CPU
+(user+sys of the child, from wait4's rusage), peak RSS, MB/s (corpus bytes / wall), findings,
+and keyguard/other ratios.
 
     python bench/run.py [--reps 3] [--corpus tree,bundles,small] [--tools keyguard,gitleaks,kingfisher]
                         [--keyguard-src DIR]   # another keyguard tree, e.g. an older commit
@@ -175,27 +176,29 @@ def bench(name: str, corpus: Path, tools: dict, reps: int) -> dict[str, dict]:
     print(f"\n## {name}: {corpus} — {files} files, {size / 1e6:.0f} MB, median of {reps}")
     print(f"{'tool':12} {'wall s':>8} {'cpu s':>8} {'peak MB':>8} {'MB/s':>8} {'findings':>9}")
     rows: dict[str, dict] = {}
+    runs: dict[str, dict[str, list]] = {t: {"wall": [], "cpu": [], "rss": [], "found": []} for t in tools}
     with tempfile.TemporaryDirectory(prefix="kg-bench-") as tmp:
-        for tool, (make, count) in tools.items():
-            walls, cpus, rss, found = [], [], [], None
-            for rep in range(reps):
+        for rep in range(reps):  # tools interleaved, so that a busy spell hits all of them alike
+            for tool, (make, count) in tools.items():
                 out = Path(tmp) / f"{tool}-{rep}.json"
                 cmd, env = make(corpus, out)
                 wall, cpu, peak, stdout, code = measure(cmd, env)
-                walls.append(wall)
-                cpus.append(cpu)
-                rss.append(peak)
+                r = runs[tool]
+                r["wall"].append(wall)
+                r["cpu"].append(cpu)
+                r["rss"].append(peak)
                 try:
-                    found = count(out, stdout)
+                    r["found"].append(count(out, stdout))
                 except (OSError, ValueError, KeyError):  # no report: say how it ended
-                    found = None
+                    r["found"].append(None)
                     print(f"{tool}: exit {code}, no report", file=sys.stderr)
-            row = {"wall": statistics.median(walls), "cpu": statistics.median(cpus),
-                   "rss_mb": max(rss) / 1024, "findings": found}
+        for tool, r in runs.items():
+            row = {"wall": statistics.median(r["wall"]), "cpu": statistics.median(r["cpu"]),
+                   "rss_mb": max(r["rss"]) / 1024, "findings": r["found"][-1], "walls": r["wall"]}
             row["mbps"] = size / 1e6 / row["wall"]
             rows[tool] = row
             print(f"{tool:12} {row['wall']:8.2f} {row['cpu']:8.2f} {row['rss_mb']:8.0f} "
-                  f"{row['mbps']:8.0f} {str(found):>9}")
+                  f"{row['mbps']:8.0f} {str(row['findings']):>9}")
     if "keyguard" in rows:
         for tool, row in rows.items():
             if tool != "keyguard":
