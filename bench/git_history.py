@@ -1,6 +1,6 @@
 """Full-history scan of one repository: keyguard vs gitleaks ``git`` vs Kingfisher, same clone, same run.
 
-    python bench/git_history.py REPO [--reps 3] [--gitleaks PATH] [--kingfisher PATH]
+    python bench/git_history.py REPO [--reps 3] [--gitleaks PATH] [--kingfisher PATH] [--before-src DIR]
     python bench/git_history.py --build-large DIR [--steps 8]   # tens of thousands of commits
     python bench/git_history.py --build-stdlib DIR               # a few hundred commits
 
@@ -37,7 +37,7 @@ GIT_ENV = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@
            "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.test"}
 
 
-def measure(cmd: list[str]) -> tuple[float, float, float, int]:
+def measure(cmd: list[str], pythonpath: str | None = None) -> tuple[float, float, float, int]:
     """(wall s, CPU s, peak MiB, exit code) of ``cmd``, run in a fresh child so rusage is its own."""
     code = (
         "import resource,subprocess,sys,time,json;t=time.perf_counter();"
@@ -46,6 +46,8 @@ def measure(cmd: list[str]) -> tuple[float, float, float, int]:
         "print(json.dumps([w,r.ru_utime+r.ru_stime,r.ru_maxrss/1024,p.returncode]))"
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}  # as installed
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
     out = subprocess.run([sys.executable, "-c", code, *cmd], capture_output=True, text=True, env=env).stdout
     wall, cpu, mib, rc = json.loads(out)
     return wall, cpu, mib, rc
@@ -173,6 +175,7 @@ def main() -> None:
     ap.add_argument("--build-large", metavar="DIR", help="tens of thousands of commits (git fast-import)")
     ap.add_argument("--steps", type=int, default=8, help="--build-large: commits per modified file, at most")
     ap.add_argument("--reps", type=int, default=1, help="runs of each tool; the median is printed")
+    ap.add_argument("--before-src", help="also run keyguard from this tree (an older commit), as 'before'")
     ap.add_argument("--gitleaks", default=shutil.which("gitleaks"))
     ap.add_argument("--kingfisher", default=shutil.which("kingfisher"))
     ap.add_argument("--out", default="/tmp/keyguard-bench-history")
@@ -201,6 +204,10 @@ def main() -> None:
             ([sys.executable, "-m", "keyguard", "scan", repo, "--history", "--format", "json", "-o", str(kg)],
              lambda: count_json(kg, "findings")),
     }
+    if a.before_src:  # -P: the tree on PYTHONPATH, not the current directory
+        tools["keyguard before"] = ([sys.executable, "-P", "-m", "keyguard", "scan", repo, "--history",
+                                     "--format", "json", "-o", str(out / "before.json")],
+                                    lambda: count_json(out / "before.json", "findings"))
     if a.gitleaks:
         tools["gitleaks git"] = ([a.gitleaks, "git", repo, "--no-banner", "-f", "json", "-r", str(gl)],
                                  lambda: count_json(gl))
@@ -211,7 +218,7 @@ def main() -> None:
     rows = {}
     for _ in range(a.reps):  # tools interleaved, so that a busy spell hits all of them alike
         for name, (cmd, count) in tools.items():
-            wall, cpu, mib, _ = measure(cmd)
+            wall, cpu, mib, _ = measure(cmd, a.before_src if name == "keyguard before" else None)
             row = rows.setdefault(name, {"wall": [], "cpu": [], "mib": [], "findings": None})
             row["wall"].append(wall)
             row["cpu"].append(cpu)

