@@ -148,6 +148,11 @@ class Engine:
             self._rule_ends = RuleEnds.for_rules(self.rules) or False
         return self._rule_ends.find(text, utf8) if self._rule_ends else None
 
+    def prepare(self) -> None:
+        """Compile the Hyperscan prefilter now, not once enough text came (e.g. once in a parent
+        process, before its workers fork, rather than in each of them)."""
+        self._start_hyperscan()
+
     def _start_hyperscan(self) -> Prefilter:
         if self._hyperscan is None and self._fast_wanted:
             try:

@@ -34,6 +34,9 @@ Result = tuple[list[Finding], Stats, list[str]]  # a batch's findings, numbers a
 
 POOL_MIN_FILES = 200
 POOL_MIN_BLOBS = 1000  # git blobs are read by git, and a share needs its own git process
+# history in one process already keeps two cores busy (Python beside git log and git cat-file):
+# workers took as long on two cores, with a seventh more CPU
+POOL_MIN_JOBS_HISTORY = 3
 SHARES_PER_JOB = 4  # history: blob shares per worker, so that one slow share does not hold all up
 SHARE_BLOBS = 256  # history: blobs a share gathers from the log before a worker reads them
 BATCH_FILES = 256
@@ -95,9 +98,9 @@ def run_history(
     ``jobs`` processes when there are enough blobs), attribute the findings to paths and
     commits, and return them as a ``ScanResult``.
 
-    With workers, blobs are handed out while ``git log`` is still being read: a share of blobs
-    goes to a worker once it holds ``SHARE_BLOBS``. Their commits are known only when the log
-    has ended; findings get them then."""
+    Blobs are read while ``git log`` is still being read; their commits are known only when
+    the log has ended, and findings get them then. With workers (``jobs`` from
+    ``POOL_MIN_JOBS_HISTORY``), a share of blobs goes to a worker once it holds ``SHARE_BLOBS``."""
     from .sources import git
 
     started = time.perf_counter()
@@ -107,7 +110,7 @@ def run_history(
     # findings of different blobs apart, as their commits do
     log = ((sha, path, {"sha": sha, "blob": sha}) for sha, path in git.walk_history(repo, stats, history, keep))
     head = list(itertools.islice(log, POOL_MIN_BLOBS))
-    if jobs <= 1 or len(head) < POOL_MIN_BLOBS:
+    if jobs < POOL_MIN_JOBS_HISTORY or len(head) < POOL_MIN_BLOBS:
         # git log and git cat-file run side by side, each blob read as soon as the log names it
         engine = Engine(rules)
         the_gate = byte_gate(rules, packs) if gate else None
@@ -221,12 +224,13 @@ _blob_reader = None  # a worker's git cat-file, kept open from one share of blob
 
 def _worker_state(rules: list[Rule], packs: list[Pack], gate: bool,
                   prepare: bool = False) -> tuple[Engine, list[Pack], ByteGate | None]:
+    engine = Engine(rules)
     the_gate = byte_gate(rules, packs) if gate else None
-    if prepare and the_gate is not None:
-        # every file or blob meets the gate; few get as far as the engine's prefilter, which
-        # each worker compiles if enough text does
-        the_gate.prepare()
-    return Engine(rules), packs, the_gate
+    if prepare:
+        engine.prepare()
+        if the_gate is not None:
+            the_gate.prepare()
+    return engine, packs, the_gate
 
 
 def _start_worker(rules: list[Rule], packs: list[Pack], gate: bool,
