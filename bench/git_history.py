@@ -53,6 +53,49 @@ def measure(cmd: list[str], pythonpath: str | None = None) -> tuple[float, float
     return wall, cpu, mib, rc
 
 
+def build_stdlib(dest: Path) -> None:
+    from tests.helpers import key
+
+    if dest.exists():
+        shutil.rmtree(dest)
+    subprocess.run(["git", "init", "-q", "-b", "main", str(dest)], check=True)
+    pyenv = Path.home() / ".pyenv" / "versions"
+    versions = sorted((v for v in pyenv.iterdir() if (v / "lib").is_dir()),
+                      key=lambda v: tuple(int(x) for x in v.name.split(".")[:3] if x.isdigit()))
+    for v in versions:
+        lib = next((v / "lib").glob("python[0-9]*"))
+        for child in dest.iterdir():
+            if child.name != ".git":
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+        for path in lib.rglob("*"):
+            rel = path.relative_to(lib)
+            if rel.parts[0] == "site-packages" or "__pycache__" in rel.parts or not path.is_file():
+                continue
+            if path.suffix not in (".py", ".txt", ".cfg", ".json", ".pem"):
+                continue
+            target = dest / "Lib" / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+        subprocess.run(["git", "-C", str(dest), "add", "-A"], check=True)
+        subprocess.run(["git", "-C", str(dest), "commit", "-qm", f"python {v.name}"], check=True, env=GIT_ENV)
+    files = subprocess.run(["git", "-C", str(dest), "ls-files", "*.py"], capture_output=True,
+                           text=True, check=True).stdout.split()
+    rnd = random.Random(1)
+    for i in range(300):
+        for f in rnd.sample(files, 3):
+            with open(dest / f, "a") as fh:
+                fh.write(f"# edit {i}\n")
+        leak = dest / "Lib" / "leak_config.py"
+        if i == 150:
+            leak.write_text(f'GEMINI_API_KEY = "{key("google-api-key", 900)}"\n'
+                            f'OPENAI_API_KEY = "{key("openai-project-key", 901)}"\n')
+        if i == 151:
+            leak.unlink()
+        subprocess.run(["git", "-C", str(dest), "add", "-A"], check=True)
+        subprocess.run(["git", "-C", str(dest), "commit", "-qm", f"edit {i}"], check=True, env=GIT_ENV)
+    subprocess.run(["git", "-C", str(dest), "gc", "-q"], check=True)
+
+
 def _stdlib_versions() -> list[tuple[str, dict[str, bytes]]]:
     """(version, {path: bytes}) of every .py file of each pyenv CPython's standard library
     (site-packages and caches left out), oldest version first."""
