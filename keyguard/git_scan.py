@@ -39,14 +39,15 @@ def _scan(
     if mode == "history":
         if not repo.has_commits() and not repo.run("for-each-ref", "--count=1").stdout:
             return run([], rules, stats, repo.toplevel, packs, suppressor)
-        history = git.read_history(repo, stats)
+        keep = None
         if shard is not None:  # by path, as in a directory scan: a path's blobs stay together
             from .shard import in_shard
 
-            history.only_paths(lambda path: in_shard(path, *shard))
+            def keep(path: str) -> bool:
+                return in_shard(path, *shard)
         from .parallel import run_history
 
-        return run_history(repo, history, rules, stats, jobs, packs, suppressor)
+        return run_history(repo, rules, stats, jobs, packs, suppressor, keep=keep)
     if mode == "since":
         assert ref is not None
         base = git.resolve_base(repo, ref)

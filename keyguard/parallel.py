@@ -19,7 +19,7 @@ import time
 import zlib
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
-from .engine import Engine
+from .engine import Engine, gate_patterns
 from .model import Finding, Rule, Stats
 from .prefilter import ByteGate, rule_literals
 from .scanner import Pack, ScanResult, finish, scan_texts, sort_key
@@ -27,14 +27,18 @@ from .sources.bundles import with_source_maps
 from .sources.files import FileRef, Gate, ref_texts
 
 if TYPE_CHECKING:
-    from .sources.git import History, Repo
+    from .sources.git import Repo
     from .suppress import Suppressor
 
 Result = tuple[list[Finding], Stats, list[str]]  # a batch's findings, numbers and rule errors
 
 POOL_MIN_FILES = 200
 POOL_MIN_BLOBS = 1000  # git blobs are read by git, and a share needs its own git process
+# history in one process already keeps two cores busy (Python beside git log and git cat-file):
+# workers took as long on two cores, with a seventh more CPU
+POOL_MIN_JOBS_HISTORY = 3
 SHARES_PER_JOB = 4  # history: blob shares per worker, so that one slow share does not hold all up
+SHARE_BLOBS = 256  # history: blobs a share gathers from the log before a worker reads them
 BATCH_FILES = 256
 BATCH_BYTES = 4 * 1024 * 1024
 
@@ -46,11 +50,11 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-def byte_gate(rules: list[Rule], packs: list[Pack]) -> Gate | None:
+def byte_gate(rules: list[Rule], packs: list[Pack]) -> ByteGate | None:
     """A gate for the rules' literals; none when a pack must see every text."""
     if packs:
         return None
-    return ByteGate.for_literals(*rule_literals([r.keywords for r in rules]))
+    return ByteGate.for_literals(*rule_literals([r.keywords for r in rules]), lambda: gate_patterns(rules))
 
 
 def run_files(
@@ -87,32 +91,56 @@ def run_files(
 
 
 def run_history(
-    repo: Repo, history: History, rules: list[Rule], stats: Stats, jobs: int,
-    packs: Iterable[Pack] = (), suppressor: Suppressor | None = None, gate: bool = True,
+    repo: Repo, rules: list[Rule], stats: Stats, jobs: int, packs: Iterable[Pack] = (),
+    suppressor: Suppressor | None = None, gate: bool = True, keep: Callable[[str], bool] | None = None,
 ) -> ScanResult:
-    """Scan every blob of ``history`` (in ``jobs`` processes when there are enough of them),
-    attribute the findings to paths and commits, and return them as a ``ScanResult``."""
+    """Scan every blob of the repository's history (only at the paths ``keep`` accepts; in
+    ``jobs`` processes when there are enough blobs), attribute the findings to paths and
+    commits, and return them as a ``ScanResult``.
+
+    Blobs are read while ``git log`` is still being read; their commits are known only when
+    the log has ended, and findings get them then. With workers (``jobs`` from
+    ``POOL_MIN_JOBS_HISTORY``), a share of blobs goes to a worker once it holds ``SHARE_BLOBS``."""
     from .sources import git
 
     started = time.perf_counter()
     packs = list(packs)
-    wanted = git.history_blobs(history, stats)
-    if jobs <= 1 or len(wanted) < POOL_MIN_BLOBS:
+    history = git.History()
+    # the commit of each blob is a stand-in until the log has ended; its "sha" keeps the
+    # findings of different blobs apart, as their commits do
+    log = ((sha, path, {"sha": sha, "blob": sha}) for sha, path in git.walk_history(repo, stats, history, keep))
+    head = list(itertools.islice(log, POOL_MIN_BLOBS))
+    if jobs < POOL_MIN_JOBS_HISTORY or len(head) < POOL_MIN_BLOBS:
+        # git log and git cat-file run side by side, each blob read as soon as the log names it
         engine = Engine(rules)
         the_gate = byte_gate(rules, packs) if gate else None
-        findings = scan_texts(git.blob_texts(repo, wanted, stats, the_gate), engine, stats, packs)
+        texts = git.blob_texts(repo, itertools.chain(head, log), stats, the_gate)
+        findings = scan_texts(texts, engine, stats, packs)
         errors = engine.errors
     else:
-        shares: list[list[tuple[str, str, dict]]] = [[] for _ in range(jobs * SHARES_PER_JOB)]
-        for item in wanted:
-            shares[zlib.crc32(item[1].encode("utf-8", "surrogateescape")) % len(shares)].append(item)
-        tasks = ((_scan_blobs, (repo, share)) for share in shares if share)
-        findings, errors = _in_pool(tasks, jobs, rules, packs, gate, stats)
+        order: dict[str, int] = {}  # blobs as the log met them
+
+        def tasks() -> Iterator[tuple[Callable[..., Result], tuple]]:
+            shares: list[list[tuple[str, str, dict]]] = [[] for _ in range(jobs * SHARES_PER_JOB)]
+            for item in itertools.chain(head, log):
+                order[item[0]] = len(order)
+                share = shares[zlib.crc32(item[1].encode("utf-8", "surrogateescape")) % len(shares)]
+                share.append(item)
+                if len(share) >= SHARE_BLOBS:
+                    yield _scan_blobs, (repo, share[:])
+                    share.clear()
+            for share in shares:
+                if share:
+                    yield _scan_blobs, (repo, share)
+
+        findings, errors = _in_pool(tasks(), jobs, rules, packs, gate, stats)
         # the in-process order (blobs as the log met them, then sort_key), which decides
         # between findings that tie in ``attribute_history``
-        order = {sha: i for i, (sha, _, _) in enumerate(wanted)}
         findings.sort(key=lambda f: order[f.commit["blob"]])  # type: ignore[index]
         findings.sort(key=sort_key)
+    git.count_history(history, stats)
+    for f in findings:  # the log has ended: each blob's oldest commit at its path is known
+        f.commit = history.commit_for(f.commit["blob"], f.path)  # type: ignore[index]
     findings = git.attribute_history(findings, history)
     return finish(findings, errors, rules, stats, started, repo.toplevel, packs, suppressor)
 
@@ -141,7 +169,10 @@ def _in_pool(
         errors.extend(e for e in batch_errors if e not in errors)
 
     # the walk and all bookkeeping stay in this thread; at most a few batches wait per worker
-    with ctx.Pool(jobs, initializer=_start_worker, initargs=(rules, packs, gate)) as pool:
+    # forked workers inherit an engine and gate whose Hyperscan databases the parent compiled
+    # once; spawned ones build their own from the rules
+    state = _worker_state(rules, packs, gate, prepare=True) if method == "fork" else None
+    with ctx.Pool(jobs, initializer=_start_worker, initargs=(rules, packs, gate, state)) as pool:
         try:
             if meanwhile is not None:
                 meanwhile()
@@ -152,6 +183,8 @@ def _in_pool(
                     collect(pending.popleft().get())
             while pending:
                 collect(pending.popleft().get())
+            pool.close()  # workers exit on their own: each closes and waits for its git
+            pool.join()
         finally:
             pool.terminate()
     return findings, errors
@@ -186,11 +219,24 @@ def merge_stats(into: Stats, other: Stats) -> None:
 
 
 _worker: tuple[Engine, list[Pack], Gate | None] | None = None
+_blob_reader = None  # a worker's git cat-file, kept open from one share of blobs to the next
 
 
-def _start_worker(rules: list[Rule], packs: list[Pack], gate: bool) -> None:
+def _worker_state(rules: list[Rule], packs: list[Pack], gate: bool,
+                  prepare: bool = False) -> tuple[Engine, list[Pack], ByteGate | None]:
+    engine = Engine(rules)
+    the_gate = byte_gate(rules, packs) if gate else None
+    if prepare:
+        engine.prepare()
+        if the_gate is not None:
+            the_gate.prepare()
+    return engine, packs, the_gate
+
+
+def _start_worker(rules: list[Rule], packs: list[Pack], gate: bool,
+                  state: tuple[Engine, list[Pack], Gate | None] | None = None) -> None:
     global _worker
-    _worker = (Engine(rules), packs, byte_gate(rules, packs) if gate else None)
+    _worker = state if state is not None else _worker_state(rules, packs, gate)
 
 
 def _scan_batch(refs: list[FileRef]) -> Result:
@@ -204,11 +250,17 @@ def _scan_batch(refs: list[FileRef]) -> Result:
 
 def _scan_blobs(repo: Repo, share: list[tuple[str, str, dict]]) -> Result:
     """One share of a history's blobs, read through this worker's own ``git cat-file``."""
-    from .sources.git import blob_texts
+    from .sources.git import BlobReader, blob_texts
 
+    global _blob_reader
     assert _worker is not None
     engine, packs, gate = _worker
     stats = Stats()
     known = len(engine.errors)
-    texts = blob_texts(repo, share, stats, gate)  # type: ignore[arg-type]
+    if _blob_reader is None or not _blob_reader.alive():  # one per worker: its delta cache stays warm
+        from multiprocessing.util import Finalize
+
+        _blob_reader = BlobReader(repo, keep_open=True)
+        Finalize(_blob_reader, _blob_reader.close, exitpriority=1)  # when the worker exits
+    texts = blob_texts(repo, share, stats, gate, _blob_reader)  # type: ignore[arg-type]
     return scan_texts(texts, engine, stats, packs), stats, engine.errors[known:]

@@ -12,7 +12,11 @@ from __future__ import annotations
 
 import base64
 import re
-from typing import Protocol
+from typing import TYPE_CHECKING, Callable, Protocol
+
+if TYPE_CHECKING:
+    from mmap import mmap
+
 
 HYPERSCAN_MIN_CHARS = 256 * 1024  # below this in all, start-up and call overhead beat Hyperscan
 HYPERSCAN_AFTER_TEXTS = 64  # ...unless many texts come: then compiling the database pays off
@@ -153,60 +157,127 @@ class ByteGate:
     decoding of them, because decoding with replacement keeps every ASCII byte as it is. The
     same literals encoded as UTF-16LE answer the question for the strings read from binaries.
     Only for ASCII literals; ``for_literals`` returns None otherwise.
+
+    With Hyperscan, a whole buffer is asked a narrower question: ``patterns()`` gives rule
+    patterns and the keywords they stand in for (see ``keyguard.engine.gate_patterns``; asked
+    only once Hyperscan starts), so a file full of ``token`` passes only if a rule that needs
+    ``token`` can match in it, and a base64 fingerprint counts only inside a base64 run long
+    enough to be decoded. Blocks of a large file (``part``), and the plain path, ask for every
+    literal.
     """
 
-    def __init__(self, keywords: list[str], b64: list[str]) -> None:
+    def __init__(self, keywords: list[str], b64: list[str],
+                 patterns: Callable[[], tuple[list[bytes], set[str]]] | None = None) -> None:
         self.n = len(keywords) + len(b64)
         self._literals = [k.encode() for k in keywords] + [b.encode() for b in b64]
         self._caseless = [True] * len(keywords) + [False] * len(b64)
-        self._narrow = self._wide = None
+        self._make_patterns = patterns
+        self._patterns: list[bytes] = []
+        self._replaced: set[bytes] = set()
+        self._dbs: dict[str, object] = {}  # Hyperscan databases by question, compiled when first asked
+        self._hs: object = None
         self._checked = self._checked_bytes = 0
         self._fast = hyperscan_available()
 
-    def _compile(self) -> None:
-        """Hyperscan databases, once a scan proves big enough to repay import and compile."""
+    def _start_hyperscan(self) -> None:
+        """From now on Hyperscan answers: once a scan proves big enough to repay import and compile."""
         self._fast = False
         try:
             import hyperscan
         except ImportError:  # installed but unloadable: str.find it is
             return
-
+        self._hs = hyperscan
         self._terminated = hyperscan.ScanTerminated
-        flags = [hyperscan.HS_FLAG_CASELESS if c else 0 for c in self._caseless]
-        # the literal API reads expressions as C strings (NUL ends them): the UTF-16LE forms go
-        # in as regexes of escaped bytes instead
-        wide = [b"".join(b"\\x%02x" % c for c in x.decode().encode("utf-16-le")) for x in self._literals]
-        self._narrow, self._wide = (
-            hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK),
-            hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK),
-        )
-        self._narrow.compile(expressions=self._literals, ids=list(range(self.n)), elements=self.n,
-                             flags=flags, literal=True)
-        self._wide.compile(expressions=wide, ids=list(range(self.n)), elements=self.n, flags=flags)
+        if self._make_patterns is not None:
+            patterns, replaced = self._make_patterns()
+            self._patterns, self._replaced = list(patterns), {k.encode() for k in replaced}
 
-    @classmethod
-    def for_literals(cls, keywords: list[str], b64: list[str]) -> ByteGate | None:
-        if not keywords or not all(x.isascii() for x in keywords + b64):
-            return None
-        if max(len(x) for x in keywords + b64) * 2 >= 1024:  # see files.GATE_OVERLAP
-            return None
-        return cls(keywords, b64)
-
-    def _any(self, db: object, data: bytes) -> bool:
+    def _db(self, question: str) -> object:
+        """The database for ``narrow`` (every literal), ``wide`` (every literal in UTF-16LE) or
+        ``whole`` (patterns, kept keywords, then base64 fingerprints)."""
+        db = self._dbs.get(question)
+        if db is not None:
+            return db
+        hs = self._hs
+        caseless = hs.HS_FLAG_CASELESS  # type: ignore[attr-defined]
+        flags = [caseless if c else 0 for c in self._caseless]
+        # the literal API reads expressions as C strings (NUL ends them): the literals go in as
+        # regexes of escaped bytes instead (and compile faster that way)
+        if question == "narrow":
+            expressions = [_escaped(x) for x in self._literals]
+        elif question == "wide":
+            expressions = [_escaped(x.decode().encode("utf-16-le")) for x in self._literals]
+        else:
+            kept = [x for x, c in zip(self._literals, self._caseless) if c and x not in self._replaced]
+            fingerprints = [x for x, c in zip(self._literals, self._caseless) if not c]
+            expressions = self._patterns + [_escaped(x) for x in kept + fingerprints]
+            flags = [0] * len(self._patterns) + [caseless] * len(kept) + [0] * len(fingerprints)
+            self._whole = (len(self._patterns) + len(kept), [len(x) for x in fingerprints])
+        db = hs.Database(mode=hs.HS_MODE_BLOCK)  # type: ignore[attr-defined]
         try:
-            db.scan(data, match_event_handler=_stop)  # type: ignore[attr-defined]
+            db.compile(expressions=expressions, ids=list(range(len(expressions))),
+                       elements=len(expressions), flags=flags)
+        except hs.error:  # type: ignore[attr-defined]
+            if question != "whole":
+                raise
+            self._patterns = []  # a pattern Hyperscan refuses: every literal is asked instead
+            db = self._db("narrow")
+        self._dbs[question] = db
+        return db
+
+    def _passes_whole(self, data: bytes | mmap) -> bool:
+        db = self._db("whole")
+        if not self._patterns:  # they would not compile
+            return self._any("narrow", data)
+        stop, lengths = self._whole
+
+        def on_match(i: int, start: int, end: int, flags: int, ctx: object) -> bool:
+            return i < stop or _in_base64_run(data, end - lengths[i - stop], end)
+
+        try:
+            db.scan(data, match_event_handler=on_match)  # type: ignore[attr-defined]
         except self._terminated:
             return True
         return False
 
-    def check(self, data: bytes, wide: bool = False) -> tuple[bool, bool]:
-        """(a literal occurs as UTF-8/ASCII, one occurs as UTF-16LE — looked for only if ``wide``)."""
+    @classmethod
+    def for_literals(cls, keywords: list[str], b64: list[str],
+                     patterns: Callable[[], tuple[list[bytes], set[str]]] | None = None) -> ByteGate | None:
+        if not keywords or not all(x.isascii() for x in keywords + b64):
+            return None
+        if max(len(x) for x in keywords + b64) * 2 >= 1024:  # see files.GATE_OVERLAP
+            return None
+        return cls(keywords, b64, patterns)
+
+    def _any(self, question: str, data: bytes | mmap) -> bool:
+        try:
+            self._db(question).scan(data, match_event_handler=_stop)  # type: ignore[attr-defined]
+        except self._terminated:
+            return True
+        return False
+
+    def reads_in_place(self) -> bool:
+        """Can ``check`` read a whole file from a memory map, without copying it? (Hyperscan can;
+        the plain path would copy it to lower-case it.)"""
+        if self._fast:
+            self._start_hyperscan()
+        return self._hs is not None
+
+    def prepare(self) -> None:
+        """Compile what a large scan will ask for now (e.g. before worker processes fork)."""
+        if self.reads_in_place():
+            self._db("whole" if self._patterns else "narrow")
+
+    def check(self, data: bytes | mmap, wide: bool = False, part: bool = False) -> tuple[bool, bool]:
+        """(a literal occurs as UTF-8/ASCII, one occurs as UTF-16LE — looked for only if ``wide``).
+        ``part``: ``data`` is one block of a larger file, not the whole of it."""
         self._checked += 1
         self._checked_bytes += len(data)
         if self._fast and (self._checked_bytes >= HYPERSCAN_MIN_CHARS or self._checked > HYPERSCAN_AFTER_TEXTS):
-            self._compile()
-        if self._narrow is not None:
-            return self._any(self._narrow, data), wide and self._any(self._wide, data)
+            self._start_hyperscan()
+        if self._hs is not None:
+            narrow = self._passes_whole(data) if self._patterns and not part else self._any("narrow", data)
+            return narrow, wide and self._any("wide", data)
         lowered = data.lower()
         narrow = any((c and lit in lowered) or (not c and lit in data)
                      for lit, c in zip(self._literals, self._caseless))
@@ -217,6 +288,23 @@ class ByteGate:
             or (not c and lit.decode().encode("utf-16-le") in data)
             for lit, c in zip(self._literals, self._caseless)
         )
+
+
+_BASE64_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def _in_base64_run(data: bytes | mmap, start: int, end: int) -> bool:
+    """Is ``data[start:end]`` inside a run of base64 characters that the engine would decode
+    (24 characters with its ``=`` padding, so at least 22 without)?"""
+    before = data[max(0, start - 22):start]
+    after = data[end:end + 22]
+    run = len(before) - len(before.rstrip(_BASE64_CHARS)) + end - start + len(after) - len(after.lstrip(_BASE64_CHARS))
+    return run >= 22
+
+
+def _escaped(literal: bytes) -> bytes:
+    """A Hyperscan pattern that matches exactly these bytes."""
+    return b"".join(b"\\x%02x" % c for c in literal)
 
 
 def _stop(idx: int, start: int, end: int, flags: int, ctx: object) -> bool:

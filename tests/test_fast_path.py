@@ -140,7 +140,7 @@ def _history_keys(repo: Path, rule_list, jobs: int, gate: bool) -> tuple[list[tu
 
     stats = Stats()
     r = git.open_repo(str(repo))
-    result = run_history(r, git.read_history(r, stats), rule_list, stats, jobs, gate=gate)
+    result = run_history(r, rule_list, stats, jobs, gate=gate)
     keys = [(f.path, f.line, f.column, f.end_line, f.end_column, f.rule.id, f.secret,
              sorted(f.origin.items()), sorted(f.commit.items())) for f in result.findings]
     return keys, (stats.files, stats.bytes, sorted(stats.suppressed.items()), stats.extra["git"])
@@ -153,11 +153,13 @@ def test_history_workers_and_gate_find_what_the_plain_path_finds(history_repo, r
 
     if whole_file_bytes:  # most blobs take the large-blob path: streamed, not gated
         monkeypatch.setattr(files, "WHOLE_FILE_BYTES", whole_file_bytes)
+    else:  # workers get blobs while the log is still being read, many small shares
+        monkeypatch.setattr("keyguard.parallel.SHARE_BLOBS", 16)
     rule_list = list(rules.values())
     expected, expected_stats = _history_keys(history_repo, rule_list, 1, gate=False)
     assert len({k[6] for k in expected}) >= len(rule_list)  # every rule's keys, and more
     assert {k[0].split("/")[0] for k in expected} >= {"keys", "copy3", "moved3"}
-    for jobs, gate in ((1, True), (2, True), (3, True), (2, False)):
+    for jobs, gate in ((1, True), (2, True), (3, True), (3, False)):  # from 3: workers
         got, got_stats = _history_keys(history_repo, rule_list, jobs, gate)
         assert got == expected, (jobs, gate)
         assert got_stats == expected_stats, (jobs, gate)
@@ -165,7 +167,7 @@ def test_history_workers_and_gate_find_what_the_plain_path_finds(history_repo, r
 
 def test_history_cli_jobs_reports_are_identical(history_repo):
     docs = []
-    for jobs in ("1", "2"):
+    for jobs in ("1", "3"):  # in one process; in workers
         p = subprocess.run([sys.executable, "-m", "keyguard", "scan", "--history", "--jobs", jobs,
                             "--format", "json", "--show-secrets", str(history_repo)],
                            capture_output=True, text=True, timeout=120)
@@ -191,3 +193,89 @@ def test_hyperscan_patterns_open_only_real_repeats():
         assert _only_repeats_opened(pattern, opened)
     assert not _only_repeats_opened(r"\{3,5}", r"\{3,}")  # a literal changed: not a repeat
     assert not _only_repeats_opened(r"a{2,5}", r"a{3,}")
+
+
+# -- directory scans: the byte gate's pattern questions ---------------------------------------
+@needs_hyperscan
+def test_pattern_gate_lets_through_all_the_plain_path_finds(tmp_path, rules, monkeypatch):
+    """The gate asks a whole file for the rules' patterns, not their keywords: it must still
+    let through keys with letters ``re`` folds to ASCII (K ſ ı İ), keys in base64 runs just
+    long enough to be decoded, %-encoded inline source maps and large (memory-mapped) files,
+    and keep out files with nothing but keywords."""
+    from urllib.parse import quote
+
+    from keyguard.parallel import byte_gate, run_files
+    from keyguard.scanner import run
+    from keyguard.sources import files
+    from keyguard.sources.bundles import with_source_maps
+    from keyguard.sources.files import file_refs, read_texts, utf16_strings
+
+    monkeypatch.setattr("keyguard.prefilter.HYPERSCAN_AFTER_TEXTS", -1)  # Hyperscan from the start
+    monkeypatch.setattr(files, "WHOLE_FILE_BYTES", 4096)  # big.js is mapped, not read whole
+    secret = "q8Z2vLx9Tm4kd7Rp1Wf6Hs3Nb0Yc5Gj8Ue2Ai"  # keyguard:allow
+    google = key_for(rules["google-api-key"], 7)
+    openai_line = line_for(rules["openai-project-key"], key_for(rules["openai-project-key"], 8))
+    cases = {
+        "kelvin.py": f'api_key = "{secret.replace("k", chr(0x212A))}"\n',  # K in the key
+        # ſ, İ in the name: the engine tries the line for the keyword at its end
+        "long_s.py": f'\u017fecret_key = "{secret}"  # token\n',
+        "dotless.py": f'AP\u0130_KEY = "{secret}"  # token\n',
+        "b64_22.yaml": "v: " + base64.b64encode(f"K={google}\n".encode()).decode() + "\n",
+        "map.js": "var a=1;\n//# sourceMappingURL=data:application/json,"
+                  + quote('{"version":3,"sourcesContent":["api_key = \'' + secret + '\'"]}') + "\n",
+        "big.js": "var token=1;" * 2000 + openai_line + ";\n",
+        "noise.py": "def f(token, secret, api_key):\n    return token.secret\n" * 50,
+    }
+    for name, body in cases.items():
+        (tmp_path / name).write_text(body, encoding="utf-8")
+    rule_list = list(rules.values())
+
+    def plain_texts(stats):
+        for ref in file_refs([str(tmp_path)], stats):
+            with open(ref.path, "rb") as fh:
+                stats.files += 1
+                yield from read_texts(fh, ref.shown, ref.abs_path, ref.root, stats)
+                yield from utf16_strings(fh, ref.shown, ref.abs_path, ref.root)
+
+    plain_stats = Stats()
+    plain = run(with_source_maps(plain_texts(plain_stats), plain_stats), rule_list, plain_stats, str(tmp_path))
+    stats = Stats()
+    gated = run_files(file_refs([str(tmp_path)], stats), rule_list, stats, 1, str(tmp_path))
+
+    def key(f):
+        return (f.path, f.line, f.column, f.end_line, f.end_column, f.rule.id, f.secret)
+    assert [key(f) for f in gated.findings] == [key(f) for f in plain.findings]
+    assert {f.path for f in plain.findings} >= {"kelvin.py", "long_s.py", "dotless.py", "b64_22.yaml",
+                                                 "map.js", "big.js"}
+    gate = byte_gate(rule_list, [])
+    assert gate.reads_in_place()
+    assert not gate.check((tmp_path / "noise.py").read_bytes())[0]  # keywords alone: not decoded
+    assert gate.check((tmp_path / "kelvin.py").read_bytes())[0]
+
+
+@pytest.mark.parametrize("keep_open", [False, True])
+def test_blob_names_from_a_failing_source_are_read_then_the_failure_raised(tmp_path, keep_open):
+    """History streams blob names from git log to cat-file while the log is read: blobs named
+    before the log failed are still read, and the log's error reaches the caller (no hang, no
+    traceback from the writing thread)."""
+    from keyguard.sources import git
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True, env=_GIT_ENV)
+    bodies = [b"first blob\n", b"second blob\n" * 3]
+    shas = [subprocess.run(["git", "-C", str(tmp_path), "hash-object", "-w", "--stdin"], input=b,
+                           capture_output=True, check=True, env=_GIT_ENV).stdout.decode().strip()
+            for b in bodies]
+
+    def names():
+        yield from shas
+        raise git.GitError("git log: broken")
+
+    reader = git.BlobReader(git.open_repo(str(tmp_path)), keep_open=keep_open)
+    got = []
+    try:
+        with pytest.raises(git.GitError, match="broken"):
+            for sha, size, body in reader.stream(names()):
+                got.append((sha, body.read(size)))
+    finally:
+        reader.close()
+    assert got == list(zip(shas, bodies))

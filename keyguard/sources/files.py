@@ -10,9 +10,12 @@ import os
 import stat
 import sys
 from dataclasses import dataclass
-from typing import BinaryIO, Callable, Iterator, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Callable, Iterator, Protocol
 
 from ..model import ScanText, Stats
+
+if TYPE_CHECKING:
+    from mmap import mmap
 
 CHUNK_CHARS = 2 * 1024 * 1024  # characters handed to the engine at once
 OVERLAP = 16 * 1024  # longer than any match (rules cap a match at 8 KiB)
@@ -212,7 +215,10 @@ class Gate(Protocol):
     """Asked with a file's bytes before decoding: (may the text hold a finding, may its UTF-16LE
     strings hold one — asked only if ``wide``). See ``keyguard.prefilter.ByteGate``."""
 
-    def check(self, data: bytes, wide: bool = False) -> tuple[bool, bool]: ...
+    def check(self, data: bytes | mmap, wide: bool = False, part: bool = False) -> tuple[bool, bool]: ...
+
+    def reads_in_place(self) -> bool:
+        """May ``check`` be given a whole file as a memory map?"""
 
 
 @dataclass(frozen=True)
@@ -357,19 +363,31 @@ GATE_OVERLAP = 1024  # bytes kept between blocks: longer than any gate literal (
 
 
 def _gate_stream(fh: BinaryIO, gate: Gate) -> tuple[bool, bool, int]:
-    """The gate's answers for a large file read block by block (bounded memory), and the
-    number of bytes read. Not UTF-8 (a BOM, UTF-16 text): decoded as before, no question asked."""
+    """The gate's answers for a large file, and the number of bytes read: asked of the whole
+    file mapped into memory where the gate reads in place (Hyperscan), else read block by block
+    (bounded memory either way). Not UTF-8 (a BOM, UTF-16 text): decoded as before, no question
+    asked."""
     fh.seek(0)
     head = fh.read(4096)
     if _decoder_for(head)[0] != "utf-8":
         return True, False, len(head)
     ask_wide = b"\x00" in head and os.fstat(fh.fileno()).st_size <= BINARY_UTF16_MAX
+    if gate.reads_in_place():
+        import mmap
+
+        try:
+            mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):  # e.g. emptied since: read it as below
+            mapped = None
+        if mapped is not None:
+            with mapped:  # one question about the whole file, read in place
+                return (*gate.check(mapped, ask_wide), len(mapped))
     narrow = wide = False
     total = len(head)
     tail = b""
     block = head
     while block:
-        narrow_hit, wide_hit = gate.check(tail + block, ask_wide and not wide)
+        narrow_hit, wide_hit = gate.check(tail + block, ask_wide and not wide, part=True)
         narrow, wide = narrow or narrow_hit, wide or wide_hit
         if narrow and (wide or not ask_wide):
             break

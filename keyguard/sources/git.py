@@ -13,12 +13,14 @@ transport at all (a partial clone would fetch a missing object through its promi
 """
 from __future__ import annotations
 
+import itertools
 import os
+import queue
 import re
 import subprocess
 import threading
 from dataclasses import dataclass, field, replace
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Any, Callable, Iterable, Iterator
 
 from ..model import Finding, ScanText, Stats
 from . import files
@@ -143,11 +145,14 @@ class BlobReader:
     """One ``git cat-file --batch`` process; object names go in from a thread, contents come out.
 
     ``--buffer``: every name is written before any reply is awaited, so git need not flush
-    after each object."""
+    after each object. ``keep_open``: no ``--buffer``, and the process stays for more
+    ``stream`` calls (its cache of delta bases stays warm), until ``close``."""
 
-    def __init__(self, repo: Repo) -> None:
+    def __init__(self, repo: Repo, keep_open: bool = False) -> None:
+        self.keep_open = keep_open
+        args = ("cat-file", "--batch") if keep_open else ("cat-file", "--batch", "--buffer")
         self.proc = subprocess.Popen(
-            repo.args("cat-file", "--batch", "--buffer"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            repo.args(*args), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, env=repo.env, bufsize=1 << 16,
         )
         self.errors = bytearray()  # drained so that a chatty git never blocks on a full pipe
@@ -160,22 +165,55 @@ class BlobReader:
             if len(self.errors) < 1 << 16:
                 self.errors += line
 
-    def stream(self, shas: list[str]) -> Iterator[tuple[str, int | None, _Limited | None]]:
-        """(sha, size, body) per requested name; size and body None for a missing object."""
+    def stream(self, shas: Iterable[str]) -> Iterator[tuple[str, int | None, _Limited | None]]:
+        """(sha, size, body) per requested name; size and body None for a missing object.
+        ``shas`` may be a generator still being filled (a log being read): a thread writes
+        the names as they come. After a ``CatFileError``, ``abandon`` gives the names written
+        after the failed one; those ``shas`` has not given yet are still in it."""
         proc = self.proc
         assert proc.stdin and proc.stdout
+        sent: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        failed: list[Exception] = []  # the names' own source failed (e.g. git log)
+
+        def write(data: bytes, flush: bool = False) -> bool:
+            try:
+                proc.stdin.write(data)  # type: ignore[union-attr]
+                if flush:
+                    proc.stdin.flush()  # type: ignore[union-attr]
+                return True
+            except (BrokenPipeError, OSError):  # git has gone: the reader finds out why
+                return False
 
         def feed() -> None:
             try:
-                for sha in shas:
-                    proc.stdin.write(sha.encode() + b"\n")  # type: ignore[union-attr]
-                proc.stdin.close()  # type: ignore[union-attr]
-            except (BrokenPipeError, OSError):
-                pass
+                for n, sha in enumerate(shas, 1):
+                    sent.put(sha)
+                    # a slow source (a log being read): every 256 names, git starts on them
+                    if not write(sha.encode() + b"\n", flush=n % 256 == 0):
+                        return
+                if self.keep_open:
+                    write(b"", flush=True)
+                else:
+                    try:
+                        proc.stdin.close()  # type: ignore[union-attr]
+                    except (BrokenPipeError, OSError):
+                        pass
+            except Exception as exc:  # raised to the reader, once it has read what came before
+                failed.append(exc)
+                if self.keep_open:  # git answers the names it was given
+                    write(b"", flush=True)
+                else:
+                    try:
+                        proc.stdin.close()  # type: ignore[union-attr]
+                    except (BrokenPipeError, OSError):
+                        pass
+            finally:
+                sent.put(None)
 
         writer = threading.Thread(target=feed, daemon=True)
+        self._sent, self._writer = sent, writer
         writer.start()
-        for sha in shas:
+        while (sha := sent.get()) is not None:
             header = proc.stdout.readline()
             if not header:
                 self._drain.join(timeout=5)
@@ -192,6 +230,21 @@ class BlobReader:
             body.drain()
             proc.stdout.read(1)  # the newline after the contents
         writer.join()
+        if failed:
+            raise failed[0]
+
+    def abandon(self) -> list[str]:
+        """Stop git (after a ``CatFileError``): the names written after the one that failed."""
+        if self.proc.poll() is None:
+            self.proc.kill()  # the writer stops at its next write
+        self._writer.join()
+        rest = []
+        while (sha := self._sent.get()) is not None:
+            rest.append(sha)
+        return rest
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
 
     def close(self) -> None:
         for fh in (self.proc.stdin, self.proc.stdout):
@@ -210,23 +263,30 @@ class BlobReader:
             self.proc.stderr.close()
 
 
-def blob_texts(repo: Repo, wanted: list[tuple[str, str, dict[str, Any] | None]], stats: Stats,
-               gate: Gate | None = None) -> Iterator[ScanText]:
+def blob_texts(repo: Repo, wanted: Iterable[tuple[str, str, dict[str, Any] | None]], stats: Stats,
+               gate: Gate | None = None, reader: BlobReader | None = None) -> Iterator[ScanText]:
     """ScanTexts of blobs: (blob sha, display path, commit) each; a blob is read once. With a
-    ``gate``, blobs whose bytes cannot hold a finding are read but never decoded.
+    ``gate``, blobs whose bytes cannot hold a finding are read but never decoded. ``reader``:
+    a ``keep_open`` cat-file to read them with and leave open (a worker's), else one of their own.
 
     If ``git cat-file`` dies on a corrupt object, that object is reported as skipped and a new
     process reads the rest.
     """
-    by_sha: dict[str, list[tuple[str, dict[str, Any] | None]]] = {}
-    for sha, path, commit in wanted:
-        by_sha.setdefault(sha, []).append((path, commit))
-    todo = list(by_sha)
-    while todo:
-        reader = BlobReader(repo)
+    by_sha: dict[str, tuple[str, dict[str, Any] | None]] = {}
+
+    def names(items: Iterable[tuple[str, str, dict[str, Any] | None]]) -> Iterator[str]:
+        for sha, path, commit in items:  # each blob once, at its first path
+            if sha not in by_sha:
+                by_sha[sha] = (path, commit)
+                yield sha
+
+    todo: Iterator[str] | None = names(wanted)
+    while todo is not None:
+        if reader is None or not reader.alive():
+            reader = BlobReader(repo)
         try:
             for sha, size, body in reader.stream(todo):
-                path, commit = by_sha[sha][0]
+                path, commit = by_sha[sha]
                 if body is None or size is None:
                     stats.skip(f"{path} (blob {sha[:12]})", "missing git object (corrupt or shallow repository)")
                     continue
@@ -247,13 +307,14 @@ def blob_texts(repo: Repo, wanted: list[tuple[str, str, dict[str, Any] | None]],
                     # the history's commit dicts are shared by their blobs: each text gets its own
                     st.commit = None if commit is None else {**commit, "blob": sha}
                     yield st
-            todo = []
+            todo = None
         except CatFileError as exc:
             failed = exc.sha
-            stats.skip(f"{by_sha[failed][0][0]} (blob {failed[:12]})", f"unreadable git object ({exc})")
-            todo = todo[todo.index(failed) + 1:]
+            stats.skip(f"{by_sha[failed][0]} (blob {failed[:12]})", f"unreadable git object ({exc})")
+            todo = itertools.chain(reader.abandon(), todo)  # type: ignore[arg-type]
         finally:
-            reader.close()
+            if not reader.keep_open or todo is not None:  # done with it, or it died
+                reader.close()
 
 
 # -- whole history -------------------------------------------------------------------------------
@@ -287,21 +348,19 @@ class History:
     commit_times: list[int] = field(default_factory=list)
     blobs: dict[str, dict[str, int]] = field(default_factory=dict)  # blob -> path -> commit index
 
-    def only_paths(self, keep: Callable[[str], bool]) -> None:
-        """Forget every path ``keep`` rejects, and blobs left with no path (``--shard``)."""
-        kept = {b: {p: c for p, c in paths.items() if keep(p)} for b, paths in self.blobs.items()}
-        self.blobs = {b: paths for b, paths in kept.items() if paths}
-
     def commit_for(self, blob: str, path: str) -> dict[str, Any]:
         c = dict(self.commits[self.blobs[blob][path]])
         c["blob"] = blob
         return c
 
 
-def read_history(repo: Repo, stats: Stats) -> History:
-    """One ``git log --all --raw`` pass, newest first: the last commit seen for a (blob, path)
-    is the oldest one that introduced it."""
-    h = History()
+def walk_history(repo: Repo, stats: Stats, h: History,
+                 keep: Callable[[str], bool] | None = None) -> Iterator[tuple[str, str]]:
+    """Fill ``h`` from one ``git log --all --raw`` pass, newest first (the last commit seen for
+    a (blob, path) is the oldest one that introduced it), only at the paths ``keep`` accepts
+    (``--shard``). Yields (blob, path) as each blob is first met, at the first path ``h`` will
+    hold for it, so that blobs can be read while the log goes on; their commits are known only
+    once it has ended (``h.commit_for``)."""
     args = repo.args("log", "--all", "-z", "--raw", "--no-abbrev", "--no-renames", "-c", "--root",
                      "--no-textconv", "--no-ext-diff", "--no-color", f"--format={_LOG_FORMAT}")
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=repo.env,
@@ -312,54 +371,67 @@ def read_history(repo: Repo, stats: Stats) -> History:
     drain.start()
     tokens = _tokens(proc.stdout)
     current = -1
-    interned: dict[bytes, str] = {}
+    interned: dict[bytes, str | None] = {}
     submodules: set[bytes] = set()
     people: dict[bytes, tuple[str, str]] = {}
-    for tok in tokens:
-        if tok.startswith(b"\x01"):
-            author, email, date, ctime = (next(tokens, b"") for _ in range(4))
-            who = people.get(author + b"\0" + email)
-            if who is None:  # one copy per author, not per commit
-                who = people[author + b"\0" + email] = (author.decode("utf-8", "replace"),
-                                                         email.decode("utf-8", "replace"))
-            h.commits.append({"sha": tok[1:].decode(), "author": who[0], "email": who[1],
-                              "date": date.decode()})
-            h.commit_times.append(int(ctime or b"0"))
-            current = len(h.commits) - 1
-            continue
-        tok = tok.lstrip(b"\n")
-        if not tok.startswith(b":"):
-            continue
-        raw_path = next(tokens, b"")
-        fields = tok.split()
-        if len(fields) < 3 or current < 0:
-            continue
-        new_sha, new_mode = fields[-2].decode(), fields[len(fields) // 2 - 1].lstrip(b":")
-        if new_mode == b"160000":  # a submodule: its history is another repository's
-            submodules.add(raw_path)
-            continue
-        if new_sha == _ZERO or not new_mode.startswith(b"10"):  # deleted, symlink
-            continue
-        path = interned.get(raw_path)
-        if path is None:
-            path = interned[raw_path] = _decode_path(raw_path)
-        h.blobs.setdefault(new_sha, {})[path] = current
-    proc.stdout.close()
-    rc = proc.wait()
-    drain.join()
+    blobs = h.blobs
+    try:
+        for tok in tokens:
+            if tok.startswith(b"\x01"):
+                author, email, date, ctime = (next(tokens, b"") for _ in range(4))
+                who = people.get(author + b"\0" + email)
+                if who is None:  # one copy per author, not per commit
+                    who = people[author + b"\0" + email] = (author.decode("utf-8", "replace"),
+                                                             email.decode("utf-8", "replace"))
+                h.commits.append({"sha": tok[1:].decode(), "author": who[0], "email": who[1],
+                                  "date": date.decode()})
+                h.commit_times.append(int(ctime or b"0"))
+                current = len(h.commits) - 1
+                continue
+            tok = tok.lstrip(b"\n")
+            if not tok.startswith(b":"):
+                continue
+            raw_path = next(tokens, b"")
+            fields = tok.split()
+            if len(fields) < 3 or current < 0:
+                continue
+            new_sha, new_mode = fields[-2].decode(), fields[len(fields) // 2 - 1].lstrip(b":")
+            if new_mode == b"160000":  # a submodule: its history is another repository's
+                submodules.add(raw_path)
+                continue
+            if new_sha == _ZERO or not new_mode.startswith(b"10"):  # deleted, symlink
+                continue
+            if raw_path in interned:
+                path = interned[raw_path]
+            else:
+                path = interned[raw_path] = _decode_path(raw_path)
+                if keep is not None and not keep(path):
+                    interned[raw_path] = path = None
+            if path is None:
+                continue
+            paths = blobs.get(new_sha)
+            if paths is None:
+                blobs[new_sha] = {path: current}
+                yield new_sha, path
+            else:
+                paths[path] = current
+    finally:
+        proc.stdout.close()
+        rc = proc.wait()
+        drain.join()
     for raw_path in sorted(submodules):
         stats.skip(_decode_path(raw_path), SUBMODULE_SKIP)
     if rc != 0:
         msg = _first_line(b"".join(err_chunks))
         known = len(h.blobs)
-        _readable_objects(repo, h, msg)
+        yield from _readable_objects(repo, h, msg, keep)
         stats.extra.setdefault("git_warnings", []).append(
             f"git log: {msg}: history partly unreadable (corrupt or missing objects); "
             f"{len(h.blobs) - known} more readable blobs scanned without their commit")
-    return h
 
 
-def _readable_objects(repo: Repo, h: History, log_error: str) -> None:
+def _readable_objects(repo: Repo, h: History, log_error: str,
+                      keep: Callable[[str], bool] | None = None) -> Iterator[tuple[str, str]]:
     """After ``git log`` failed on a broken object store: every blob still reachable through
     readable trees, at its path, under a commit of which only the blob is known."""
     p = repo.run("rev-list", "--all", "--objects", "--missing=allow-any", "--filter=object:type=blob",
@@ -371,26 +443,19 @@ def _readable_objects(repo: Repo, h: History, log_error: str) -> None:
         sha, _, raw_path = line.partition(b" ")
         if not raw_path or len(sha) != 40:
             continue  # a commit
-        blob = sha.decode()
-        if blob in h.blobs:
+        blob, path = sha.decode(), _decode_path(raw_path)
+        if blob in h.blobs or (keep is not None and not keep(path)):
             continue
         if unknown < 0:
             h.commits.append({})
             h.commit_times.append(1 << 62)
             unknown = len(h.commits) - 1
-        h.blobs[blob] = {_decode_path(raw_path): unknown}
+        h.blobs[blob] = {path: unknown}
+        yield blob, path
 
 
-def history_blobs(h: History, stats: Stats) -> list[tuple[str, str, dict[str, Any]]]:
-    """(blob sha, path, commit) for every blob, in the order the log met them: what
-    ``blob_texts`` reads; a blob with several paths is scanned once, at its first. The commit
-    dicts are the history's own, shared (not one copy per blob)."""
-    wanted = []
-    for blob, paths in h.blobs.items():
-        path = next(iter(paths))
-        wanted.append((blob, path, h.commits[paths[path]]))  # "blob" is added per text
+def count_history(h: History, stats: Stats) -> None:
     stats.extra["git"] = {"commits": sum(1 for c in h.commits if c), "blobs": len(h.blobs)}
-    return wanted
 
 
 
