@@ -18,15 +18,27 @@ CACHE = Path(os.environ.get("KEYGUARD_TEST_CACHE", Path.home() / ".cache" / "key
 def esbuild_exe() -> Path:
     """The esbuild binary; installed from npm on first use, or the test is skipped with the reason."""
     exe = CACHE / "esbuild" / "node_modules" / ".bin" / "esbuild"
-    if not exe.exists():
-        if shutil.which("npm") is None:
-            pytest.skip("npm not found: the bundle tests need esbuild from npm")
-        (CACHE / "esbuild").mkdir(parents=True, exist_ok=True)
-        r = subprocess.run(["npm", "install", "--no-save", "--silent", "esbuild"], cwd=CACHE / "esbuild",
-                           capture_output=True, text=True, timeout=300)
-        if r.returncode != 0 or not exe.exists():
-            pytest.skip(f"could not install esbuild from npm: {r.stderr.strip()[:200]}")
+    if exe.exists():
+        return exe
+    if shutil.which("npm") is None:
+        pytest.skip("npm not found: the bundle tests need esbuild from npm")
+    (CACHE / "esbuild").mkdir(parents=True, exist_ok=True)
+    with open(CACHE / "esbuild" / ".lock", "w") as lock:
+        _lock(lock)  # test workers (pytest -n) install it once, one at a time
+        if not exe.exists():
+            r = subprocess.run(["npm", "install", "--no-save", "--silent", "esbuild"], cwd=CACHE / "esbuild",
+                               capture_output=True, text=True, timeout=300)
+            if r.returncode != 0 or not exe.exists():
+                pytest.skip(f"could not install esbuild from npm: {r.stderr.strip()[:200]}")
     return exe
+
+
+def _lock(fh: object) -> None:
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): unlocked
+        return
+    fcntl.flock(fh.fileno(), fcntl.LOCK_EX)  # type: ignore[attr-defined]
 
 
 def bundle(esbuild: Path, *args: str) -> None:
