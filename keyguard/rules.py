@@ -32,12 +32,16 @@ def builtin_rules_dir() -> Path:
     raise RuleError(f"built-in rules not found next to {_HERE}")
 
 
-def _yaml_load(text: str, where: str) -> Any:
+def _yaml_load(text: str, where: str, builtin: bool = False) -> Any:
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    # libyaml's loader (fast) only for the rules keyguard ships: it recurses in C and crashes
+    # the process on a user's (or a scanned repository's) "[[[[…" nested deep enough
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader) if builtin else yaml.SafeLoader
     try:
         return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+    except RecursionError:
+        raise RuleError(f"{where}: not valid YAML: nested too deeply") from None
     except yaml.YAMLError as exc:  # one line: the place and the problem
         mark = getattr(exc, "problem_mark", None)
         line = f" (line {mark.line + 1})" if mark is not None else ""
@@ -54,15 +58,15 @@ def rule_files(path: Path) -> list[Path]:
 
 
 def load_rules(extra: Iterable[str | Path] = (), builtin: bool = True) -> list[Rule]:
-    files: list[Path] = []
+    files: list[tuple[Path, bool]] = []  # (file, shipped with keyguard)
     if builtin:
-        files += rule_files(builtin_rules_dir())
+        files += [(f, True) for f in rule_files(builtin_rules_dir())]
     for p in extra:
-        files += rule_files(Path(p))
+        files += [(f, False) for f in rule_files(Path(p))]
     rules: list[Rule] = []
     seen: dict[str, str] = {}
-    for f in files:
-        for rule in load_file(f):
+    for f, shipped in files:
+        for rule in load_file(f, builtin=shipped):
             if rule.id in seen:
                 raise RuleError(f"{f}: rule {rule.id!r}: id already defined in {seen[rule.id]}")
             seen[rule.id] = str(f)
@@ -70,12 +74,12 @@ def load_rules(extra: Iterable[str | Path] = (), builtin: bool = True) -> list[R
     return rules
 
 
-def load_file(path: Path) -> list[Rule]:
+def load_file(path: Path, builtin: bool = False) -> list[Rule]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise RuleError(f"{path}: cannot read rules file: {exc}") from None
-    data = _yaml_load(text, str(path))
+    data = _yaml_load(text, str(path), builtin)
     if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
         raise RuleError(f"{path}: expected a mapping with a 'rules' list")
     provider = data.get("provider")

@@ -117,3 +117,20 @@ def test_exponential_regex_that_slips_past_the_check_is_stopped(monkeypatch) -> 
     eng = Engine([slow_rule(r"acme_(?:a?){40}a{40}!")])
     assert eng.scan(ScanText("acme_" + "a" * 80, "t"), Stats()) == []
     assert "acme-slow" in eng.disabled and "one text" in eng.errors[0]
+
+
+@pytest.mark.parametrize("via", ["--rules", "config"])
+def test_a_rules_file_nested_deep_enough_to_crash_libyaml_is_one_line(tmp_path, via):
+    """libyaml recurses in C: a user's (or a scanned repository's) rules file of "[[[[…" killed
+    the process with SIGSEGV. Only keyguard's own rules are read with it."""
+    repo = tmp_path / "repo"
+    write(repo / "rules.yml", "[" * 200_000 + "]" * 200_000)
+    write(repo / "app.env", f"GEMINI_API_KEY={key('google-api-key', 860)}\n")
+    args = ["--rules", str(repo / "rules.yml")]
+    if via == "config":
+        write(repo / ".keyguard.yaml", "rules:\n  extra: [rules.yml]\n")
+        args = []
+    r = subprocess.run([sys.executable, "-m", "keyguard", "scan", str(repo), *args],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, (r.returncode, r.stderr[-300:])
+    assert r.stderr.strip() == f"Error: {repo / 'rules.yml'}: not valid YAML: nested too deeply"
