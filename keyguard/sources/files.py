@@ -360,28 +360,26 @@ def _read_all(fd: int, size: int) -> bytes:
 
 WHOLE_FILE_BYTES = CHUNK_CHARS  # files up to this size are read at once (one chunk of text)
 GATE_OVERLAP = 1024  # bytes kept between blocks: longer than any gate literal (ByteGate checks)
+GATE_WHOLE_MAX_BYTES = 64 * 2**20  # larger files: the gate asks for keywords block by block
 
 
 def _gate_stream(fh: BinaryIO, gate: Gate) -> tuple[bool, bool, int]:
     """The gate's answers for a large file, and the number of bytes read: asked of the whole
-    file mapped into memory where the gate reads in place (Hyperscan), else read block by block
-    (bounded memory either way). Not UTF-8 (a BOM, UTF-16 text): decoded as before, no question
-    asked."""
+    file at once where the gate can ask its rules' patterns (Hyperscan) and the file is at most
+    ``GATE_WHOLE_MAX_BYTES``, else read block by block (bounded memory either way). Not UTF-8
+    (a BOM, UTF-16 text): decoded as before, no question asked.
+
+    Read, not memory-mapped: a mapped file truncated by another process mid-scan kills the
+    reader with SIGBUS, which no handler can turn into a clean skip."""
     fh.seek(0)
     head = fh.read(4096)
     if _decoder_for(head)[0] != "utf-8":
         return True, False, len(head)
-    ask_wide = b"\x00" in head and os.fstat(fh.fileno()).st_size <= BINARY_UTF16_MAX
-    if gate.reads_in_place():
-        import mmap
-
-        try:
-            mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-        except (OSError, ValueError):  # e.g. emptied since: read it as below
-            mapped = None
-        if mapped is not None:
-            with mapped:  # one question about the whole file, read in place
-                return (*gate.check(mapped, ask_wide), len(mapped))
+    size = os.fstat(fh.fileno()).st_size
+    ask_wide = b"\x00" in head and size <= BINARY_UTF16_MAX
+    if size <= GATE_WHOLE_MAX_BYTES and gate.reads_in_place():
+        data = head + fh.read(max(size - len(head), 0) + 1)
+        return (*gate.check(data, ask_wide), len(data))
     narrow = wide = False
     total = len(head)
     tail = b""

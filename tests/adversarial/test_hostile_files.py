@@ -387,3 +387,40 @@ def test_a_source_map_over_64_mib_is_scanned_as_plain_text_with_the_reason(tmp_p
     assert [(f["path"], f["redacted"], f["origin"]) for f in doc["findings"]] == [
         ("huge.js.map", redacted("openai-project-key", secret), None)]
     assert reasons(doc) == {"huge.js.map": "source map over 64 MiB: scanned as plain text"}
+
+
+_TRUNCATED_WHILE_GATED = """
+import sys
+from keyguard.model import Stats
+from keyguard.parallel import byte_gate
+from keyguard.prefilter import ByteGate
+from keyguard.rules import load_rules
+from keyguard.sources.files import file_refs, ref_texts
+
+path = sys.argv[1]
+real_check = ByteGate.check
+
+def check(self, data, wide=False, part=False):
+    with open(path, "r+b") as fh:  # another process empties the file while it is asked
+        fh.truncate(0)
+    return real_check(self, data, wide, part)
+
+ByteGate.check = check
+gate = byte_gate(load_rules(), [])
+assert gate is not None and gate.reads_in_place()
+stats = Stats()
+texts = [t for ref in file_refs([path], stats) for t in ref_texts(ref, stats, gate)]
+print("survived", len(texts))
+"""
+
+
+def test_a_large_file_truncated_while_the_gate_reads_it_does_not_kill_the_scan(tmp_path):
+    """Large files are read for the gate, not memory-mapped: a mapped file truncated by another
+    process kills its reader with SIGBUS, which no handler turns into a clean skip."""
+    pytest.importorskip("hyperscan")
+    big = tmp_path / "big.min.js"
+    big.write_bytes(b"var x = 1;" * 400_000 + f'var k="{key("google-api-key", 850)}";'.encode())
+    r = subprocess.run([sys.executable, "-c", _TRUNCATED_WHILE_GATED, str(big)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, (r.returncode, r.stderr[-500:])
+    assert r.stdout.startswith("survived")
