@@ -62,3 +62,49 @@ def test_rule_fields_are_validated(field, value, message):
     with pytest.raises(RuleError, match=message):
         build_rule(raw, "acme.yml: rule 'acme-key'")
     build_rule({**raw, field: {"provider": "acme", "min_entropy": 3.5}[field]}, "acme.yml")
+
+
+def test_builtin_rules_snapshot_is_current():
+    """rules/builtin-rules.json spares the pre-commit hook PyYAML; after editing a rules file,
+    refresh it with `python -m keyguard.rules` (a stale entry is ignored, not trusted)."""
+    from keyguard.rules import SNAPSHOT_NAME, builtin_rules_dir, snapshot
+
+    on_disk = (builtin_rules_dir() / SNAPSHOT_NAME).read_text(encoding="utf-8")
+    assert on_disk == snapshot(), "rules/builtin-rules.json is stale: run `python -m keyguard.rules`"
+
+
+def test_rules_from_the_snapshot_are_the_rules_from_yaml(monkeypatch):
+    import keyguard.rules as rules_mod
+
+    from_snapshot = rules_mod.load_rules()
+    assert rules_mod._snapshot and rules_mod._snapshot.get("files")  # it was read
+    monkeypatch.setattr(rules_mod, "_snapshot_data", lambda path, raw: None)  # YAML only
+    from_yaml = rules_mod.load_rules()
+    fields = ("id", "provider", "name", "description", "regex", "keywords", "severity", "remediation",
+              "context", "context_lines", "min_entropy", "confidence", "references", "positives",
+              "negatives")
+    assert [tuple(getattr(r, f) for f in fields) for r in from_snapshot] == \
+           [tuple(getattr(r, f) for f in fields) for r in from_yaml]
+    assert sum(len(r.positives) for r in from_snapshot) > 50
+
+
+def test_a_stale_snapshot_entry_is_not_used(monkeypatch):
+    import keyguard.rules as rules_mod
+
+    rules_mod.load_rules()
+    path = rules_mod.rule_files(rules_mod.builtin_rules_dir())[0]
+    raw = path.read_bytes()
+    assert rules_mod._snapshot_data(path, raw) is not None
+    assert rules_mod._snapshot_data(path, raw + b"\n# edited\n") is None
+
+
+def test_loading_the_builtin_rules_does_not_import_yaml():
+    import subprocess
+    import sys
+
+    code = ("import sys; from keyguard.rules import load_rules; n = len(load_rules()); "
+            "print(n, 'yaml' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    n, yaml_loaded = r.stdout.split()
+    assert int(n) >= 50 and yaml_loaded == "False"
