@@ -53,7 +53,7 @@ def _scan(
         base = git.resolve_base(repo, ref)
         head = repo.out("rev-parse", "HEAD")
         stats.extra["git"] = {"base": base, "head": head}
-        changes = git.read_changes(repo, base, head)
+        changes = git.read_changes(repo, base, head, stats)
 
         def judge(findings: list) -> list:
             kept = git.added_only(findings, changes)
@@ -64,6 +64,6 @@ def _scan(
     if repo.bare:
         raise git.GitError(f"{repo_path}: a bare repository has no index to scan (--staged)")
     base = "HEAD" if repo.has_commits() else git.EMPTY_TREE
-    changes = git.read_changes(repo, base, None)
+    changes = git.read_changes(repo, base, None, stats)
     return run(git.change_texts(repo, changes, stats), rules, stats, repo.toplevel, packs,
                suppressor, lambda fs: git.added_only(fs, changes))

@@ -485,6 +485,7 @@ class Change:
     new_blob: str
     old_blob: str | None
     added: set[int] = field(default_factory=set)  # 1-based line numbers in the new blob
+    every_line: bool = False  # the diff could not be read (a corrupt old version): all lines new
     old_text: str = ""
 
 
@@ -494,7 +495,7 @@ def _diff_args(base: str, head: str | None) -> list[str]:
     return [*common, "--cached", base] if head is None else [*common, base, head]
 
 
-def read_changes(repo: Repo, base: str, head: str | None) -> list[Change]:
+def read_changes(repo: Repo, base: str, head: str | None, stats: Stats | None = None) -> list[Change]:
     """Files that ``head`` (a commit, or the index when None) adds or changes against ``base``,
     with the numbers of the lines added."""
     raw = repo.run("diff", "--raw", "-z", *_diff_args(base, head)).stdout
@@ -513,7 +514,26 @@ def read_changes(repo: Repo, base: str, head: str | None) -> list[Change]:
             entries.append(None)  # still has a section in the patch below
             continue
         entries.append(Change(_decode_path(path), new_sha, None if old_sha == _ZERO else old_sha))
-    patch = repo.run("diff", "-p", "-U0", *_diff_args(base, head)).stdout
+    p = repo.run("diff", "-p", "-U0", *_diff_args(base, head), check=False)
+    if p.returncode == 0:
+        _mark_added(p.stdout, entries)
+    else:  # a corrupt or missing object: each file on its own, so one bad blob costs one file
+        for ch in entries:
+            if ch is None:
+                continue
+            one = repo.run("diff", "-p", "-U0", *_diff_args(base, head), "--", ch.path, check=False)
+            if one.returncode == 0:
+                _mark_added(one.stdout, [ch])
+            else:  # its old version cannot be read: every line counts as added
+                ch.every_line = True
+                if stats is not None:
+                    stats.extra.setdefault("git_warnings", []).append(
+                        f"git diff {ch.path}: {_first_line(one.stderr)}: every line judged as added")
+    return [c for c in entries if c is not None and (c.added or c.every_line)]
+
+
+def _mark_added(patch: bytes, entries: list[Change | None]) -> None:
+    """The added lines of each section of ``patch`` (``diff -p -U0``), one section per entry."""
     section = -1
     for line in patch.split(b"\n"):
         if line.startswith(b"diff --git ") or line.startswith(b"diff --cc "):
@@ -525,7 +545,6 @@ def read_changes(repo: Repo, base: str, head: str | None) -> list[Change]:
             if ch is not None and m:
                 start, count = int(m.group(1)), int(m.group(2) or 1)
                 ch.added.update(range(start, start + count))
-    return [c for c in entries if c is not None and c.added]
 
 
 def _old_texts(repo: Repo, changes: list[Change]) -> None:
@@ -566,7 +585,7 @@ def added_only(findings: list[Finding], changes: list[Change]) -> list[Finding]:
         scanned = by_path.get(first.path)
         for c in same_blob.get(scanned.new_blob, []) if scanned else []:
             f = first if c is scanned else replace(first, path=c.path, origin=dict(first.origin))
-            if not (set(range(f.line, max(f.line, f.end_line) + 1)) & c.added):
+            if not c.every_line and not (set(range(f.line, max(f.line, f.end_line) + 1)) & c.added):
                 continue
             if c.old_text and f.secret in c.old_text:
                 continue

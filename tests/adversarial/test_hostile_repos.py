@@ -272,3 +272,23 @@ def test_100k_commit_history_in_bounded_memory(tmp_path: Path) -> None:
         assert doc["stats"]["git"] == {"commits": n, "blobs": n} and doc["stats"]["files"] == n
         peaks.append(rss)
     assert peaks[1] - peaks[0] < 90_000 * 4 and peaks[1] < 512 * 1024, peaks
+
+
+@pytest.mark.parametrize("mode", ["--since", "--staged"])
+def test_a_corrupt_old_version_in_the_diff_costs_only_its_file(repo: Path, mode: str) -> None:
+    """`git diff -p` stops at an unreadable object: each file is then diffed on its own, and a
+    file whose old version cannot be read has every line judged as added."""
+    write(repo / "victim.py", "print('old version')\n" * 5)
+    write(repo / "other.py", "x = 1\n")
+    commit(repo, "base")
+    old = git(repo, "rev-parse", "HEAD:victim.py")
+    in_victim, in_other = key("google-api-key", 720), key("openai-project-key", 721)
+    write(repo / "victim.py", "print('old version')\n" * 5 + f'GEMINI_API_KEY = "{in_victim}"\n')
+    write(repo / "other.py", f'x = 1\nOPENAI_API_KEY = "{in_other}"\n')
+    git(repo, "add", "-A")
+    if mode == "--since":
+        commit(repo, "keys")
+    loose(repo, old).write_bytes(os.urandom(200))
+    code, doc, _ = scan(repo, *(["--since", "HEAD~1"] if mode == "--since" else ["--staged"]))
+    assert code == 1 and found(doc) == {sha256(in_victim), sha256(in_other)}
+    assert any("victim.py" in e and "every line judged as added" in e for e in doc["errors"]), doc["errors"]
