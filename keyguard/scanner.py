@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
 
 from .engine import Engine
 from .exposure import mark_browser_exposed
@@ -86,11 +86,39 @@ def run(
     return finish(findings, engine.errors, rules, stats, started, root, packs, suppressor)
 
 
+def scrub_secrets(findings: list[Finding], stats: Stats, errors: list[str]) -> list[str]:
+    """Redact every secret found wherever else it stands in the report: in paths (a URL scan's
+    ``/k/AIza…/app.js``, a file named after its key), skipped paths, web stats and errors."""
+    shown = {f.secret: f.redacted for f in findings if len(f.secret) >= 12}
+    if not shown:
+        return errors
+    import re
+
+    found = re.compile("|".join(map(re.escape, sorted(shown, key=len, reverse=True))))
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            return found.sub(lambda m: shown[m.group(0)], value) if found.search(value) else value
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        if isinstance(value, dict):
+            return {clean(k): clean(v) for k, v in value.items()}
+        return value
+
+    for f in findings:
+        f.path = clean(f.path)
+    stats.skipped = clean(stats.skipped)
+    stats.skipped_paths = clean(stats.skipped_paths)
+    stats.extra = clean(stats.extra)
+    return clean(errors)
+
+
 def finish(
     findings: list[Finding], errors: Iterable[str], rules: list[Rule], stats: Stats, started: float,
     root: str | None = None, packs: Iterable[Pack] = (), suppressor: Suppressor | None = None,
 ) -> ScanResult:
     """Sorted, suppressed findings and the run's numbers as one ``ScanResult``."""
+    errors = scrub_secrets(findings, stats, list(errors))
     mark_browser_exposed(findings)
     findings.sort(key=sort_key)
     if suppressor is not None:

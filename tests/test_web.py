@@ -307,3 +307,20 @@ def test_urls_with_credentials_are_refused_and_never_shown(tmp_path: Path) -> No
     assert skipped["http://127.0.0.1:1/x.js"].startswith("credentials in the URL refused")
     assert password not in json.dumps(report)
     assert AuthRecordingHandler.authorizations and not any(AuthRecordingHandler.authorizations)
+
+
+def test_a_key_in_a_url_path_is_redacted_everywhere_in_the_report(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    write(site / "index.html", f'<script src="/k/{SETTINGS}/app.js"></script>\n')
+    write(site / "k" / SETTINGS / "app.js", f'var k = "{PAGE}";\n')
+    with serve(site) as (url, requests):
+        r = keyguard("scan", url + "/", "--format", "json", cwd=tmp_path)
+        sarif = keyguard("scan", url + "/", "--format", "sarif", cwd=tmp_path)
+        text = keyguard("scan", url + "/", cwd=tmp_path)
+    report = _json(r)
+    assert any(SETTINGS in p for p, _ in requests)  # fetched, as the page links it
+    assert {f["rule_id"] for f in report["findings"]} == {"google-api-key", "openai-project-key"}
+    for out in (r.stdout, sarif.stdout, text.stdout):
+        assert SETTINGS not in out and PAGE not in out
+    paths = [f["path"] for f in report["findings"]] + [e["url"] for e in report["stats"]["web"]["fetched"]]
+    assert any("/k/AIza" in p for p in paths)  # shown, redacted like the key itself
