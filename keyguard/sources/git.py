@@ -184,6 +184,15 @@ class BlobReader:
             except (BrokenPipeError, OSError):  # git has gone: the reader finds out why
                 return False
 
+        def end_of_names() -> None:  # git answers the names it was given
+            if self.keep_open:
+                write(b"", flush=True)
+            else:
+                try:
+                    proc.stdin.close()  # type: ignore[union-attr]
+                except (BrokenPipeError, OSError):
+                    pass
+
         def feed() -> None:
             try:
                 for n, sha in enumerate(shas, 1):
@@ -191,22 +200,10 @@ class BlobReader:
                     # a slow source (a log being read): every 256 names, git starts on them
                     if not write(sha.encode() + b"\n", flush=n % 256 == 0):
                         return
-                if self.keep_open:
-                    write(b"", flush=True)
-                else:
-                    try:
-                        proc.stdin.close()  # type: ignore[union-attr]
-                    except (BrokenPipeError, OSError):
-                        pass
+                end_of_names()
             except Exception as exc:  # raised to the reader, once it has read what came before
                 failed.append(exc)
-                if self.keep_open:  # git answers the names it was given
-                    write(b"", flush=True)
-                else:
-                    try:
-                        proc.stdin.close()  # type: ignore[union-attr]
-                    except (BrokenPipeError, OSError):
-                        pass
+                end_of_names()
             finally:
                 sent.put(None)
 
