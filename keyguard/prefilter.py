@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import base64
 import re
-from typing import TYPE_CHECKING, Callable, Protocol
-
-if TYPE_CHECKING:
-    from mmap import mmap
+from typing import Callable, Protocol
 
 
 HYPERSCAN_MIN_CHARS = 256 * 1024  # below this in all, start-up and call overhead beat Hyperscan
@@ -225,7 +222,7 @@ class ByteGate:
         self._dbs[question] = db
         return db
 
-    def _passes_whole(self, data: bytes | mmap) -> bool:
+    def _passes_whole(self, data: bytes) -> bool:
         db = self._db("whole")
         if not self._patterns:  # they would not compile
             return self._any("narrow", data)
@@ -249,7 +246,7 @@ class ByteGate:
             return None
         return cls(keywords, b64, patterns)
 
-    def _any(self, question: str, data: bytes | mmap) -> bool:
+    def _any(self, question: str, data: bytes) -> bool:
         try:
             self._db(question).scan(data, match_event_handler=_stop)  # type: ignore[attr-defined]
         except self._terminated:
@@ -257,8 +254,8 @@ class ByteGate:
         return False
 
     def reads_in_place(self) -> bool:
-        """Can ``check`` read a whole file from a memory map, without copying it? (Hyperscan can;
-        the plain path would copy it to lower-case it.)"""
+        """Is a whole large file worth asking at once? (With Hyperscan, which asks the rules'
+        patterns in one pass; the plain path would copy it to lower-case it.)"""
         if self._fast:
             self._start_hyperscan()
         return self._hs is not None
@@ -268,7 +265,7 @@ class ByteGate:
         if self.reads_in_place():
             self._db("whole" if self._patterns else "narrow")
 
-    def check(self, data: bytes | mmap, wide: bool = False, part: bool = False) -> tuple[bool, bool]:
+    def check(self, data: bytes, wide: bool = False, part: bool = False) -> tuple[bool, bool]:
         """(a literal occurs as UTF-8/ASCII, one occurs as UTF-16LE — looked for only if ``wide``).
         ``part``: ``data`` is one block of a larger file, not the whole of it."""
         self._checked += 1
@@ -293,7 +290,7 @@ class ByteGate:
 _BASE64_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 
-def _in_base64_run(data: bytes | mmap, start: int, end: int) -> bool:
+def _in_base64_run(data: bytes, start: int, end: int) -> bool:
     """Is ``data[start:end]`` inside a run of base64 characters that the engine would decode
     (24 characters with its ``=`` padding, so at least 22 without)?"""
     before = data[max(0, start - 22):start]

@@ -98,39 +98,35 @@ def _snapshot_data(path: Path, raw: bytes) -> Any:
 
 def snapshot() -> str:
     """The JSON snapshot of the built-in rules files (``python -m keyguard.rules`` writes it)."""
-    import yaml
-
     files = {}
-    examples: list[str] = []
+    examples: list[str] = []  # stood in for by "\0<index>\0" until the JSON is written
     for f in rule_files(builtin_rules_dir()):
         raw = f.read_bytes()
-        data = yaml.load(raw.decode("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+        data = _yaml_load(raw.decode("utf-8"), str(f), builtin=True)
         for rule in data.get("rules", []):
             for kind, values in (rule.get("examples") or {}).items():
-                rule["examples"][kind] = [f"\0{examples.append(v) or len(examples) - 1}\0" for v in values]
+                rule["examples"][kind] = [f"\0{len(examples) + i}\0" for i in range(len(values))]
+                examples += values
         files[f.name] = {"sha256": hashlib.sha256(raw).hexdigest(), "data": data}
     text = json.dumps({"files": files}, indent=0, sort_keys=True, ensure_ascii=False) + "\n"
     # examples (fake keys) spelled as \uXXXX escapes: the YAML marks them `keyguard:allow`, JSON
     # has no comments, and no rule matches a key written this way
-    return re.sub(r'"\\u0000(\d+)\\u0000"',
-                  lambda m: '"' + "".join(f"\\u{u:04x}" for u in _utf16_units(examples[int(m[1])])) + '"',
-                  text)
+    return re.sub(r'"\\u0000(\d+)\\u0000"', lambda m: _all_escaped(examples[int(m[1])]), text)
 
 
-def _utf16_units(value: str) -> list[int]:
-    data = value.encode("utf-16-be", "surrogatepass")
-    return [int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2)]
+def _all_escaped(value: str) -> str:
+    """``value`` as a JSON string with every character a ``\\uXXXX`` escape."""
+    return '"' + "".join(f"\\u{ord(c):04x}" if ord(c) < 0x10000 else json.dumps(c)[1:-1] for c in value) + '"'
 
 
 def load_file(path: Path, builtin: bool = False) -> list[Rule]:
     try:
         raw = path.read_bytes()
-        text = raw.decode("utf-8")
+        data = _snapshot_data(path, raw) if builtin else None
+        if data is None:
+            data = _yaml_load(raw.decode("utf-8"), str(path), builtin)
     except (OSError, UnicodeDecodeError) as exc:
         raise RuleError(f"{path}: cannot read rules file: {exc}") from None
-    data = _snapshot_data(path, raw) if builtin else None
-    if data is None:
-        data = _yaml_load(text, str(path), builtin)
     if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
         raise RuleError(f"{path}: expected a mapping with a 'rules' list")
     provider = data.get("provider")

@@ -20,7 +20,6 @@ read endpoint is an early-access beta keyguard does not call).
 """
 from __future__ import annotations
 
-import os
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import quote
@@ -28,7 +27,7 @@ from urllib.parse import quote
 from ..model import redact
 from .fetch import ApiError, after_cursor, pages
 from .model import (STALE_DAYS, AuditError, AuditFinding, AuditKey, AuditResult, AuditRule, days_between,
-                    iso, parse_time)
+                    iso, key_from_environment, parse_time)
 
 if TYPE_CHECKING:
     from ..http import CredentialClient
@@ -51,11 +50,8 @@ ADMIN_KEY_ALIVE = AuditRule(
 
 
 def admin_key_from_environment(environ: Mapping[str, str] | None = None) -> str:
-    key = ((os.environ if environ is None else environ).get(KEY_VARIABLE) or "").strip()
-    if not key:
-        raise AuditError(f"{KEY_VARIABLE} is not set: create an Admin API key in the Claude Console "
-                         f"(Settings -> Admin keys) and export it as {KEY_VARIABLE}")
-    return key
+    return key_from_environment(
+        KEY_VARIABLE, "create an Admin API key in the Claude Console (Settings -> Admin keys)", environ)
 
 
 def audit(client: CredentialClient, admin_key: str, now: datetime | None = None) -> AuditResult:

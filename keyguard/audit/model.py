@@ -7,16 +7,25 @@ provider's own redacted hint.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Mapping
 
 STALE_DAYS = 90  # a key unused this long is flagged
 
 
 class AuditError(Exception):
     """Fatal: the audit cannot run (missing or rejected credentials, unreadable report)."""
+
+
+def key_from_environment(variable: str, how_to_get_one: str, environ: Mapping[str, str] | None = None) -> str:
+    """An admin key from the environment (never from a flag: flags end up in shell histories)."""
+    key = ((os.environ if environ is None else environ).get(variable) or "").strip()
+    if not key:
+        raise AuditError(f"{variable} is not set: {how_to_get_one} and export it as {variable}")
+    return key
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,6 @@ Where an endpoint does not answer (older organizations, missing scopes), the rep
 """
 from __future__ import annotations
 
-import os
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import quote
@@ -34,7 +33,7 @@ from urllib.parse import quote
 from .crossref import split_hint
 from .fetch import ApiError, after_cursor, get_json, pages
 from .model import (STALE_DAYS, AuditError, AuditFinding, AuditKey, AuditResult, AuditRule, days_between,
-                    iso, parse_time)
+                    iso, key_from_environment, parse_time)
 
 if TYPE_CHECKING:
     from ..http import CredentialClient
@@ -63,11 +62,7 @@ NO_HARD_LIMIT = AuditRule(
 
 
 def admin_key_from_environment(environ: Mapping[str, str] | None = None) -> str:
-    key = ((os.environ if environ is None else environ).get(KEY_VARIABLE) or "").strip()
-    if not key:
-        raise AuditError(f"{KEY_VARIABLE} is not set: create an Admin API key at {ADMIN_CONSOLE} "
-                         f"and export it as {KEY_VARIABLE}")
-    return key
+    return key_from_environment(KEY_VARIABLE, f"create an Admin API key at {ADMIN_CONSOLE}", environ)
 
 
 def audit(client: CredentialClient, admin_key: str, now: datetime | None = None) -> AuditResult:

@@ -10,12 +10,9 @@ import os
 import stat
 import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, BinaryIO, Callable, Iterator, Protocol
+from typing import BinaryIO, Callable, Iterator, Protocol
 
 from ..model import ScanText, Stats
-
-if TYPE_CHECKING:
-    from mmap import mmap
 
 CHUNK_CHARS = 2 * 1024 * 1024  # characters handed to the engine at once
 OVERLAP = 16 * 1024  # longer than any match (rules cap a match at 8 KiB)
@@ -215,10 +212,10 @@ class Gate(Protocol):
     """Asked with a file's bytes before decoding: (may the text hold a finding, may its UTF-16LE
     strings hold one — asked only if ``wide``). See ``keyguard.prefilter.ByteGate``."""
 
-    def check(self, data: bytes | mmap, wide: bool = False, part: bool = False) -> tuple[bool, bool]: ...
+    def check(self, data: bytes, wide: bool = False, part: bool = False) -> tuple[bool, bool]: ...
 
     def reads_in_place(self) -> bool:
-        """May ``check`` be given a whole file as a memory map?"""
+        """Is a whole large file (up to ``GATE_WHOLE_MAX_BYTES``) worth asking at once?"""
 
 
 @dataclass(frozen=True)

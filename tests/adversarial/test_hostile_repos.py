@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from ..helpers import key, keyguard, write
-from ..test_git import ENV, commit, git, sha256
+from ..test_git import ENV, commit, git, repo, sha256  # noqa: F401 - repo: a fixture
 
 
 def scan(repo: Path, *args: str) -> tuple[int, dict, str]:
@@ -29,14 +29,6 @@ def scan(repo: Path, *args: str) -> tuple[int, dict, str]:
 
 def found(doc: dict) -> set[str]:
     return {f["secret_sha256"] for f in doc["findings"]}
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    r = tmp_path / "repo"
-    r.mkdir()
-    git(r, "init", "-q", "-b", "main")
-    return r
 
 
 def loose(repo: Path, sha: str) -> Path:
