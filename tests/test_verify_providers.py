@@ -44,7 +44,10 @@ def test_live_invalid_and_what_was_sent(provider, host, method, path, header, te
     with StandIn({(method, path): reply(200, {"data": []}),
                   ("GET", "/v1/user/balance"): reply(200, {"credits": 3})}) as server:
         live = check(provider, key, client_for(server, host))
-    with StandIn({(method, path): reply(bad, {"error": {"message": f"Incorrect API key provided: {key}"}})}) as bad_server:
+    bad_body = {"error": {"message": f"Incorrect API key provided: {key}"}}
+    if provider == "elevenlabs":  # ElevenLabs says why in detail.status; only two reasons mean dead
+        bad_body = {"detail": {"status": "invalid_api_key", "message": f"Invalid API key: {key}"}}
+    with StandIn({(method, path): reply(bad, bad_body)}) as bad_server:
         invalid = check(provider, key, client_for(bad_server, host))
     assert live.status == "live", live.reasons
     assert invalid.status == "invalid", invalid.reasons

@@ -60,14 +60,14 @@ def test_each_distinct_secret_once_and_progress_counts_checks():
     assert [f.severity for f in findings] == ["critical"] * 4
 
 
-def test_an_unreadable_answer_is_an_error_and_the_rest_go_on():
+def test_an_unreadable_answer_is_unknown_and_the_rest_go_on():
     hf, google = fake("huggingface"), fake("google")
     findings = [finding(hf, "huggingface", "huggingface-token"), finding(google)]
     with StandIn({("GET", "/api/whoami-v2"): reply(200, {"auth": "not an object"}),
                   ("GET", "/v1beta/models"): reply(200, {"models": []})}) as server:
         verify_findings(findings, client(server, "huggingface.co", GEMINI))
-    assert findings[0].verification["status"] == "error"
-    assert "could not read the answer" in findings[0].verification["reasons"][0]
+    assert findings[0].verification["status"] == "unknown"
+    assert "could not read the provider's answer" in findings[0].verification["reasons"][0]
     assert findings[0].severity == "high"  # an error keeps the rule's severity
     assert findings[1].verification["status"] == "live"
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from keyguard.verify import MODULES, PROVIDERS, check_of
+from keyguard.verify import check_of, names
+from keyguard.verify.registry import BY_NAME, REGISTRY
 from keyguard.verify.table import render
 
 from .standin import StandIn, reply
@@ -34,22 +35,40 @@ def test_docs_table_is_generated_from_the_code():
     assert "docs/live-checks.md" in (ROOT / "README.md").read_text(encoding="utf-8")
 
 
-def test_every_verifier_module_is_in_the_table():
+def test_one_registry_names_every_check_once():
+    """Each check is registered once: a data row, or exactly one module with ``verify``."""
     on_disk = {p.stem for p in VERIFY.glob("*.py")
-               if "def verify(" in p.read_text(encoding="utf-8")} - {"google"}  # google dispatches
-    assert on_disk == set(MODULES) == set(PROVIDERS.values()) - {"google"}
+               if "def verify(" in p.read_text(encoding="utf-8")} - {"simple"}  # runs the rows
+    modules = {e.name for e in REGISTRY if e.row is None}
+    assert on_disk == modules
+    assert len({e.name for e in REGISTRY}) == len(REGISTRY)
+    aliases = [a for e in REGISTRY for a in e.aliases]
+    assert len(aliases) == len(set(aliases))
+    assert set(names()) == {e.name for e in REGISTRY} - {"google"}  # google only dispatches
+    assert not any("CHECK =" in (VERIFY / f"{e.name}.py").read_text(encoding="utf-8")
+                   for e in REGISTRY if e.row is not None and (VERIFY / f"{e.name}.py").exists())
 
 
-@pytest.mark.parametrize("module", MODULES)
+def _hosts(module: str) -> tuple[str, ...]:
+    row = BY_NAME[module].row
+    if row is not None:
+        return (row.host,)
+    code = importlib.import_module(f"keyguard.verify.{module}")
+    return tuple(h for h in (getattr(code, "HOST", None), *getattr(code, "OTHER_HOSTS", ())) if h)
+
+
+@pytest.mark.parametrize("module", names())
 def test_requests_go_to_the_modules_fixed_host_and_only_safe_posts(module):
-    source = (VERIFY / f"{module}.py").read_text(encoding="utf-8")
     declared = check_of(module)
-    host = getattr(importlib.import_module(f"keyguard.verify.{module}"), "HOST", None)
     for request in declared.requests:
         method, _, target = request.partition(" ")
         assert method in ("GET", "POST")
-        assert target.startswith(host or "<resource>.openai.azure.com"), request
+        assert target.startswith(_hosts(module) or ("<resource>.openai.azure.com",)), request
         assert not GENERATION.search(target) or module == "perplexity", request
+    if BY_NAME[module].row is not None:
+        assert all(r.startswith("GET ") for r in declared.requests)
+        return
+    source = (VERIFY / f"{module}.py").read_text(encoding="utf-8")
     posts = [n for n in ast.walk(ast.parse(source))
              if isinstance(n, ast.Constant) and n.value == "POST"]
     if module in SAFE_POSTS:
@@ -127,6 +146,8 @@ def _scenarios() -> dict[str, list[tuple[str, dict, dict]]]:
         "assemblyai": [("assemblyai", {("GET", "/v2/transcript"): ok({})}, {})],
         "cerebras": [("cerebras", {("GET", "/v1/models"): ok()}, {})],
         "nvidia": [("nvidia", {("POST", "/v3/keys/get-caller-info"): ok({})}, {})],
+        "tavily": [("tavily", {("GET", "/usage"): ok({"key": {"usage": 150, "limit": None}, "account": {
+            "current_plan": "Researcher", "plan_usage": 500, "plan_limit": 1000}})}, {})],
         "github": [("github", {("GET", "/user"): reply(200, {"login": "o", "type": "User"}, {
             **RL, "X-OAuth-Scopes": "repo", "github-authentication-token-expiration": "2030-01-01"})}, {})],
     }
@@ -144,7 +165,7 @@ def _run(module: str, kind: str, routes: dict, companions: dict):
         routes = {("GET", "/"): lambda r: (lambda a: a if a[0] != 200 else reply(200, root))(handler(r))}
         with StandIn(routes) as server:
             return check("aws", key_id, client_for(server, "sts.amazonaws.com"), aws_secret=secret)
-    host = companions.get("azure_host") or getattr(importlib.import_module(f"keyguard.verify.{module}"), "HOST")
+    host = companions.get("azure_host") or _hosts(module)[0]
     secret = "-----BEGIN PRIVATE KEY-----x" if kind == "sa" else fake(kind)
     rule_id = f"{kind}-key" if kind != "sa" else "google-service-account"
     assert declared
@@ -152,7 +173,7 @@ def _run(module: str, kind: str, routes: dict, companions: dict):
         return check(provider, secret, client_for(server, host), rule_id, **companions)
 
 
-@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.parametrize("module", names())
 def test_every_declared_field_is_read_from_a_documented_answer(module):
     produced: dict[str, set[str]] = {"restrictions": set(), "quota": set(), "scope": set()}
     for kind, routes, companions in _scenarios()[module]:

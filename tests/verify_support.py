@@ -36,6 +36,7 @@ FORMATS = {
     "cerebras": r"csk-[a-z0-9]{48}",
     "nvidia": r"nvapi-[a-zA-Z0-9]{64}",
     "github": r"ghp_[0-9a-zA-Z]{36}",
+    "tavily": r"tvly-[a-zA-Z0-9]{32}",
     "aws-id": r"AKIA[A-Z2-7]{16}",
     "aws-secret": r"[A-Za-z0-9+/]{40}",
 }
