@@ -30,6 +30,7 @@ FORMATS = {
     "stability": r"sk-[A-Za-z0-9]{48}",
     "voyage": r"pa-[a-zA-Z0-9]{43}",
     "langsmith": r"lsv2_pt_[a-f0-9]{32}_[a-f0-9]{10}",
+    "langsmith-sk": r"lsv2_sk_[a-f0-9]{32}_[a-f0-9]{10}",
     "pinecone": r"pcsk_[A-Za-z0-9]{6}_[A-Za-z0-9]{63}",
     "deepgram": r"[0-9a-z]{40}",
     "assemblyai": r"[a-z0-9]{32}",

@@ -127,6 +127,7 @@ def interpret(response: requests.Response, secret: str, check: str, *,
     if limits:
         v.quota["rate_limit"] = limits
     if status < 500 and status != 429 and not html_ok and is_html(response):
+        v.evidence["body"] = "web page"
         v.reasons.append(f"{check} answered {status} with a web page, not the provider's API "
                          "answer (a proxy or portal in between?): whether the key is live is unknown")
     elif status in tuple(live):

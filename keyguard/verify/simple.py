@@ -84,7 +84,7 @@ class SimpleGet:
         v = interpret(answer, secret, self.request, live=(), invalid=(), unknown_fields=self.unknown)
         body = body_json(answer)
         chosen = self._answer(answer.status_code, body, secret)
-        if chosen is None or v.reasons and "web page" in v.reasons[0]:
+        if chosen is None or v.evidence.get("body") == "web page":
             return v  # undocumented, 429, 5xx or a proxy's page: interpret's honest reading
         v.status = chosen.verdict
         v.reasons = [f"{self.request} answered {chosen.describe()}"]
