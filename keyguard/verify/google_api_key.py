@@ -8,7 +8,10 @@ they are inferred from these reasons (see the facts file).
 
 One service reached cannot rule out an API restriction that happens to list it, so a second,
 free GET goes to an unrelated API that takes the key in the same header: Identity Toolkit's
-project config (read-only; it is what Firebase Auth clients fetch). Both answering means ``api``
+project config (read-only; it is what Firebase Auth clients fetch). ``X-Goog-Api-Key`` is one
+of the system parameters Google lists for all its REST APIs
+(https://cloud.google.com/apis/docs/system-parameters); the facts file has no capture of this
+API's header form, so only its documented reasons decide anything here. Both answering means ``api``
 is ``none`` (or an allow-list broad enough to hold both); ``API_KEY_SERVICE_BLOCKED`` on either
 means ``restricted``. The second answer also settles liveness when Gemini's does not (a key
 Gemini refuses by credential-type policy may still work elsewhere).
