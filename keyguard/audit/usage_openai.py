@@ -1,0 +1,165 @@
+"""OpenAI usage and spend per key and day, from the organization Usage and Costs APIs.
+
+Read-only GETs with the Admin key (``OPENAI_ADMIN_KEY``), documented shapes
+(https://developers.openai.com/api/reference/resources/organization/subresources/usage):
+
+- ``GET /v1/organization/usage/{completions,embeddings,moderations,images,audio_speeches,
+  audio_transcriptions}?start_time=UNIX&bucket_width=1d&group_by=api_key_id&group_by=model&limit=7``
+  -> ``{"object": "page", "data": [{"object": "bucket", "start_time", "end_time", "results":
+  [{"object": "organization.usage.completions.result", "input_tokens", "output_tokens",
+  "input_cached_tokens", "num_model_requests", "project_id", "user_id", "api_key_id", "model",
+  ...}]}], "has_more", "next_page"}``; the next page is asked for with ``page=NEXT_PAGE``.
+- ``GET /v1/organization/costs?start_time=UNIX&bucket_width=1d&group_by=project_id&group_by=line_item``
+  -> buckets of ``{"object": "organization.costs.result", "amount": {"value", "currency"},
+  "line_item", "project_id"}``. Per-key cost (``group_by=api_key_id``) is asked for too; where the
+  API refuses it or answers without ``api_key_id``, cost is shown per project and line item only.
+- Spend limits: ``openai.spend_limit`` (the audit's own reader).
+
+Requests are counted from ``num_model_requests``; tokens are input + output tokens where the
+endpoint reports them (images and audio report none: their requests are counted, tokens are not).
+"""
+from __future__ import annotations
+
+from array import array
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+from urllib.parse import quote
+
+from . import openai
+from .fetch import ApiError, next_page_cursor, pages
+from .model import AuditError, AuditResult, parse_time
+from .usage import Usage, Window
+
+if TYPE_CHECKING:
+    from ..http import CredentialClient
+
+USAGE_KINDS = ("completions", "embeddings", "moderations", "images", "audio_speeches", "audio_transcriptions")
+TOKEN_FIELDS = ("input_tokens", "output_tokens")
+NO_KEY = "(no api_key_id)"  # usage the API attributes to no key (e.g. made in the dashboard)
+_PAGE_BUCKETS = "7"  # days per page: keeps one page of a large organization's results small
+_COST_BUCKETS = "31"
+
+
+def read(client: CredentialClient, admin_key: str, result: AuditResult, window: Window,
+         progress: Callable[[str], None]) -> Usage:
+    headers = {"Authorization": f"Bearer {admin_key}"}
+    usage = Usage("openai", window, "requests")
+    for key in result.keys:
+        if key.details.get("kind") == "project":
+            entry = usage.key(key.id, key.name)
+            entry.hint, entry.project, entry.location, entry.created = key.hint, key.project, key.location, key.created
+    start = str(int(window.start.timestamp()))
+    for kind in USAGE_KINDS:
+        _usage(client, headers, kind, start, usage, progress)
+    _costs(client, headers, start, usage, progress)
+    _limits(client, headers, result, usage)
+    return usage
+
+
+def _buckets(client: CredentialClient, headers: Mapping[str, str], path: str, params: dict[str, Any],
+             readout: str, usage: Usage, progress: Callable[[str], None],
+             each: Callable[[int, dict[str, Any]], None]) -> None:
+    """Stream the buckets of one report into ``each(day, result)``; an error makes it unknown/partial."""
+    last_day: str | None = None
+    try:
+        for bucket in pages(client, openai.HOST, path, headers=headers, items="data", cursor=next_page_cursor,
+                            params=params):
+            day = usage.window.index(parse_time(bucket.get("start_time")))
+            if day is None:
+                continue
+            last_day = usage.window.labels()[day]
+            progress(f"openai {readout}: {last_day}")
+            for row in bucket.get("results") or ():
+                if isinstance(row, dict):
+                    each(day, row)
+    except ApiError as exc:
+        if exc.status == 401:
+            raise AuditError(f"OpenAI rejected {openai.KEY_VARIABLE} ({exc})") from None
+        if last_day is None:
+            usage.unknown(readout, exc)
+        else:
+            usage.readouts[readout] = f"partial (read up to {last_day}, then {exc}): totals are too low"
+        return
+    usage.ok(readout)
+
+
+def _number(value: Any) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+
+
+def _usage(client: CredentialClient, headers: Mapping[str, str], kind: str, start: str, usage: Usage,
+           progress: Callable[[str], None]) -> None:
+    def each(day: int, row: dict[str, Any]) -> None:
+        kid = row.get("api_key_id") if isinstance(row.get("api_key_id"), str) else NO_KEY
+        tokens = sum(_number(row.get(f)) for f in TOKEN_FIELDS)
+        model = row.get("model") if isinstance(row.get("model"), str) else kind
+        usage.key(kid).add(day, requests=_number(row.get("num_model_requests")), tokens=tokens, model=model)
+
+    params = {"start_time": start, "bucket_width": "1d", "group_by": ["api_key_id", "model"], "limit": _PAGE_BUCKETS}
+    _buckets(client, headers, f"/v1/organization/usage/{kind}", params, f"usage/{kind}", usage, progress, each)
+
+
+def _costs(client: CredentialClient, headers: Mapping[str, str], start: str, usage: Usage,
+           progress: Callable[[str], None]) -> None:
+    def each(day: int, row: dict[str, Any]) -> None:
+        amount = row.get("amount") if isinstance(row.get("amount"), dict) else {}
+        if isinstance(amount.get("currency"), str):
+            usage.currency = amount["currency"].upper()
+        project = row.get("project_id") or "(no project)"
+        usage.add_cost(f"{project} / {row.get('line_item') or '(no line item)'}", day, _number(amount.get("value")))
+
+    base = {"start_time": start, "bucket_width": "1d", "limit": _COST_BUCKETS}
+    _buckets(client, headers, "/v1/organization/costs", {**base, "group_by": ["project_id", "line_item"]},
+             "costs", usage, progress, each)
+    if usage.readouts["costs"] != "ok":
+        usage.cost_grain = f"per project and line item: {usage.readouts['costs']}"
+        return
+    per_key: dict[str, array] = {}
+    attributed = [False]
+
+    def each_key(day: int, row: dict[str, Any]) -> None:
+        if "api_key_id" in row:
+            attributed[0] = True
+        kid = row.get("api_key_id")
+        amount = row.get("amount") if isinstance(row.get("amount"), dict) else {}
+        if isinstance(kid, str) and kid:
+            series = per_key.setdefault(kid, array("d", bytes(8 * usage.window.days)))
+            series[day] += _number(amount.get("value"))
+
+    _buckets(client, headers, "/v1/organization/costs", {**base, "group_by": ["api_key_id"]},
+             "costs by key", usage, progress, each_key)
+    if usage.readouts.get("costs by key") == "ok" and attributed[0]:
+        for kid, series in per_key.items():
+            usage.key(kid).cost = series
+        usage.cost_grain = "per key (api_key_id), and per project and line item"
+    else:
+        why = usage.readouts.pop("costs by key", "ok")
+        why = why if why != "ok" else "the answer carried no api_key_id"
+        usage.cost_grain = f"per project and line item; cost per key is not offered ({why})"
+
+
+def _limits(client: CredentialClient, headers: Mapping[str, str], result: AuditResult, usage: Usage) -> None:
+    """Each project that spent in the window: its hard limit against this month's spend."""
+    month = usage.window.now.replace(day=1).date()
+    covered = usage.window.first <= month
+    labels = usage.window.labels()
+    spent: dict[str, tuple[float, float]] = {}  # project -> (window, month to date)
+    for group, series in usage.costs.items():
+        project = group.split(" / ", 1)[0]
+        window_total, month_total = spent.get(project, (0.0, 0.0))
+        month_part = sum(v for d, v in zip(labels, series) if d >= month.isoformat())
+        spent[project] = (window_total + sum(series), month_total + month_part)
+    names = {p["id"]: p.get("name") for p in result.projects}
+    for project, (window_total, month_total) in sorted(spent.items()):
+        if window_total <= 0 or project == "(no project)":
+            continue
+        path = f"/v1/organization/projects/{quote(project, safe='')}"
+        kind, cents, why = openai.spend_limit(client, headers, path + "/spend_limit")
+        usage.limits.append({
+            "scope": "project", "id": project, "name": names.get(project) or project,
+            "location": "openai://organization" + path.removeprefix("/v1/organization"),
+            "status": {"enforced": "enforced", "not enforced": "none"}.get(kind, f"unknown ({why})"),
+            "limit": None if cents is None or kind != "enforced" else cents / 100,
+            "period": "month", "currency": usage.currency or "USD",
+            "spent_window": round(window_total, 6),
+            "spent_month": round(month_total, 6) if covered else None,
+        })
