@@ -119,6 +119,7 @@ def flag(result: AuditResult, usage: Usage) -> None:
         found = spike(series[started:], usage.measure)  # the baseline starts when the key did
         if found:
             severity = "high"
+            _mark(usage, key, len(series) - 1, SPIKE, severity)
             result.flag(_finding(SPIKE, severity, key, audit_key, f"usage spike: {label}",
                                  f"{labels[-1]}{' (so far today)' if usage.daily else ''}: {_amount(found.last, unit)}; "
                                  f"baseline over the {found.history} days before: median "
@@ -127,6 +128,7 @@ def flag(result: AuditResult, usage: Usage) -> None:
         first = first_use(series)
         if first is not None:
             total = sum(series)
+            _mark(usage, key, first, NEW_KEY, "medium" if total >= FLOORS.get(unit, 1) else "low")
             created = f" The key was created {key.created}." if key.created else ""
             result.flag(_finding(NEW_KEY, "medium" if total >= FLOORS.get(unit, 1) else "low", key, audit_key,
                                  f"key first used {labels[first]}: {label}",
@@ -135,6 +137,7 @@ def flag(result: AuditResult, usage: Usage) -> None:
         for model, day in sorted(new_models(key, series).items()):
             before = sorted(m for m, d in key.models.items() if d < day)
             severity = "high" if model == "generativelanguage.googleapis.com" else "medium"
+            _mark(usage, key, day, NEW_MODEL, severity, model)
             result.flag(_finding(NEW_MODEL, severity, key, audit_key, f"new model or API for {label}: {model}",
                                  f"First use of {model} on {labels[day]} "
                                  f"({_amount(key.model_totals.get(model, 0), unit)} in the window); before "
@@ -150,6 +153,7 @@ def _leaked(result: AuditResult, usage: Usage, key: KeyUsage, audit_key: AuditKe
         used = [d for d, v in enumerate(series) if v > 0]
         if not used:
             return
+        _mark(usage, key, used[-1], LEAKED_IN_USE, "critical")
         evidence = (f"{_amount(sum(series), usage.measure)} in the window, on {len(used)} day(s), last on "
                     f"{labels[used[-1]]}")
     else:
@@ -179,6 +183,11 @@ def _limit(result: AuditResult, limit: dict) -> None:
         result.flag(AuditFinding(NO_LIMIT, "medium", limit["location"], limit["id"], f"spend without a limit: {what}",
                                  f"{_amount(spent_window, currency)} spent in the window; no enforced limit. "
                                  + NO_LIMIT.description, limit.get("fix") or "set a hard spend limit"))
+
+
+def _mark(usage: Usage, key: KeyUsage, day: int, rule: AuditRule, severity: str, model: str | None = None) -> None:
+    usage.marks.append({"key": key.id, "day": usage.window.labels()[day], "rule": rule.id, "severity": severity,
+                        **({"model": model} if model else {})})
 
 
 def _label(key: KeyUsage) -> str:

@@ -15,8 +15,14 @@ import sys
 from array import array
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Mapping, TextIO
 from urllib.parse import quote
+
+from .fetch import ApiError, next_page_cursor, pages
+from .model import AuditError, parse_time
+
+if TYPE_CHECKING:
+    from ..http import CredentialClient
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 90
@@ -109,6 +115,7 @@ class Usage:
     readouts: dict[str, str] = field(default_factory=dict)  # read-out -> "ok" | "unknown (why)" | ...
     limits: list[dict[str, Any]] = field(default_factory=list)  # spend limits per project/workspace/key
     notes: list[str] = field(default_factory=list)
+    marks: list[dict[str, Any]] = field(default_factory=list)  # anomalies to mark on a chart: key, day, rule
     daily: bool = True  # False: the provider gives running totals only (OpenRouter)
 
     def key(self, kid: str, name: str | None = None) -> KeyUsage:
@@ -161,8 +168,55 @@ class Usage:
             "measure": self.measure, "daily": self.daily, "readouts": self.readouts,
             "cost_grain": self.cost_grain, "currency": self.currency,
             "costs": {g: list(v) for g, v in sorted(self.costs.items())},
-            "limits": self.limits, "keys": keys, "notes": self.notes,
+            "limits": self.limits, "keys": keys, "notes": self.notes, "anomalies": self.marks,
         }
+
+
+def stream_buckets(client: CredentialClient, host: str, path: str, *, headers: Mapping[str, str],
+                   params: Mapping[str, Any], readout: str, usage: Usage, progress: Callable[[str], None],
+                   each: Callable[[int, dict[str, Any]], None], start_field: str, rejected: str) -> None:
+    """Stream the daily buckets of a usage or cost report (OpenAI, Anthropic: ``data`` of
+    ``{start, results}``, ``has_more``/``next_page``) into ``each(day, result)``, page by page.
+
+    A 401 is fatal (AuditError ``rejected``); any other failure makes the read-out ``unknown``, or
+    ``partial`` when some days were read before it, and the audit goes on.
+    """
+    last_day: str | None = None
+    labels = usage.window.labels()
+    try:
+        for bucket in pages(client, host, path, headers=headers, items="data", cursor=next_page_cursor,
+                            params=params):
+            day = usage.window.index(parse_time(bucket.get(start_field)))
+            if day is None:
+                continue
+            last_day = labels[day]
+            progress(f"{usage.provider} {readout}: {last_day}")
+            for row in bucket.get("results") or ():
+                if isinstance(row, dict):
+                    each(day, row)
+    except ApiError as exc:
+        if exc.status == 401:
+            raise AuditError(f"{rejected} ({exc})") from None
+        if last_day is None:
+            usage.unknown(readout, exc)
+        else:
+            usage.readouts[readout] = f"partial (read up to {last_day}, then {exc}): totals are too low"
+        return
+    usage.ok(readout)
+
+
+def number(value: Any) -> float:
+    """A count or amount from a report: numbers and decimal strings; anything else is 0."""
+    if isinstance(value, bool):
+        return 0.0
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return 0.0
+    return 0.0
 
 
 class Progress:

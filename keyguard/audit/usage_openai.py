@@ -25,9 +25,8 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 from urllib.parse import quote
 
 from . import openai
-from .fetch import ApiError, next_page_cursor, pages
-from .model import AuditError, AuditResult, parse_time
-from .usage import Usage, Window
+from .model import AuditResult
+from .usage import Usage, Window, number, stream_buckets
 
 if TYPE_CHECKING:
     from ..http import CredentialClient
@@ -58,41 +57,18 @@ def read(client: CredentialClient, admin_key: str, result: AuditResult, window: 
 def _buckets(client: CredentialClient, headers: Mapping[str, str], path: str, params: dict[str, Any],
              readout: str, usage: Usage, progress: Callable[[str], None],
              each: Callable[[int, dict[str, Any]], None]) -> None:
-    """Stream the buckets of one report into ``each(day, result)``; an error makes it unknown/partial."""
-    last_day: str | None = None
-    try:
-        for bucket in pages(client, openai.HOST, path, headers=headers, items="data", cursor=next_page_cursor,
-                            params=params):
-            day = usage.window.index(parse_time(bucket.get("start_time")))
-            if day is None:
-                continue
-            last_day = usage.window.labels()[day]
-            progress(f"openai {readout}: {last_day}")
-            for row in bucket.get("results") or ():
-                if isinstance(row, dict):
-                    each(day, row)
-    except ApiError as exc:
-        if exc.status == 401:
-            raise AuditError(f"OpenAI rejected {openai.KEY_VARIABLE} ({exc})") from None
-        if last_day is None:
-            usage.unknown(readout, exc)
-        else:
-            usage.readouts[readout] = f"partial (read up to {last_day}, then {exc}): totals are too low"
-        return
-    usage.ok(readout)
-
-
-def _number(value: Any) -> float:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+    stream_buckets(client, openai.HOST, path, headers=headers, params=params, readout=readout, usage=usage,
+                   progress=progress, each=each, start_field="start_time",
+                   rejected=f"OpenAI rejected {openai.KEY_VARIABLE}")
 
 
 def _usage(client: CredentialClient, headers: Mapping[str, str], kind: str, start: str, usage: Usage,
            progress: Callable[[str], None]) -> None:
     def each(day: int, row: dict[str, Any]) -> None:
         kid = row.get("api_key_id") if isinstance(row.get("api_key_id"), str) else NO_KEY
-        tokens = sum(_number(row.get(f)) for f in TOKEN_FIELDS)
+        tokens = sum(number(row.get(f)) for f in TOKEN_FIELDS)
         model = row.get("model") if isinstance(row.get("model"), str) else kind
-        usage.key(kid).add(day, requests=_number(row.get("num_model_requests")), tokens=tokens, model=model)
+        usage.key(kid).add(day, requests=number(row.get("num_model_requests")), tokens=tokens, model=model)
 
     params = {"start_time": start, "bucket_width": "1d", "group_by": ["api_key_id", "model"], "limit": _PAGE_BUCKETS}
     _buckets(client, headers, f"/v1/organization/usage/{kind}", params, f"usage/{kind}", usage, progress, each)
@@ -105,7 +81,7 @@ def _costs(client: CredentialClient, headers: Mapping[str, str], start: str, usa
         if isinstance(amount.get("currency"), str):
             usage.currency = amount["currency"].upper()
         project = row.get("project_id") or "(no project)"
-        usage.add_cost(f"{project} / {row.get('line_item') or '(no line item)'}", day, _number(amount.get("value")))
+        usage.add_cost(f"{project} / {row.get('line_item') or '(no line item)'}", day, number(amount.get("value")))
 
     base = {"start_time": start, "bucket_width": "1d", "limit": _COST_BUCKETS}
     _buckets(client, headers, "/v1/organization/costs", {**base, "group_by": ["project_id", "line_item"]},
@@ -123,7 +99,7 @@ def _costs(client: CredentialClient, headers: Mapping[str, str], start: str, usa
         amount = row.get("amount") if isinstance(row.get("amount"), dict) else {}
         if isinstance(kid, str) and kid:
             series = per_key.setdefault(kid, array("d", bytes(8 * usage.window.days)))
-            series[day] += _number(amount.get("value"))
+            series[day] += number(amount.get("value"))
 
     _buckets(client, headers, "/v1/organization/costs", {**base, "group_by": ["api_key_id"]},
              "costs by key", usage, progress, each_key)
