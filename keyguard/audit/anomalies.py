@@ -27,6 +27,7 @@ MIN_HISTORY = 7  # days of baseline before a spike or a first use means anything
 SPREAD_MADS = 6.0
 MAD_TO_SIGMA = 1.4826
 RELATIVE_FLOOR = 0.25
+_PERIOD = {"month": "this month", "week": "this week", "day": "today", "all time": "in all"}
 FLOORS = {"requests": 20.0, "tokens": 20_000.0}  # the smallest daily rise worth a finding
 
 SPIKE = AuditRule(
@@ -176,12 +177,13 @@ def _limit(result: AuditResult, limit: dict) -> None:
     status, cap = limit.get("status"), limit.get("limit")
     if status == "enforced" and cap is not None and spent_month is not None and spent_month >= cap:
         result.flag(AuditFinding(OVER_LIMIT, "high", limit["location"], limit["id"], f"spend limit reached: {what}",
-                                 f"{_amount(spent_month, currency)} this {limit.get('period') or 'period'} against a "
+                                 f"{_amount(spent_month, currency)} spent {_PERIOD.get(limit.get('period'), 'this period')} against a "
                                  f"limit of {_amount(cap, currency)}. " + OVER_LIMIT.description,
                                  limit.get("fix") or "raise the limit only after finding what spent it"))
     elif status == "none" and spent_window > 0:
         result.flag(AuditFinding(NO_LIMIT, "medium", limit["location"], limit["id"], f"spend without a limit: {what}",
-                                 f"{_amount(spent_window, currency)} spent in the window; no enforced limit. "
+                                 f"{_amount(spent_window, currency)} spent {limit.get('spent_text') or 'in the window'}; "
+                                 "no enforced limit. "
                                  + NO_LIMIT.description, limit.get("fix") or "set a hard spend limit"))
 
 

@@ -80,6 +80,11 @@ class KeyUsage:
             setattr(self, measure, series)
         return series
 
+    def measured(self, *measures: str) -> None:
+        """These measures were read: a key with no usage has zeros, not None (not reported)."""
+        for measure in measures:
+            self._series(measure)
+
     def add(self, day: int, *, requests: float = 0, tokens: float = 0, cost: float = 0,
             model: str | None = None, count_requests: bool = True, count_tokens: bool = True,
             count_cost: bool = False) -> None:

@@ -64,6 +64,10 @@ def read(client: CredentialClient, admin_key: str, result: AuditResult, window: 
                    readout="usage report", usage=usage, progress=progress, each=each_usage,
                    start_field="starting_at", rejected=rejected)
 
+    if usage.readouts["usage report"] == "ok":
+        for entry in usage.keys.values():  # read, and no usage: zeros, not "not reported"
+            entry.measured("tokens")
+
     def each_cost(day: int, row: dict[str, Any]) -> None:
         if isinstance(row.get("currency"), str):
             usage.currency = row["currency"].upper()

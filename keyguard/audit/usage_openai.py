@@ -50,6 +50,9 @@ def read(client: CredentialClient, admin_key: str, result: AuditResult, window: 
     for kind in USAGE_KINDS:
         _usage(client, headers, kind, start, usage, progress)
     _costs(client, headers, start, usage, progress)
+    if any(usage.readouts[f"usage/{kind}"] == "ok" for kind in USAGE_KINDS):
+        for entry in usage.keys.values():  # read, and no usage: zeros, not "not reported"
+            entry.measured("requests", "tokens")
     _limits(client, headers, result, usage)
     return usage
 
