@@ -129,7 +129,8 @@ def _lines(usage: Usage, keys: list[KeyUsage], colors: dict[str, str]) -> str:
     for value in (0, top / 2, top):
         out.append(f'<text class="tick" x="{PAD_LEFT - 6}" y="{y(value) + 4:.1f}" text-anchor="end">{_e(quantity(value))}</text>')
     for day in sorted({0, days // 2, days - 1}):
-        out.append(f'<text class="tick" x="{x(day):.1f}" y="{HEIGHT - 14}" text-anchor="middle">{_e(labels[day])}</text>')
+        anchor = "start" if day == 0 else "end" if day == days - 1 else "middle"
+        out.append(f'<text class="tick" x="{x(day):.1f}" y="{HEIGHT - 14}" text-anchor="{anchor}">{_e(labels[day])}</text>')
     index = {label: i for i, label in enumerate(labels)}
     for key in keys:
         series = key.series(usage.measure) or []
