@@ -172,7 +172,12 @@ def _run(report_providers: tuple[str, ...], run: Callable[[Any, Callable[[str], 
     except (AuditError, EndpointError) as exc:
         raise KeyguardError(_scrub(str(exc), secrets)) from None
     use_color = color if color is not None else (output is None and sys.stdout.isatty())
-    text = _scrub(render(fmt, result, color=use_color and fmt == "text"), secrets)
+    if fmt == "html":
+        from .html import render_html
+
+        text = _scrub(render_html(result), secrets)
+    else:
+        text = _scrub(render(fmt, result, color=use_color and fmt == "text"), secrets)
     emit_report(text, output)
     threshold = severity_rank(fail_on)
     failing = any(severity_rank(f.severity) >= threshold for f in result.findings)

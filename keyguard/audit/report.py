@@ -16,7 +16,7 @@ from ..model import SEVERITIES, severity_rank
 from ..report.sarif import INFO_URI, LEVEL, SECURITY_SEVERITY
 from .model import AuditFinding, AuditResult
 
-FORMATS = ("text", "json", "sarif", "html")
+FORMATS = ("text", "json", "sarif")  # html: keyguard.audit.html
 _COLORS = {"critical": "\033[1;31m", "high": "\033[31m", "medium": "\033[33m", "low": "\033[36m"}
 _RESET, _DIM, _BOLD = "\033[0m", "\033[2m", "\033[1m"
 
@@ -26,10 +26,6 @@ def render(fmt: str, result: AuditResult, color: bool = False) -> str:
         return render_json(result)
     if fmt == "sarif":
         return render_sarif(result)
-    if fmt == "html":
-        from .html import render_html
-
-        return render_html(result)
     return render_text(result, color)
 
 
