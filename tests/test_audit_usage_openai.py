@@ -262,3 +262,51 @@ def test_cli_usage_with_a_leaked_key(account, tmp_path):
     for out in (p, text, sarif, html):
         assert admin not in out.stdout + out.stderr and leaked not in out.stdout + out.stderr
     assert admin not in body and leaked not in body
+
+
+def test_thousands_of_keys_over_90_days_in_bounded_memory():
+    """2,000 keys x 90 days, one page a day: the read-out keeps one array per key and measure,
+    never the pages (about 50 MB of JSON pass through it)."""
+    import tracemalloc
+
+    from keyguard.audit.model import AuditKey, AuditResult
+
+    keys, days = 2000, 90
+    served = [0]
+
+    def completions(request: Recorded):
+        q = _query(request)
+        assert q["limit"] == ["1"]  # 1,500 key-days a page at most
+        first = datetime.fromtimestamp(int(q["start_time"][0]), timezone.utc)
+        day = int(q.get("page", ["page_0"])[0].removeprefix("page_"))
+        begin = first + timedelta(days=day)
+        results = [{"object": "organization.usage.completions.result", "input_tokens": 900 + k, "output_tokens": 100,
+                    "input_cached_tokens": 0, "num_model_requests": 3 + (k % 5), "project_id": None, "user_id": None,
+                    "api_key_id": f"key_{k:05d}", "model": "gpt-4o-mini", "batch": None} for k in range(keys)]
+        more = day + 1 < days
+        status, headers, body = reply(200, {"object": "page", "data": [
+            {"object": "bucket", "start_time": int(begin.timestamp()),
+             "end_time": int((begin + timedelta(days=1)).timestamp()), "results": results}],
+            "has_more": more, "next_page": f"page_{day + 1}" if more else None})
+        served[0] += len(body)
+        return status, headers, body
+
+    forbidden = reply(403, {"error": {"type": "invalid_request_error", "code": "insufficient_permissions"}})
+    routes = {("GET", "/v1/organization/usage/completions"): completions,
+              ("GET", "*"): forbidden}
+    result = AuditResult("openai", "organization")
+    result.keys = [AuditKey("openai", f"key_{k:05d}", f"service {k}", f"openai://organization/projects/p/api_keys/key_{k:05d}",
+                            f"/v1/organization/projects/p/api_keys/key_{k:05d}", project="p", details={"kind": "project"})
+                   for k in range(keys)]
+    with StandIn(routes) as server:
+        client = CredentialClient({openai.HOST: server.url}, min_interval=0)
+        tracemalloc.start()
+        try:
+            usage = usage_openai.read(client, "sk-admin-test", result, Window(NOW, days), quiet)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert usage.readouts["usage/completions"] == "ok"
+    assert usage.keys["key_00007"].total("requests") == days * 5 and usage.keys["key_01999"].requests[-1] == 7
+    assert served[0] > 40_000_000
+    assert peak < 40_000_000, peak  # the arrays are ~3 MB; one page's objects come and go

@@ -26,6 +26,13 @@ if TYPE_CHECKING:
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 90
+# A provider answer is read up to 4 MiB (keyguard.http): ask for fewer days a page as keys grow,
+# about 1,500 key-days a page (a few hundred bytes per key, model and day).
+KEY_DAYS_PER_PAGE = 1500
+
+
+def days_per_page(keys: int, most: int = 7) -> str:
+    return str(max(1, min(most, KEY_DAYS_PER_PAGE // max(1, keys))))
 
 
 @dataclass
@@ -202,6 +209,9 @@ def stream_buckets(client: CredentialClient, host: str, path: str, *, headers: M
     except ApiError as exc:
         if exc.status == 401:
             raise AuditError(f"{rejected} ({exc})") from None
+        if exc.status == 200:  # a body cut at the size limit is not JSON either
+            exc = ApiError(exc.host, None, detail=str(exc).split(": ", 1)[-1]
+                           + "; a page may exceed keyguard's 4 MiB answer limit")
         if last_day is None:
             usage.unknown(readout, exc)
         else:

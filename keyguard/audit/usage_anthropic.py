@@ -24,13 +24,12 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from . import anthropic
 from .model import AuditResult
-from .usage import Usage, Window, number, stream_buckets
+from .usage import Usage, Window, days_per_page, number, stream_buckets
 
 if TYPE_CHECKING:
     from ..http import CredentialClient
 
 NO_KEY = "(no api_key_id)"  # Workbench and other usage the report attributes to no key
-_PAGE_BUCKETS = "7"
 _COST_BUCKETS = "31"
 
 
@@ -60,7 +59,7 @@ def read(client: CredentialClient, admin_key: str, result: AuditResult, window: 
 
     stream_buckets(client, anthropic.HOST, "/v1/organizations/usage_report/messages", headers=headers,
                    params={"starting_at": start, "bucket_width": "1d", "group_by[]": ["api_key_id", "model"],
-                           "limit": _PAGE_BUCKETS},
+                           "limit": days_per_page(len(usage.keys))},
                    readout="usage report", usage=usage, progress=progress, each=each_usage,
                    start_field="starting_at", rejected=rejected)
 

@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 from . import openai
 from .model import AuditResult
-from .usage import Usage, Window, number, stream_buckets
+from .usage import Usage, Window, days_per_page, number, stream_buckets
 
 if TYPE_CHECKING:
     from ..http import CredentialClient
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 USAGE_KINDS = ("completions", "embeddings", "moderations", "images", "audio_speeches", "audio_transcriptions")
 TOKEN_FIELDS = ("input_tokens", "output_tokens")
 NO_KEY = "(no api_key_id)"  # usage the API attributes to no key (e.g. made in the dashboard)
-_PAGE_BUCKETS = "7"  # days per page: keeps one page of a large organization's results small
 _COST_BUCKETS = "31"
 
 
@@ -73,7 +72,8 @@ def _usage(client: CredentialClient, headers: Mapping[str, str], kind: str, star
         model = row.get("model") if isinstance(row.get("model"), str) else kind
         usage.key(kid).add(day, requests=number(row.get("num_model_requests")), tokens=tokens, model=model)
 
-    params = {"start_time": start, "bucket_width": "1d", "group_by": ["api_key_id", "model"], "limit": _PAGE_BUCKETS}
+    params = {"start_time": start, "bucket_width": "1d", "group_by": ["api_key_id", "model"],
+              "limit": days_per_page(len(usage.keys))}
     _buckets(client, headers, f"/v1/organization/usage/{kind}", params, f"usage/{kind}", usage, progress, each)
 
 
