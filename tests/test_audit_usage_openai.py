@@ -310,3 +310,31 @@ def test_thousands_of_keys_over_90_days_in_bounded_memory():
     assert usage.keys["key_00007"].total("requests") == days * 5 and usage.keys["key_01999"].requests[-1] == 7
     assert served[0] > 40_000_000
     assert peak < 40_000_000, peak  # the arrays are ~3 MB; one page's objects come and go
+
+
+def test_progress_line_only_on_a_terminal(account, tmp_path):
+    """stderr a real pseudo-terminal: a progress line, rewritten in place and cleared at the end."""
+    import pty
+
+    server, admin, _ = account
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.run([sys.executable, "-m", "keyguard", "audit", "openai", "--usage", "--days", str(DAYS),
+                            "--format", "json"], stdout=subprocess.PIPE, stderr=slave, text=True,
+                           env=_env(server, OPENAI_ADMIN_KEY=admin), timeout=120)
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the other end is closed and everything was read
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(master)
+    err = b"".join(chunks).decode()
+    assert p.returncode == 1 and json.loads(p.stdout)["usage"]["days"]
+    assert "\r\x1b[Kreading openai usage/completions: " in err and err.endswith("\r\x1b[K")
+    assert admin not in err and "\n" not in err.replace("\r\n", "")

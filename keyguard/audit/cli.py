@@ -36,18 +36,23 @@ def _report_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _usage_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    fn = click.option("--days", type=click.IntRange(2, 90), default=30, show_default=True,
-                      help="With --usage: how many UTC days, ending today, to read.")(fn)
+    fn = click.option("--days", type=click.IntRange(2, 90), default=None,
+                      help="With --usage: how many UTC days, ending today, to read (default 30).")(fn)
     return click.option("--usage", is_flag=True,
                         help="Also read per-key usage and spend per day, and flag anomalies.")(fn)
 
 
-def _window(days: int) -> Any:
+def _window(days: int | None) -> Any:
     from datetime import datetime, timezone
 
-    from .usage import Window
+    from .usage import DEFAULT_DAYS, Window
 
-    return Window(datetime.now(timezone.utc), days)
+    return Window(datetime.now(timezone.utc), days or DEFAULT_DAYS)
+
+
+def _check_days(usage: bool, days: int | None) -> None:
+    if days is not None and not usage:
+        raise click.UsageError("--days needs --usage")
 
 
 @audit.command("gcp")
@@ -58,10 +63,12 @@ def _window(days: int) -> Any:
                    "else Application Default Credentials.")
 @_usage_options
 @_report_options
-def audit_gcp(projects: tuple[str, ...], credentials_file: str | None, usage: bool, days: int, **opts: Any) -> None:
+def audit_gcp(projects: tuple[str, ...], credentials_file: str | None, usage: bool, days: int | None,
+              **opts: Any) -> None:
     """API keys in Google Cloud projects: restrictions, and whether Gemini is enabled.
 
     --usage: requests per key (credential) and API per day, from Cloud Monitoring."""
+    _check_days(usage, days)
     from . import gcp
 
     def run(client: Any, remember: Callable[[str], None]) -> AuditResult:
@@ -80,10 +87,11 @@ def audit_gcp(projects: tuple[str, ...], credentials_file: str | None, usage: bo
 @audit.command("openai")
 @_usage_options
 @_report_options
-def audit_openai(usage: bool, days: int, **opts: Any) -> None:
+def audit_openai(usage: bool, days: int | None, **opts: Any) -> None:
     """Projects, API keys and admin keys of an OpenAI organization (key: OPENAI_ADMIN_KEY).
 
     --usage: requests and tokens per key, model and day (Usage API), cost (Costs API), spend limits."""
+    _check_days(usage, days)
     from . import openai
 
     def run(client: Any, remember: Callable[[str], None]) -> AuditResult:
@@ -102,10 +110,11 @@ def audit_openai(usage: bool, days: int, **opts: Any) -> None:
 @audit.command("anthropic")
 @_usage_options
 @_report_options
-def audit_anthropic(usage: bool, days: int, **opts: Any) -> None:
+def audit_anthropic(usage: bool, days: int | None, **opts: Any) -> None:
     """Workspaces and API keys of an Anthropic organization (key: ANTHROPIC_ADMIN_KEY).
 
     --usage: tokens per key, model and day (usage report), cost per workspace (cost report)."""
+    _check_days(usage, days)
     from . import anthropic
 
     def run(client: Any, remember: Callable[[str], None]) -> AuditResult:
@@ -125,7 +134,7 @@ def audit_anthropic(usage: bool, days: int, **opts: Any) -> None:
 @audit.command("openrouter")
 @_usage_options
 @_report_options
-def audit_openrouter(usage: bool, days: int, **opts: Any) -> None:
+def audit_openrouter(usage: bool, days: int | None, **opts: Any) -> None:
     """API keys of an OpenRouter account and their spend against their limits
     (key: OPENROUTER_MANAGEMENT_KEY). Always a usage read-out; --usage is accepted for symmetry."""
     from . import usage_openrouter
