@@ -183,6 +183,7 @@ def test_usage_read_out(account):
     limits = {x["id"]: x for x in usage.limits}
     assert limits["proj_a"]["status"] == "enforced" and limits["proj_a"]["limit"] == 2.0
     assert limits["proj_c"]["status"] == "none"
+    assert limits["organization"]["status"] == "none" and limits["organization"]["spent_window"] == pytest.approx(1.75 * DAYS)
 
     # pagination: 14 days at 7 a page is two pages per usage endpoint, the second asked for by next_page
     pages = [_query(r).get("page") for r in server.requests if r.path.startswith("/v1/organization/usage/embeddings")]
@@ -227,6 +228,7 @@ def test_cli_usage_with_a_leaked_key(account, tmp_path):
         ("usage-new-key", "low", "key_leaked"),
         ("usage-over-spend-limit", "high", "proj_a"),
         ("usage-spend-without-limit", "medium", "proj_c"),
+        ("usage-spend-without-limit", "medium", "organization"),
     }
     top = doc["findings"][0]
     assert top["rule_id"] in ("usage-leaked-key-in-use", "leaked-key-in-account") and top["severity"] == "critical"

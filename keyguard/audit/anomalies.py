@@ -21,7 +21,7 @@ from statistics import median
 from typing import Sequence
 
 from .model import AuditFinding, AuditKey, AuditResult, AuditRule
-from .usage import KeyUsage, Usage
+from .usage import KeyUsage, Usage, limit_label
 
 MIN_HISTORY = 7  # days of baseline before a spike or a first use means anything
 SPREAD_MADS = 6.0
@@ -171,7 +171,7 @@ def _leaked(result: AuditResult, usage: Usage, key: KeyUsage, audit_key: AuditKe
 
 
 def _limit(result: AuditResult, limit: dict) -> None:
-    what = f"{limit['scope']} {limit.get('name') or limit['id']}"
+    what = limit_label(limit)
     currency = limit.get("currency") or "USD"
     spent_month, spent_window = limit.get("spent_month"), limit.get("spent_window") or 0
     status, cap = limit.get("status"), limit.get("limit")

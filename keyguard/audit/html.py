@@ -16,7 +16,7 @@ from typing import Any
 from .. import __version__
 from .model import AuditResult
 from .report import ordered, summary
-from .usage import KeyUsage, Usage
+from .usage import KeyUsage, Usage, limit_label
 from .usage_report import money, quantity
 
 MAX_SERIES = 200  # lines drawn; every key is still in the table
@@ -224,6 +224,6 @@ def _costs(usage: Usage) -> list[str]:
         cap = f", limit {money(limit['limit'], limit.get('currency'))}" if limit.get("limit") is not None else ""
         spent = (f", spent this {limit.get('period') or 'period'} {money(limit['spent_month'], limit.get('currency'))}"
                  if limit.get("spent_month") is not None else "")
-        out.append(f"<p>Spend limit of {_e(limit['scope'])} {_e(limit.get('name') or limit['id'])}: "
+        out.append(f"<p>Spend limit of {_e(limit_label(limit))}: "
                    f"{_e(limit['status'])}{_e(cap)}{_e(spent)}</p>")
     return out

@@ -159,13 +159,14 @@ class Usage:
 
     def as_dict(self) -> dict[str, Any]:
         keys = []
+        labels = self.window.labels()
         for k in sorted(self.keys.values(), key=lambda k: k.id):
             entry: dict[str, Any] = {"id": k.id, "name": k.name, "hint": k.hint, "project": k.project,
                                      "location": k.location}
             if self.daily:
                 for measure in ("requests", "tokens", "cost"):
                     entry[measure] = k.series(measure)
-                entry["models"] = {m: {"first_day": self.window.labels()[d], "total": k.model_totals.get(m, 0)}
+                entry["models"] = {m: {"first_day": labels[d], "total": k.model_totals.get(m, 0)}
                                    for m, d in sorted(k.models.items())}
             if k.totals:
                 entry["totals"] = k.totals
@@ -173,7 +174,7 @@ class Usage:
                 entry["leaked"] = True
             keys.append(entry)
         return {
-            "provider": self.provider, "days": self.window.labels() if self.daily else [],
+            "provider": self.provider, "days": labels if self.daily else [],
             "window": {"start": self.window.start.strftime("%Y-%m-%dT%H:%M:%SZ"),
                        "end": self.window.now.strftime("%Y-%m-%dT%H:%M:%SZ"), "days": self.window.days,
                        "last_day_partial": self.daily},
@@ -232,6 +233,12 @@ def number(value: Any) -> float:
         except ValueError:
             return 0.0
     return 0.0
+
+
+def limit_label(limit: Mapping[str, Any]) -> str:
+    """``project Web app``, ``key runaway``, ``organization``."""
+    name = limit.get("name") or limit.get("id")
+    return limit["scope"] if not name or name == limit["scope"] else f"{limit['scope']} {name}"
 
 
 class Progress:

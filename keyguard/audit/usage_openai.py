@@ -128,13 +128,17 @@ def _limits(client: CredentialClient, headers: Mapping[str, str], result: AuditR
         month_part = sum(v for d, v in zip(labels, series) if d >= month.isoformat())
         spent[project] = (window_total + sum(series), month_total + month_part)
     names = {p["id"]: p.get("name") for p in result.projects}
+    if spent:  # the organization's own hard limit caps every project together
+        spent["(organization)"] = (sum(w for w, _ in spent.values()), sum(m for _, m in spent.values()))
     for project, (window_total, month_total) in sorted(spent.items()):
         if window_total <= 0 or project == "(no project)":
             continue
-        path = f"/v1/organization/projects/{quote(project, safe='')}"
+        org = project == "(organization)"
+        path = "/v1/organization" if org else f"/v1/organization/projects/{quote(project, safe='')}"
         kind, cents, why = openai.spend_limit(client, headers, path + "/spend_limit")
         usage.limits.append({
-            "scope": "project", "id": project, "name": names.get(project) or project,
+            "scope": "organization" if org else "project", "id": "organization" if org else project,
+            "name": None if org else names.get(project) or project,
             "location": "openai://organization" + path.removeprefix("/v1/organization"),
             "status": {"enforced": "enforced", "not enforced": "none"}.get(kind, f"unknown ({why})"),
             "limit": None if cents is None or kind != "enforced" else cents / 100,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .usage import KeyUsage, Usage
+from .usage import KeyUsage, Usage, limit_label
 
 BARS = "▁▂▃▄▅▆▇█"
 MAX_SPARK = 45  # characters: longer windows are folded (each character the busiest of its days)
@@ -68,7 +68,7 @@ def render(usage: Usage) -> list[str]:
         out.append(f"    ... {len(usage.costs) - 50} smaller cost group(s) in the JSON report")
     for limit in usage.limits:
         spent = limit.get("spent_month")
-        out.append(f"  limit {limit['scope']} {limit.get('name') or limit['id']}: {limit['status']}"
+        out.append(f"  limit {limit_label(limit)}: {limit['status']}"
                    + (f", {money(limit['limit'], limit.get('currency'))}/{limit.get('period') or 'period'}"
                       if limit.get("limit") is not None else "")
                    + (f", spent this {limit.get('period') or 'period'} {money(spent, limit.get('currency'))}"
