@@ -126,3 +126,20 @@ def test_html_report_in_headless_chromium(chromium, tmp_path):
     assert "<title>keyguard audit openai</title>" in dom  # the evil name changed nothing
     assert not [a for t, a in parsed.tags if t == "img"] and "&lt;script&gt;document.title" in dom
     assert "unknown (api.openai.com: HTTP 403)" in dom and "12.50 USD" in dom
+
+
+def test_html_without_usage_is_the_findings_page():
+    """Without --usage the page is the audit's findings, no chart, still one inline script."""
+    from keyguard.audit.crossref import LEAKED_RULE
+    from keyguard.audit.model import AuditFinding
+
+    result = AuditResult("anthropic", "organization (1 workspace)")
+    result.flag(AuditFinding(LEAKED_RULE, "critical", "anthropic://organization/workspaces/w/api_keys/k", "/k",
+                             f"leaked key still listed: {EVIL}", "found at a.py:1", "revoke it"))
+    text = render_html(result)
+    parsed = _Elements()
+    parsed.feed(text)
+    tags = [t for t, _ in parsed.tags]
+    assert "svg" not in tags and tags.count("script") == 1 and "img" not in tags
+    assert [a["data-rule"] for t, a in parsed.tags if t == "tr" and a.get("class") == "finding"] == \
+        ["leaked-key-in-account"]

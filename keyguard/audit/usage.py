@@ -11,6 +11,7 @@ instead, and a read-out that failed is ``unknown`` with the reason, never zero.
 """
 from __future__ import annotations
 
+import math
 import sys
 from array import array
 from dataclasses import dataclass, field
@@ -226,13 +227,13 @@ def number(value: Any) -> float:
     if isinstance(value, bool):
         return 0.0
     if isinstance(value, (int, float)):
-        return float(value)
+        value = float(value)
     if isinstance(value, str):
         try:
-            return float(value)
+            value = float(value)
         except ValueError:
             return 0.0
-    return 0.0
+    return value if isinstance(value, float) and math.isfinite(value) else 0.0
 
 
 def limit_label(limit: Mapping[str, Any]) -> str:
