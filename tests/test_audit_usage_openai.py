@@ -340,3 +340,34 @@ def test_progress_line_only_on_a_terminal(account, tmp_path):
     assert p.returncode == 1 and json.loads(p.stdout)["usage"]["days"]
     assert "\r\x1b[Kreading openai usage/completions: " in err and err.endswith("\r\x1b[K")
     assert admin not in err and "\n" not in err.replace("\r\n", "")
+
+
+def test_cost_per_key_where_the_costs_api_offers_it(account):
+    server, admin, _ = account
+
+    def costs(request: Recorded):
+        q = _query(request)
+        data = []
+        for day in range(DAYS):
+            begin = FIRST + timedelta(days=day)
+            if q["group_by"] == ["api_key_id"]:
+                results = [{"object": "organization.costs.result", "amount": {"value": 0.4, "currency": "usd"},
+                            "api_key_id": "key_steady"},
+                           {"object": "organization.costs.result", "amount": {"value": 0.1, "currency": "usd"},
+                            "api_key_id": None}]
+            else:
+                results = [{"object": "organization.costs.result", "amount": {"value": 0.5, "currency": "usd"},
+                            "line_item": "gpt-4o-mini, input", "project_id": "proj_a"}]
+            data.append({"object": "bucket", "start_time": int(begin.timestamp()),
+                         "end_time": int((begin + timedelta(days=1)).timestamp()), "results": results})
+        return reply(200, {"object": "page", "data": data, "has_more": False, "next_page": None})
+
+    server.routes[("GET", "/v1/organization/costs")] = costs
+    client = CredentialClient({openai.HOST: server.url}, min_interval=0)
+    result = openai.audit(client, admin)
+    usage = usage_openai.read(client, admin, result, Window(NOW, DAYS), quiet)
+    assert usage.cost_grain == "per key (api_key_id), and per project and line item"
+    assert usage.keys["key_steady"].total("cost") == pytest.approx(0.4 * DAYS)
+    assert usage.keys["key_spike"].total("cost") == 0  # cost per key offered, none for this key
+    assert usage.keys[usage_openai.NO_KEY].total("cost") == pytest.approx(0.1 * DAYS)
+    assert "costs by key" in usage.readouts and usage.readouts["costs by key"] == "ok"

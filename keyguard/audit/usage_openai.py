@@ -98,17 +98,18 @@ def _costs(client: CredentialClient, headers: Mapping[str, str], start: str, usa
     def each_key(day: int, row: dict[str, Any]) -> None:
         if "api_key_id" in row:
             attributed[0] = True
-        kid = row.get("api_key_id")
+        kid = row.get("api_key_id") if isinstance(row.get("api_key_id"), str) and row.get("api_key_id") else NO_KEY
         amount = row.get("amount") if isinstance(row.get("amount"), dict) else {}
-        if isinstance(kid, str) and kid:
-            series = per_key.setdefault(kid, array("d", bytes(8 * usage.window.days)))
-            series[day] += number(amount.get("value"))
+        series = per_key.setdefault(kid, array("d", bytes(8 * usage.window.days)))
+        series[day] += number(amount.get("value"))
 
     _buckets(client, headers, "/v1/organization/costs", {**base, "group_by": ["api_key_id"]},
              "costs by key", usage, progress, each_key)
     if usage.readouts.get("costs by key") == "ok" and attributed[0]:
         for kid, series in per_key.items():
             usage.key(kid).cost = series
+        for entry in usage.keys.values():  # offered, and none for this key: zero, not "not reported"
+            entry.measured("cost")
         usage.cost_grain = "per key (api_key_id), and per project and line item"
     else:
         why = usage.readouts.pop("costs by key", "ok")
