@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import posixpath
 
-from .model import SEVERITIES, Finding
+from ..model import SEVERITIES, Finding
 
 BROWSER_PREFIXES = ("VITE_", "NEXT_PUBLIC_", "REACT_APP_", "PUBLIC_", "EXPO_PUBLIC_", "NUXT_PUBLIC_", "GATSBY_")
 
