@@ -14,7 +14,8 @@ from functools import lru_cache
 from typing import Iterable
 
 from ..model import Finding
-from . import Context, module_for
+from .lookup import module_for
+from .model import Context
 from .aws import KEY_ID as AWS_KEY_ID, SECRET as AWS_SECRET
 from .azure_openai import RESOURCE_HOST
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import Context, Verification, google_api_key, google_service_account
+from . import google_api_key, google_service_account
+from .model import Context, Verification
 
 if TYPE_CHECKING:
     from ..http import CredentialClient

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from typing import Any, TYPE_CHECKING
 
-from . import Check, Context, Verification
+from .model import Check, Context, Verification
 from ._common import body_json, evidence, is_html, optional_get, send
 
 if TYPE_CHECKING:

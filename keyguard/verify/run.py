@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Callable
 
 from ..http import EndpointError
 from ..model import Finding
-from . import Context, Verification, implied_severity, module_for, verifier_for
+from .lookup import module_for, verifier_for
+from .model import Context, Verification, implied_severity
 from .context import context_for
 
 if TYPE_CHECKING:
