@@ -1,0 +1,106 @@
+"""The 2026 key shapes: each found whole, by its own rule, in the files that hold it."""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from keyguard.engine import Engine
+from keyguard.model import ScanText, Stats
+from keyguard.rules import load_rules
+
+from .factories import SHAPED, adc_file, github_installation_jwt, key_for, ngc_key
+from .helpers import scan_json, write
+
+RULES = {r.id: r for r in load_rules()}
+ENGINE = Engine(list(RULES.values()))
+
+
+def found(text: str, path: str = "config.txt") -> list[tuple[str, str]]:
+    return [(f.rule.id, f.secret) for f in ENGINE.scan(ScanText(text, path), Stats())]
+
+
+def test_adc_authorized_user_file_yields_its_refresh_token_and_client_secret(tmp_path: Path) -> None:
+    text = adc_file(random.Random(3))
+    write(tmp_path / ".config" / "gcloud" / "application_default_credentials.json", text)
+    code, findings = scan_json(tmp_path, ".")
+    assert code == 1
+    by_rule = {f["rule_id"]: f for f in findings}
+    assert set(by_rule) == {"google-oauth-refresh-token", "google-oauth-client-secret"}
+    lines = text.splitlines()
+    assert '"refresh_token"' in lines[by_rule["google-oauth-refresh-token"]["line"] - 1]
+
+
+def test_github_installation_token_jwt_form_is_found_whole() -> None:
+    token = github_installation_jwt(random.Random(5))
+    assert len(token) > 400 and token.count(".") == 2
+    assert found(f"GH_TOKEN={token}\n") == [("github-installation-token", token)]
+    # a sentence's full stop is not part of the token
+    assert found(f"the token was {token}.\n") == [("github-installation-token", token)]
+    # a JWT cut short is neither a JWT-form token nor a classic one (its header is 36 characters)
+    assert found(f"it looks like `{token[:170]}...`\n") == []
+
+
+def test_github_refresh_token_of_76_characters_is_found_whole() -> None:
+    token = SHAPED["github-refresh-token"](random.Random(1))
+    assert len(token) == 80
+    assert found(f'"refresh_token": "{token}"\n') == [("github-refresh-token", token)]
+
+
+def test_legacy_ngc_key_next_to_its_registry() -> None:
+    key = ngc_key(random.Random(2))
+    assert found(f"docker login nvcr.io -u '$oauthtoken' -p {key}\n") == [("nvidia-ngc-api-key", key)]
+    assert found(f"checksum: {key}\n") == []  # no NGC name nearby
+
+
+@pytest.mark.parametrize("name", ["proj", "svcacct", "mybot-prod"])
+def test_openai_keys_with_20_character_halves(name: str) -> None:
+    rnd = random.Random(len(name))
+    half = lambda: "".join(rnd.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") for _ in range(20))
+    key = f"sk-{name}-{half()}T3BlbkFJ{half()}"
+    assert found(f"OPENAI_API_KEY={key}\n") == [("openai-named-key", key)]
+
+
+def test_each_openai_key_is_reported_once_by_one_rule() -> None:
+    for rid in ("openai-project-key", "openai-service-account-key", "openai-user-key", "openai-none-key",
+                "openai-named-key"):
+        key = key_for(RULES[rid], 9)
+        assert found(f"OPENAI_API_KEY={key}\n") == [(rid, key)], rid
+
+
+def test_xai_management_key_is_not_also_an_api_key() -> None:
+    key = key_for(RULES["xai-management-key"], 4)
+    assert found(f"XAI_KEY={key}\n") == [("xai-management-key", key)]
+
+
+def test_claude_oauth_tokens_in_credentials_file() -> None:
+    access = key_for(RULES["anthropic-oauth-access-token"], 1)
+    refresh = key_for(RULES["anthropic-oauth-refresh-token"], 2)
+    text = ('{"claudeAiOauth": {"accessToken": "%s", "refreshToken": "%s", '
+            '"expiresAt": 1767225600000, "subscriptionType": "max"}}\n' % (access, refresh))
+    assert sorted(found(text, ".claude/.credentials.json")) == sorted(
+        [("anthropic-oauth-access-token", access), ("anthropic-oauth-refresh-token", refresh)])
+
+
+@pytest.mark.parametrize("line, rule_id", [
+    ("aws.secretKey={k}", "aws-secret-access-key"),
+    ("STABILITY_TOKEN={k}", "stability-api-key"),
+    ("cohere_api_token: {k}", "cohere-api-key"),
+])
+def test_wider_context_words(line: str, rule_id: str) -> None:
+    key = key_for(RULES[rule_id], 11)
+    assert found(line.format(k=key) + "\n") == [(rule_id, key)]
+
+
+def test_providers_without_a_sourced_shape_have_no_rule_and_say_so() -> None:
+    from keyguard.rules import builtin_rules_dir
+
+    note = (builtin_rules_dir() / "no-shape.yml").read_text()
+    for provider in ("Baseten", "SambaNova", "Hyperbolic", "Novita", "Writer", "Portkey"):
+        assert provider in note
+        assert provider.lower() not in {r.provider for r in RULES.values()}
+
+
+def test_at_least_45_ai_providers() -> None:
+    assert len({r.provider for r in RULES.values()} - {"generic"}) >= 45
