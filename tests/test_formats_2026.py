@@ -104,3 +104,32 @@ def test_providers_without_a_sourced_shape_have_no_rule_and_say_so() -> None:
 
 def test_at_least_45_ai_providers() -> None:
     assert len({r.provider for r in RULES.values()} - {"generic"}) >= 45
+
+
+def test_new_shapes_no_verifier_may_misread_say_so_and_send_nothing(tmp_path: Path) -> None:
+    """A Claude OAuth token is not an API key, a client secret not a token: with --verify they get
+    an honest "no live check" and no request (KEYGUARD_ENDPOINTS lists no host, so any request
+    would fail the scan)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from keyguard.verify import NO_LIVE_CHECK, module_for
+
+    for rid in NO_LIVE_CHECK:
+        assert rid in RULES, rid
+        assert module_for(RULES[rid].provider, rid) is None
+    oauth = key_for(RULES["anthropic-oauth-access-token"], 3)
+    secret = key_for(RULES["github-oauth-client-secret"], 3)
+    write(tmp_path / ".env", f"CLAUDE_CODE_OAUTH_TOKEN={oauth}\nGITHUB_CLIENT_SECRET={secret}\n")
+    env = {**os.environ, "KEYGUARD_ENDPOINTS": "api.example.invalid=http://127.0.0.1:9"}
+    r = subprocess.run([sys.executable, "-m", "keyguard", "scan", ".", "--verify", "--format", "json", "--no-config"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 1, r.stderr
+    findings = json.loads(r.stdout)["findings"]
+    assert {f["rule_id"]: f["verification"]["status"] for f in findings} == {
+        "anthropic-oauth-access-token": "unknown", "github-oauth-client-secret": "unknown"}
+    claude = next(f for f in findings if f["rule_id"] == "anthropic-oauth-access-token")
+    assert "POST /v1/messages" in claude["verification"]["reasons"][0]
+    assert claude["severity"] == "high"

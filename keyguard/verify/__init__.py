@@ -95,6 +95,25 @@ PROVIDERS: dict[str, str] = {
 }
 
 
+# rules whose keys no verifier may be handed, and why: the provider's module would send them where
+# they do not belong (an OAuth token as an API key) and read a wrong "invalid" from the answer
+NO_LIVE_CHECK: dict[str, str] = {
+    "anthropic-oauth-access-token": "no live check: only a paid POST /v1/messages proves a Claude OAuth "
+                                    "token, and keyguard never makes it",
+    "anthropic-oauth-refresh-token": "no live check: only a token exchange (it mints a new token) proves "
+                                     "a Claude OAuth refresh token",
+    "google-auth-key": "no live check yet for Google auth keys (AQ.)",
+    "google-oauth-client-secret": "no live check: only a POST to Google's token endpoint tests a client secret",
+    "google-oauth-access-token": "no live check yet for Google OAuth access tokens",
+    "google-oauth-refresh-token": "no live check: only a refresh (a POST that mints a token) proves it",
+    "github-oauth-client-secret": "no live check: a client secret is not a token GitHub's API accepts",
+    "xai-management-key": "no live check yet for xAI management keys",
+    "aws-session-token": "no live check: a session token needs its temporary key id and secret",
+    "aws-appsync-api-key": "no live check: an AppSync key is only usable against its own GraphQL endpoint",
+    "nvidia-ngc-api-key": "no live check yet for legacy NGC keys",
+}
+
+
 # every verifier module, in the issue's order (the docs table follows it); "google" only dispatches
 MODULES: tuple[str, ...] = (
     "openai", "anthropic", "google_api_key", "google_service_account", "huggingface", "groq", "xai",
@@ -114,7 +133,10 @@ def _norm(name: str) -> str:
 
 
 def module_for(provider: str, rule_id: str) -> str | None:
-    """The verifier module for a rule, by its provider, else by its rule id's leading words."""
+    """The verifier module for a rule, by its provider, else by its rule id's leading words; None
+    for the rules in ``NO_LIVE_CHECK``."""
+    if rule_id in NO_LIVE_CHECK:
+        return None
     found = PROVIDERS.get(_norm(provider))
     if found is None:
         words = rule_id.lower().split("-")
