@@ -133,3 +133,40 @@ def test_new_shapes_no_verifier_may_misread_say_so_and_send_nothing(tmp_path: Pa
     claude = next(f for f in findings if f["rule_id"] == "anthropic-oauth-access-token")
     assert "POST /v1/messages" in claude["verification"]["reasons"][0]
     assert claude["severity"] == "high"
+
+
+def _pem(seed: int) -> str:
+    import base64
+
+    body = base64.b64encode(b"\x30\x82\x04\xbd" + random.Random(seed).randbytes(1212)).decode()
+    lines = [body[i:i + 64] for i in range(0, len(body), 64)]
+    return "-----BEGIN PRIVATE KEY-----\n" + "\n".join(lines) + "\n-----END PRIVATE KEY-----\n"
+
+
+def _sa_found(text: str, path: str) -> list[str]:
+    return [s for rid, s in found(text, path) if rid == "google-service-account-key"]
+
+
+def test_service_account_key_in_escaped_json_inside_a_string() -> None:
+    import json
+
+    info = {"type": "service_account", "project_id": "acme-1", "private_key": _pem(1),
+            "client_email": "ci@acme-1.iam.gserviceaccount.com"}
+    text = f"GOOGLE_CREDENTIALS = {json.dumps(json.dumps(info))}\n"  # JSON inside a Python string
+    [secret] = _sa_found(text, "settings.py")
+    assert secret.startswith("-----BEGIN PRIVATE KEY-----\\\\n") and secret.endswith("-----END PRIVATE KEY-----")
+
+
+def test_service_account_key_in_an_env_variable_and_a_js_object() -> None:
+    pem = _pem(2)
+    escaped = pem.replace("\n", "\\n")
+    env = f"GOOGLE_CLIENT_EMAIL=ci@acme-2.iam.gserviceaccount.com\nGOOGLE_PRIVATE_KEY=\"{escaped}\"\n"
+    assert _sa_found(env, ".env") == [escaped]
+    js = ("export const serviceAccount = {\n  type: 'service_account',\n"
+          f"  privateKey: `{pem}`,\n  clientEmail: 'ci@acme-2.iam.gserviceaccount.com',\n}};\n")
+    assert _sa_found(js, "firebase-admin.js") == [pem.rstrip("\n")]
+
+
+def test_a_private_key_with_no_service_account_word_is_not_a_google_key() -> None:
+    pem = _pem(3).replace("\n", "\\n")
+    assert _sa_found(f'TLS_PRIVATE_KEY="{pem}"\nTLS_CERT_PATH=/etc/ssl/site.crt\n', ".env") == []
