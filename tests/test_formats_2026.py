@@ -87,6 +87,8 @@ def test_claude_oauth_tokens_in_credentials_file() -> None:
     ("aws.secretKey={k}", "aws-secret-access-key"),
     ("STABILITY_TOKEN={k}", "stability-api-key"),
     ("cohere_api_token: {k}", "cohere-api-key"),
+    ("PINECONE_TOKEN={k}", "pinecone-legacy-key"),
+    ("TOGETHER_API_TOKEN={k}", "together-legacy-key"),
 ])
 def test_wider_context_words(line: str, rule_id: str) -> None:
     key = key_for(RULES[rule_id], 11)
