@@ -148,7 +148,7 @@ def adc_file(rnd: random.Random) -> str:
 
 def key_for(rule, seed: int | None = None) -> str:
     """The secret part of a random match of ``rule`` (the (?P<secret>) group if it has one)."""
-    from keyguard.filters import placeholder_reason, shannon_entropy
+    from keyguard.detect.judge import placeholder_reason, shannon_entropy
 
     rnd = random.Random(seed)
     shaped = SHAPED.get(rule.id)

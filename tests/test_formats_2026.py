@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from keyguard.engine import Engine
+from keyguard.detect.engine import Engine
 from keyguard.model import ScanText, Stats
-from keyguard.rules import load_rules
+from keyguard.ruleset import load_rules
 
 from .factories import SHAPED, adc_file, github_installation_jwt, key_for, ngc_key
 from .helpers import scan_json, write
@@ -96,7 +96,7 @@ def test_wider_context_words(line: str, rule_id: str) -> None:
 
 
 def test_providers_without_a_sourced_shape_have_no_rule_and_say_so() -> None:
-    from keyguard.rules import builtin_rules_dir
+    from keyguard.ruleset import builtin_rules_dir
 
     note = (builtin_rules_dir() / "no-shape.yml").read_text()
     for provider in ("Baseten", "SambaNova", "Hyperbolic", "Novita", "Writer", "Portkey"):

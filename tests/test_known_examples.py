@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from keyguard.filters import KNOWN_EXAMPLES_NAME, known_examples
-from keyguard.rules import builtin_rules_dir, load_rules
+from keyguard.detect.judge import KNOWN_EXAMPLES_NAME, known_examples
+from keyguard.ruleset import builtin_rules_dir, load_rules
 
 from .helpers import key, scan_json, write
 

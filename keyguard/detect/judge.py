@@ -53,7 +53,7 @@ def known_examples() -> dict[str, str]:
     data file shipped beside the built-in rules. Read once, and only when a candidate is judged."""
     import json
 
-    from .rules import RuleError, builtin_rules_dir
+    from ..ruleset import RuleError, builtin_rules_dir
 
     try:
         data = json.loads((builtin_rules_dir() / KNOWN_EXAMPLES_NAME).read_text(encoding="utf-8"))
