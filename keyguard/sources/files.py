@@ -217,6 +217,9 @@ class Gate(Protocol):
     def reads_in_place(self) -> bool:
         """Is a whole large file (up to ``GATE_WHOLE_MAX_BYTES``) worth asking at once?"""
 
+    def opens(self, path: str) -> bool:
+        """Does the path alone let the file hold a finding (it names a provider)?"""
+
 
 @dataclass(frozen=True)
 class FileRef:
@@ -323,7 +326,7 @@ def _one_file(ref: FileRef, stats: Stats, gate: Gate | None) -> Iterator[ScanTex
     with os.fdopen(fd, "rb") as fh:  # large, or grew since fstat: stream it
         try:
             narrow, wide, gated = True, True, 0
-            if gate is not None:
+            if gate is not None and not gate.opens(shown):
                 narrow, wide, gated = _gate_stream(fh, gate)
                 if not narrow:
                     stats.bytes += gated
@@ -405,6 +408,8 @@ def bytes_texts(
     gives, and with ``strings`` the UTF-16LE strings of a binary as ``utf16_strings`` does;
     with a ``gate``, none that cannot hold a finding."""
     stats.bytes += len(data)
+    if gate is not None and gate.opens(shown):
+        gate = None
     head = data[:4096]
     encoding, bom = _decoder_for(head)
     if encoding != "utf-8":
