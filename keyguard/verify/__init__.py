@@ -89,12 +89,11 @@ NO_LIVE_CHECK: dict[str, str] = {
                                     "token, and keyguard never makes it",
     "anthropic-oauth-refresh-token": "no live check: only a token exchange (it mints a new token) proves "
                                      "a Claude OAuth refresh token",
-    "google-auth-key": "no live check yet for Google auth keys (AQ.)",
     "google-oauth-client-secret": "no live check: only a POST to Google's token endpoint tests a client secret",
-    "google-oauth-access-token": "no live check yet for Google OAuth access tokens",
+    "google-oauth-access-token": "no live check: Google's tokeninfo takes the token only in the URL, "
+                                 "and keyguard sends keys in headers only",
     "google-oauth-refresh-token": "no live check: only a refresh (a POST that mints a token) proves it",
     "github-oauth-client-secret": "no live check: a client secret is not a token GitHub's API accepts",
-    "xai-management-key": "no live check yet for xAI management keys",
     "aws-session-token": "no live check: a session token needs its temporary key id and secret",
     "aws-appsync-api-key": "no live check: an AppSync key is only usable against its own GraphQL endpoint",
     "nvidia-ngc-api-key": "no live check yet for legacy NGC keys",
