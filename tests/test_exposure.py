@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from keyguard.exposure import is_browser_artifact
+from keyguard.findings.exposure import is_browser_artifact
 
 from .helpers import key, scan_json, write
 

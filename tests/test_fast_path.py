@@ -15,7 +15,7 @@ import pytest
 
 from keyguard.detect.engine import Engine
 from keyguard.model import ScanText, Stats
-from keyguard.parallel import POOL_MIN_BLOBS
+from keyguard.sources.history import POOL_MIN_BLOBS
 from keyguard.detect.prefilter import base64_fingerprints, hyperscan_available
 
 from .factories import key_for, line_for
@@ -135,12 +135,13 @@ def history_repo(tmp_path_factory, rules) -> Path:
 
 
 def _history_keys(repo: Path, rule_list, jobs: int, gate: bool) -> tuple[list[tuple], tuple]:
-    from keyguard.parallel import run_history
+    from keyguard.pipeline.run import Detection, run
     from keyguard.sources import git
+    from keyguard.sources.history import HistorySource
 
     stats = Stats()
     r = git.open_repo(str(repo))
-    result = run_history(r, rule_list, stats, jobs, gate=gate)
+    result = run([HistorySource(r, None, jobs)], Detection(rule_list, gate=gate), stats, jobs, r.toplevel)
     keys = [(f.path, f.line, f.column, f.end_line, f.end_column, f.rule.id, f.secret,
              sorted(f.origin.items()), sorted(f.commit.items())) for f in result.findings]
     return keys, (stats.files, stats.bytes, sorted(stats.suppressed.items()), stats.extra["git"])
@@ -149,12 +150,12 @@ def _history_keys(repo: Path, rule_list, jobs: int, gate: bool) -> tuple[list[tu
 @pytest.mark.parametrize("whole_file_bytes", [None, 700])
 def test_history_workers_and_gate_find_what_the_plain_path_finds(history_repo, rules, monkeypatch,
                                                                  whole_file_bytes):
-    from keyguard.sources import files
+    from keyguard.sources import decode as files
 
     if whole_file_bytes:  # most blobs take the large-blob path: streamed, not gated
         monkeypatch.setattr(files, "WHOLE_FILE_BYTES", whole_file_bytes)
     else:  # workers get blobs while the log is still being read, many small shares
-        monkeypatch.setattr("keyguard.parallel.SHARE_BLOBS", 16)
+        monkeypatch.setattr("keyguard.sources.history.SHARE_BLOBS", 16)
     rule_list = list(rules.values())
     expected, expected_stats = _history_keys(history_repo, rule_list, 1, gate=False)
     assert len({k[6] for k in expected}) >= len(rule_list)  # every rule's keys, and more
@@ -205,11 +206,12 @@ def test_pattern_gate_lets_through_all_the_plain_path_finds(tmp_path, rules, mon
     and keep out files with nothing but keywords."""
     from urllib.parse import quote
 
-    from keyguard.parallel import byte_gate, run_files
-    from keyguard.scanner import run
-    from keyguard.sources import files
-    from keyguard.sources.bundles import with_source_maps
-    from keyguard.sources.files import file_refs, read_texts, utf16_strings
+    from keyguard.detect.engine import byte_gate
+    from keyguard.sources import decode as files
+    from keyguard.sources.decode import read_texts, utf16_strings
+    from keyguard.sources.files import file_refs
+
+    from .pipeline_support import run_files, run_texts
 
     monkeypatch.setattr("keyguard.detect.prefilter.HYPERSCAN_AFTER_TEXTS", -1)  # Hyperscan from the start
     monkeypatch.setattr(files, "WHOLE_FILE_BYTES", 4096)  # big.js is mapped, not read whole
@@ -239,16 +241,16 @@ def test_pattern_gate_lets_through_all_the_plain_path_finds(tmp_path, rules, mon
                 yield from utf16_strings(fh, ref.shown, ref.abs_path, ref.root)
 
     plain_stats = Stats()
-    plain = run(with_source_maps(plain_texts(plain_stats), plain_stats), rule_list, plain_stats, str(tmp_path))
+    plain = run_texts(plain_texts(plain_stats), rule_list, plain_stats, str(tmp_path))
     stats = Stats()
-    gated = run_files(file_refs([str(tmp_path)], stats), rule_list, stats, 1, str(tmp_path))
+    gated = run_files([str(tmp_path)], rule_list, stats, 1, str(tmp_path))
 
     def key(f):
         return (f.path, f.line, f.column, f.end_line, f.end_column, f.rule.id, f.secret)
     assert [key(f) for f in gated.findings] == [key(f) for f in plain.findings]
     assert {f.path for f in plain.findings} >= {"kelvin.py", "long_s.py", "dotless.py", "b64_22.yaml",
                                                  "map.js", "big.js"}
-    gate = byte_gate(rule_list, [])
+    gate = byte_gate(rule_list)
     assert gate.reads_in_place()
     assert not gate.check((tmp_path / "noise.py").read_bytes())[0]  # keywords alone: not decoded
     assert gate.check((tmp_path / "kelvin.py").read_bytes())[0]

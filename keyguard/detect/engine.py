@@ -18,7 +18,7 @@ from .context import (
     REACH, LineIndex, PathContext, context_near, context_only, credential_name, line_end, line_start, path_words,
     variable_name,
 )
-from .hyperscan import HS_MAX_WIDTH, RuleEnds, gate_patterns, narrow, utf8_of
+from .hyperscan import RuleEnds, gate_patterns, narrow, utf8_of
 from .prefilter import (
     HYPERSCAN_AFTER_TEXTS, HYPERSCAN_MIN_CHARS, ByteGate, HyperscanPrefilter, Prefilter, PythonPrefilter,
     base64_fingerprints, hyperscan_available, rule_literals,
@@ -312,6 +312,8 @@ class Engine:
         out: list[Finding] = []
         lines = LineIndex(text)
         for rs, re_ in runs_to_decode(text, [pos for _, pos in b64_hits], context_at):
+            if any(s <= rs and re_ <= e for s, e in st.decoded_elsewhere):
+                continue
             decoded = decoded_text(text[rs:re_])
             if decoded is None:
                 continue

@@ -20,12 +20,12 @@ import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from .. import __version__
 from ..budget import OverBudget, time_budget
-from ..model import ScanText, Stats, redact
+from ..model import Finding, ScanText, Stats, redact
 
 USER_AGENT = f"keyguard/{__version__} (secret scanner; +https://github.com/keyguard)"
 MAX_REDIRECTS = 5
@@ -458,3 +458,28 @@ def _manifest_names(url: str, name: str, text: str) -> tuple[list[str], str]:
     if _path(url).endswith("/.vite/manifest.json"):
         return names, urljoin(url, "../")  # Vite 5: files are relative to the build's root
     return names, url
+
+
+class WebSource:
+    """A deployed site by URL: a bounded crawl of its pages, scripts, chunks and source maps."""
+
+    pool_min_items = 0
+    pool_min_jobs = 1 << 30  # one crawl, its politeness limits shared: this process
+
+    def __init__(self, urls: list[str], limits: Limits) -> None:
+        self.urls, self.limits = urls, limits
+
+    def items(self, stats: Stats) -> Iterator[str]:
+        return iter(self.urls)
+
+    def batches(self, items: Iterator[str]) -> Iterator[list[str]]:
+        yield list(items)
+
+    def stays_here(self, url: str) -> bool:
+        return True
+
+    def texts(self, urls: Iterable[str], stats: Stats, gate: object) -> Iterator[ScanText]:
+        return web_texts(list(urls), stats, self.limits)
+
+    def refine(self, findings: list[Finding], stats: Stats, errors: list[str]) -> list[Finding]:
+        return findings

@@ -5,7 +5,7 @@ import json
 from typing import Any
 
 from ..model import Finding, Rule, ScanText, Stats
-from ..scanner import ScanResult
+from ..model import ScanResult
 
 
 class InputError(ValueError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .model import severity_rank
+from ..model import severity_rank
 
 
 class MergeError(Exception):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import posixpath
 
-from .model import SEVERITIES, Finding
+from ..model import SEVERITIES, Finding
 
 BROWSER_PREFIXES = ("VITE_", "NEXT_PUBLIC_", "REACT_APP_", "PUBLIC_", "EXPO_PUBLIC_", "NUXT_PUBLIC_", "GATSBY_")
 # where bundlers and static-site tools write what the browser loads

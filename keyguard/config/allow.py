@@ -9,7 +9,7 @@ import json
 import os
 import re
 
-from .config import YAML_NAMES, Allow, ConfigError, find_config_file, load_config
+from .file import YAML_NAMES, Allow, ConfigError, find_config_file, load_config
 
 
 def target_file(explicit: str | None, root: str = ".") -> str:
@@ -81,7 +81,7 @@ def _toml_with(text: str, fingerprint: str, reason: str, path: str) -> str:
 
 
 def _write_checked(path: str, text: str, added: Allow, before: tuple[Allow, ...]) -> None:
-    from .config import parse_config
+    from .file import parse_config
 
     if path.endswith(".toml"):
         import tomllib
@@ -97,6 +97,6 @@ def _write_checked(path: str, text: str, added: Allow, before: tuple[Allow, ...]
     if cfg.allow != tuple(before) + (added,):
         # the text edit did not land where expected (unusual layout): refuse rather than guess
         raise ConfigError(f"{path}: allow: could not add an entry to this layout; add it by hand")
-    from .report import write_output
+    from ..atomic import write_output
 
     write_output(text, path)

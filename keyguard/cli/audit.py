@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import click
 
 if TYPE_CHECKING:
-    from .model import AuditResult
+    from ..audit.model import AuditResult
 
 
 @click.group()
@@ -45,7 +45,7 @@ def _usage_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 def _window(days: int | None) -> Any:
     from datetime import datetime, timezone
 
-    from .usage import DEFAULT_DAYS, Window
+    from ..audit.usage import DEFAULT_DAYS, Window
 
     return Window(datetime.now(timezone.utc), days or DEFAULT_DAYS)
 
@@ -69,14 +69,14 @@ def audit_gcp(projects: tuple[str, ...], credentials_file: str | None, usage: bo
 
     --usage: requests per key (credential) and API per day, from Cloud Monitoring."""
     _check_days(usage, days)
-    from . import gcp
+    from ..audit import gcp
 
     def run(client: Any, remember: Callable[[str], None]) -> AuditResult:
         token = gcp.token_from_environment(credentials_file)
         remember(token.value)
         result = gcp.audit(client, token, projects)
         if usage:
-            from . import usage_gcp
+            from ..audit import usage_gcp
 
             result.usage = _with_progress(lambda progress: usage_gcp.read(client, token, result, _window(days), progress))
         return result
@@ -92,14 +92,14 @@ def audit_openai(usage: bool, days: int | None, **opts: Any) -> None:
 
     --usage: requests and tokens per key, model and day (Usage API), cost (Costs API), spend limits."""
     _check_days(usage, days)
-    from . import openai
+    from ..audit import openai
 
     def run(client: Any, remember: Callable[[str], None]) -> AuditResult:
         key = openai.admin_key_from_environment()
         remember(key)
         result = openai.audit(client, key)
         if usage:
-            from . import usage_openai
+            from ..audit import usage_openai
 
             result.usage = _with_progress(lambda progress: usage_openai.read(client, key, result, _window(days), progress))
         return result
@@ -115,14 +115,14 @@ def audit_anthropic(usage: bool, days: int | None, **opts: Any) -> None:
 
     --usage: tokens per key, model and day (usage report), cost per workspace (cost report)."""
     _check_days(usage, days)
-    from . import anthropic
+    from ..audit import anthropic
 
     def run(client: Any, remember: Callable[[str], None]) -> AuditResult:
         key = anthropic.admin_key_from_environment()
         remember(key)
         result = anthropic.audit(client, key)
         if usage:
-            from . import usage_anthropic
+            from ..audit import usage_anthropic
 
             result.usage = _with_progress(
                 lambda progress: usage_anthropic.read(client, key, result, _window(days), progress))
@@ -137,7 +137,7 @@ def audit_anthropic(usage: bool, days: int | None, **opts: Any) -> None:
 def audit_openrouter(usage: bool, days: int | None, **opts: Any) -> None:
     """API keys of an OpenRouter account and their spend against their limits
     (key: OPENROUTER_MANAGEMENT_KEY). Always a usage read-out; --usage is accepted for symmetry."""
-    from . import usage_openrouter
+    from ..audit import usage_openrouter
 
     def run(client: Any, remember: Callable[[str], None]) -> AuditResult:
         key = usage_openrouter.management_key_from_environment()
@@ -149,7 +149,7 @@ def audit_openrouter(usage: bool, days: int | None, **opts: Any) -> None:
 
 def _with_progress(read: Callable[[Callable[[str], None]], Any]) -> Any:
     """A progress line on a terminal's stderr while ``read`` runs, cleared afterwards."""
-    from .usage import Progress
+    from ..audit.usage import Progress
 
     progress = Progress()
     try:
@@ -161,12 +161,12 @@ def _with_progress(read: Callable[[Callable[[str], None]], Any]) -> Any:
 def _run(report_providers: tuple[str, ...], run: Callable[[Any, Callable[[str], None]], AuditResult],
          fmt: str, output: str | None,
          scan_report: str | None, fail_on: str, color: bool | None) -> None:
-    from ..cli import EXIT_CLEAN, EXIT_FINDINGS, KeyguardError, emit_report
+    from .common import EXIT_CLEAN, EXIT_FINDINGS, KeyguardError, emit_report
     from ..http import CredentialClient, EndpointError
     from ..model import severity_rank
-    from . import crossref
-    from .model import AuditError
-    from .report import render
+    from ..audit import crossref
+    from ..audit.model import AuditError
+    from ..audit.report import render
 
     secrets: list[str] = []
     try:
@@ -175,14 +175,14 @@ def _run(report_providers: tuple[str, ...], run: Callable[[Any, Callable[[str], 
         if leaked is not None:
             crossref.apply(result, leaked, report_providers)
         if result.usage is not None:
-            from . import anomalies
+            from ..audit import anomalies
 
             anomalies.flag(result, result.usage)  # after crossref: a leaked key in use is critical
     except (AuditError, EndpointError) as exc:
         raise KeyguardError(_scrub(str(exc), secrets)) from None
     use_color = color if color is not None else (output is None and sys.stdout.isatty())
     if fmt == "html":
-        from .html import render_html
+        from ..audit.html import render_html
 
         text = _scrub(render_html(result), secrets)
     else:

@@ -10,14 +10,14 @@ import os
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from .baseline import DEFAULT_PATH, DETECT_SECRETS_NAME, Baseline, BaselineError
-from .baseline import load as load_baseline
-from .config import Config, ConfigError, find_config_file, load_config
-from .model import Rule
+from ..findings.baseline import DEFAULT_PATH, DETECT_SECRETS_NAME, Baseline, BaselineError
+from ..findings.baseline import load as load_baseline
+from .file import Config, ConfigError, find_config_file, load_config
+from ..model import Rule
 
 if TYPE_CHECKING:
-    from .detect.generic import GenericPack
-    from .suppress import Suppressor
+    from ..detect.generic import GenericPack
+    from ..findings.suppress import Suppressor
 
 
 class SetupError(Exception):
@@ -73,8 +73,8 @@ def _where(cfg: Config, key: str) -> str:
 
 
 def setup(targets: tuple[str, ...] | list[str], o: Overrides, use_baseline: bool = True) -> Setup:
-    from .detect.generic import PACK_NAME, pack_rules
-    from .ruleset.load import RuleError, load_rules
+    from ..detect.generic import PACK_NAME, pack_rules
+    from ..ruleset.load import RuleError, load_rules
 
     root = config_root(targets)
     cfg = read_config(root, o)
@@ -154,7 +154,7 @@ def read_baselines(files: list[str]) -> Baseline | None:
 
 def suppressor_for(s: Setup, baseline: Baseline | None = None) -> Suppressor:
     from .pathspec import PathSpec, PatternError
-    from .suppress import Suppressor
+    from ..findings.suppress import Suppressor
 
     try:
         skip = PathSpec(s.config.skip)
@@ -166,6 +166,6 @@ def suppressor_for(s: Setup, baseline: Baseline | None = None) -> Suppressor:
 def packs_for(s: Setup) -> list[GenericPack]:
     if not s.pack_rules:
         return []
-    from .detect.generic import GenericPack
+    from ..detect.generic import GenericPack
 
     return [GenericPack(s.pack_rules)]

@@ -26,8 +26,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from .model import Finding
-from .pathspec import normalize
+from ..model import Finding
+from ..config.pathspec import normalize
 
 FORMAT_VERSION = 1
 DEFAULT_PATH = ".keyguard-baseline.json"

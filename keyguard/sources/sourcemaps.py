@@ -1,4 +1,6 @@
-"""Browser artefacts: source maps (``.map`` files and inline ``data:`` maps) as ``ScanText``.
+"""Source maps, a transform every source's texts go through: ``.map`` files and inline
+``data:`` maps become ``SourceMapText``, wherever the text came from (a directory, a git blob, a
+download).
 
 A source map is scanned as its own raw JSON text, so a finding's line and column are its place
 in the ``.map`` file. ``SourceMapText.locate`` then adds ``origin.original`` (the original source
@@ -20,7 +22,7 @@ from typing import Any, Iterator
 from urllib.parse import unquote
 
 from ..model import Finding, ScanText, Stats
-from .files import SOURCE_MAP_MAX_BYTES, is_source_map, read_texts
+from .decode import SOURCE_MAP_MAX_BYTES, is_source_map, read_texts
 
 # the media type's parameters are bounded: with ``[^,]*?`` every comment without a comma after it
 # scanned to the end of the text (a 350 KB file of such comments took two minutes)
@@ -47,6 +49,7 @@ class SourceMapText(ScanText):
 
     spans: list[Span] = field(default_factory=list)
     at: tuple[int, int] | None = None  # inline map: report at this (line, column) of the host file
+    host_span: tuple[int, int] | None = None  # inline map: its encoded payload in the host text
 
     def locate(self, findings: list[Finding]) -> None:
         starts = _line_starts(self.text)
@@ -231,6 +234,7 @@ def inline_maps(st: ScanText, stats: Stats) -> Iterator[ScanText]:
                              origin=dict(st.origin or {}), commit=st.commit)
         if isinstance(mt, SourceMapText):
             mt.at = (line + st.line_offset, column)
+            mt.host_span = m.span(2)
             yield mt
 
 
@@ -263,10 +267,15 @@ def with_source_maps(texts: Iterator[ScanText], stats: Stats) -> Iterator[ScanTe
                 continue
             if st.line_offset == 0 and st.column_offset == 0:
                 stats.skip(st.path, "source map over 64 MiB: scanned as plain text")
-        yield st
         if st.whole:
-            yield from inline_maps(st, stats)
-        elif "sourceMappingURL=data:" in st.text and st.path not in reread:
+            maps = list(inline_maps(st, stats))
+            # the engine's base64 decoding would find a map's keys a second time in the host
+            st.decoded_elsewhere = tuple(mt.host_span for mt in maps if isinstance(mt, SourceMapText) and mt.host_span)
+            yield st
+            yield from maps
+            continue
+        yield st
+        if "sourceMappingURL=data:" in st.text and st.path not in reread:
             reread.add(st.path)
             whole = _whole_file(st)
             if whole is not None:

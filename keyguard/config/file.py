@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .model import SEVERITIES
+from ..model import SEVERITIES
 
 YAML_NAMES = (".keyguard.yaml", ".keyguard.yml")
 PYPROJECT = "pyproject.toml"

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .baseline import Baseline
-from .model import Finding, Stats
-from .pathspec import PathSpec
+from ..model import Finding, Stats
+from ..config.pathspec import PathSpec
 
 
 @dataclass
