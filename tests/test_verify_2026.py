@@ -108,3 +108,19 @@ def test_new_provider_rows_live_and_refused(provider, rule_id, host, path, body,
         v = check(provider, key, client_for(server, host), rule_id)
     # none of these documents its 401 as proof of a dead key everywhere (region, host, docs)
     assert v.status == ("invalid" if provider == "minimax" else "unknown")
+
+
+def test_cursor_key_by_basic_auth_never_in_the_url():
+    import base64
+
+    key = key_for(RULES["cursor-api-key"], 6)
+    with StandIn({("GET", "/v0/me"): reply(200, {"userEmail": "dev@acme.example", "apiKeyName": "ci"})}) as server:
+        v = check("cursor", key, client_for(server, "api.cursor.com"), "cursor-api-key")
+    assert v.status == "live" and v.scope["user_email"] == "dev@acme.example"
+    [sent] = server.requests
+    assert sent.headers["authorization"] == "Basic " + base64.b64encode(f"{key}:".encode()).decode()
+    assert no_key_in_urls(server, key)
+    for status in (401, 403):
+        with StandIn({("GET", "/v0/me"): reply(status, {"error": "Unauthorized"})}) as server:
+            v = check("cursor", key, client_for(server, "api.cursor.com"), "cursor-api-key")
+        assert v.status == "invalid"
