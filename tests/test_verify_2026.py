@@ -11,6 +11,7 @@ from .standin import StandIn, reply
 from .verify_support import check, client_for, no_key_in_urls
 
 RULES = {r.id: r for r in load_rules()}
+FLIP = str.maketrans("0123456789abcdef", "fedcba9876543210")
 GEMINI = "generativelanguage.googleapis.com"
 TOOLKIT = "www.googleapis.com"
 
@@ -124,3 +125,38 @@ def test_cursor_key_by_basic_auth_never_in_the_url():
         with StandIn({("GET", "/v0/me"): reply(status, {"error": "Unauthorized"})}) as server:
             v = check("cursor", key, client_for(server, "api.cursor.com"), "cursor-api-key")
         assert v.status == "invalid"
+
+
+def test_langfuse_pair_by_basic_auth_and_nothing_sent_without_the_public_key():
+    import base64
+
+    secret = key_for(RULES["langfuse-secret-key"], 7)
+    public = "pk-lf-" + secret[len("sk-lf-"):].translate(FLIP)  # another UUID
+    route = ("GET", "/api/public/projects")
+    with StandIn({route: reply(200, {"data": [{"id": "p1", "name": "prod"}]})}) as server:
+        v = check("langfuse", secret, client_for(server, "cloud.langfuse.com"), "langfuse-secret-key",
+                  langfuse_public_key=public)
+    assert v.status == "live" and v.scope["projects"] == 1
+    [sent] = server.requests
+    assert sent.headers["authorization"] == "Basic " + base64.b64encode(f"{public}:{secret}".encode()).decode()
+    with StandIn({route: reply(401, {"message": "Invalid credentials"})}) as server:
+        v = check("langfuse", secret, client_for(server, "cloud.langfuse.com"), "langfuse-secret-key",
+                  langfuse_public_key=public)
+    assert v.status == "unknown" and "another region" in v.reasons[0]
+    with StandIn({route: reply(200, {"data": []})}) as server:
+        v = check("langfuse", secret, client_for(server, "cloud.langfuse.com"), "langfuse-secret-key")
+    assert v.status == "unknown" and server.requests == []
+
+
+def test_langfuse_public_key_is_found_next_to_the_secret(tmp_path):
+    from keyguard.detect.engine import Engine
+    from keyguard.model import ScanText, Stats
+    from keyguard.verify.context import context_for
+
+    secret = key_for(RULES["langfuse-secret-key"], 8)
+    public = "pk-lf-" + secret[len("sk-lf-"):].translate(FLIP)
+    path = tmp_path / ".env"
+    path.write_text(f"LANGFUSE_PUBLIC_KEY={public}\nLANGFUSE_SECRET_KEY={secret}\n")
+    findings = Engine(list(RULES.values())).scan(ScanText(path.read_text(), str(path), str(path)), Stats())
+    [f] = [f for f in findings if f.rule.id == "langfuse-secret-key"]
+    assert context_for(f, findings).companions == {"langfuse_public_key": public}

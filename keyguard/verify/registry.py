@@ -128,6 +128,7 @@ REGISTRY += (
         unknown=("whether a refused key is dead (the bad-key answer is undocumented)",
                  "the key's own budget", "scope"))),
     Entry("cursor", ("cursor",)),
+    Entry("langfuse", ("langfuse",)),
     Entry("firecrawl", ("firecrawl",), SimpleGet(
         "Firecrawl", "api.firecrawl.dev", "/v2/team/credit-usage",
         answers=(LIVE, Answer(401, "unknown", "Firecrawl's bad-key answer is not in the facts file")),
