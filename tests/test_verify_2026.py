@@ -160,3 +160,20 @@ def test_langfuse_public_key_is_found_next_to_the_secret(tmp_path):
     findings = Engine(list(RULES.values())).scan(ScanText(path.read_text(), str(path), str(path)), Stats())
     [f] = [f for f in findings if f.rule.id == "langfuse-secret-key"]
     assert context_for(f, findings).companions == {"langfuse_public_key": public}
+
+
+@pytest.mark.parametrize("rule_id, path, body", [
+    ("devin-personal-api-key", "/v1/sessions", {"sessions": []}),
+    ("devin-service-api-key", "/v1/sessions", {"sessions": [{"session_id": "devin-1"}]}),
+    ("devin-service-user-token", "/v3/self", {"principal_type": "service_user", "service_user_id": "su-1"}),
+])
+def test_devin_keys_each_to_its_endpoint(rule_id, path, body):
+    key = key_for(RULES[rule_id], 9)
+    with StandIn({("GET", path): reply(200, body)}) as server:
+        v = check("devin", key, client_for(server, "api.devin.ai"), rule_id)
+    assert v.status == "live"
+    [sent] = server.requests
+    assert sent.path.split("?")[0] == path and sent.headers["authorization"] == f"Bearer {key}"
+    with StandIn({("GET", path): reply(401, {"detail": "Unauthorized"})}) as server:
+        v = check("devin", key, client_for(server, "api.devin.ai"), rule_id)
+    assert v.status == "unknown"

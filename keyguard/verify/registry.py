@@ -129,6 +129,7 @@ REGISTRY += (
                  "the key's own budget", "scope"))),
     Entry("cursor", ("cursor",)),
     Entry("langfuse", ("langfuse",)),
+    Entry("devin", ("devin", "cognition")),
     Entry("firecrawl", ("firecrawl",), SimpleGet(
         "Firecrawl", "api.firecrawl.dev", "/v2/team/credit-usage",
         answers=(LIVE, Answer(401, "unknown", "Firecrawl's bad-key answer is not in the facts file")),
