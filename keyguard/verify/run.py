@@ -8,12 +8,8 @@ from typing import TYPE_CHECKING, Callable
 
 from ..http import EndpointError
 from ..model import Finding
-<<<<<<< HEAD
-from .lookup import module_for, verifier_for
+from .lookup import NO_LIVE_CHECK, module_for, verifier_for
 from .model import Context, Verification, implied_severity
-=======
-from . import NO_LIVE_CHECK, Context, Verification, implied_severity, module_for, verifier_for
->>>>>>> issue-17
 from .context import context_for
 
 if TYPE_CHECKING:
