@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 import click
 
 from . import __version__
+from .cli_remote import is_remote, remote_options, scan_remote
 
 if TYPE_CHECKING:
     from .baseline import Baseline
@@ -249,8 +250,9 @@ def merge_reports(reports: tuple[str, ...], fmt: str | None, output: str | None)
 @cli.command()
 @click.argument("targets", nargs=-1)
 @git_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]),
-              default="text", show_default=True, help="Report format.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github", "matrix"]),
+              default="text", show_default=True,
+              help="Report format (matrix: with --list, a GitHub Actions matrix of repositories).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
               help="Write the report to FILE instead of standard output.")
 @click.option("--baseline", type=click.Path(dir_okay=False),
@@ -272,6 +274,10 @@ def scan(targets: tuple[str, ...], fmt: str, output: str | None, show_secrets: b
     from .report import render
 
     targets = targets or (".",)
+    if is_remote(targets, history, since_ref):  # a repository URL, github:ORG, gitlab:GROUP
+        scan_remote(targets, fmt, output, show_secrets, color, verify, history, since_ref, staged, opts)
+    if fmt == "matrix" or opts.get("list_only") or opts.get("dask_spec") or opts.get("state_dir"):
+        raise KeyguardError("--list, --format matrix, --state and --dask go with github:ORG or gitlab:GROUP")
     git_mode = _git_mode(targets, history, since_ref, staged)
     # git findings' paths are relative to the repository's top level: its config applies,
     # also when keyguard runs in a subdirectory
@@ -346,6 +352,7 @@ def web_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 scan = web_options(scan)
+scan = remote_options(scan)  # repository URLs, github:ORG, gitlab:GROUP, Actions logs
 # --- end of browser artefacts block ---------------------------------------------------------
 
 

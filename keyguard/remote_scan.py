@@ -1,0 +1,242 @@
+"""Many remote repositories, one report: each repository cloned and its history scanned as one
+task (in this process, or on a Dask cluster), its JSON report kept in a state directory, and
+the reports merged.
+
+A task gets only plain values (``RepoJob``, ``ScanOptions``) and returns a plain dict, so it runs
+the same on any worker; it reads its token from its own environment (a token never travels in a
+task). The state directory holds one report per repository, named after it and keyed by a
+digest of its refs: a rerun skips a repository whose refs have not moved, so an interrupted
+organisation scan resumes where it stopped. Reports are written atomically, and a repository
+that fails is named in ``errors`` and retried by the next run.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator
+from urllib.parse import quote
+
+from .project import Overrides
+
+STATE_REPORTS = "repos"
+STATE_CLONES = ".clones"  # clones in progress: a killed run's leftovers are removed by the next
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """What every repository's scan needs, as plain values a worker can receive."""
+
+    overrides: Overrides = field(default_factory=Overrides)
+    baseline_files: tuple[str, ...] = ()
+    mode: str = "history"  # or "since"
+    since: str | None = None
+    depth: int | None = None
+    max_bytes: int = 2 * 1024 * 1024 * 1024
+    clone_seconds: float = 900.0
+    token_hosts: tuple[tuple[str, str], ...] = ()  # host -> environment variable with its token
+    tmp_root: str | None = None
+
+
+@dataclass(frozen=True)
+class RepoJob:
+    name: str
+    url: str
+    known: str | None = None  # the refs digest of the report already in the state directory
+
+
+_PREPARED: dict[str, Any] = {}  # per process: rules and filters, built once for many tasks
+
+
+def _prepared(opts: ScanOptions) -> tuple[Any, list[Any], Any]:
+    from .project import packs_for, read_baselines, setup, suppressor_for
+
+    key = repr((opts.overrides, opts.baseline_files))
+    if key not in _PREPARED:
+        s = setup((".",), opts.overrides, use_baseline=False)
+        baseline = read_baselines(list(opts.baseline_files))
+        _PREPARED[key] = (s, packs_for(s), suppressor_for(s, baseline))
+    return _PREPARED[key]
+
+
+def scan_repository(job: RepoJob, opts: ScanOptions) -> dict[str, Any]:
+    """Clone and scan one repository: ``{"name", "status": scanned|unchanged|failed, ...}``.
+    Never raises for a repository that cannot be scanned (its error is in the answer)."""
+    from .git_scan import scan_git
+    from .project import SetupError
+    from .report import render
+    from .sources.git import GitError
+    from .sources.remote import RemoteError, cloned, ls_remote, parse_remote, refs_key, token_for
+
+    out: dict[str, Any] = {"name": job.name, "url": job.url}
+    try:
+        remote = parse_remote(job.url)
+        out["url"] = remote.shown
+        token = token_for(remote.host, dict(opts.token_hosts))
+        refs = ls_remote(remote, token)
+        key = refs_key(refs)
+        if job.known == key:
+            return {**out, "status": "unchanged", "key": key}
+        s, packs, suppressor = _prepared(opts)
+        if not refs:  # an empty repository: nothing to clone
+            from .model import Stats
+            from .scanner import ScanResult
+
+            result = ScanResult([], Stats(), s.rules)
+        else:
+            with cloned(remote, token, opts.depth, opts.max_bytes, opts.clone_seconds,
+                        opts.tmp_root) as path:
+                result = scan_git(path, opts.mode, opts.since, s.rules, packs, suppressor)
+        for f in result.findings:
+            f.origin["repository"] = remote.shown
+        doc = json.loads(render("json", result))
+        doc["repository"] = {"name": job.name, "url": remote.shown, "head": refs.get("HEAD"),
+                             "refs": key}
+        return {**out, "status": "scanned", "key": key, "report": doc}
+    except (RemoteError, GitError, SetupError) as exc:
+        return {**out, "status": "failed", "error": f"{job.name}: {exc}"}
+    except Exception as exc:  # a bug: this repository fails, the others go on
+        return {**out, "status": "failed",
+                "error": f"{job.name}: internal error ({type(exc).__name__}); please report it"}
+
+
+class State:
+    """``--state DIR``: one JSON report per repository, kept between runs."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.reports = os.path.join(path, STATE_REPORTS)
+        self.clones = os.path.join(path, STATE_CLONES)
+        os.makedirs(self.reports, exist_ok=True)
+        shutil.rmtree(self.clones, ignore_errors=True)
+        os.makedirs(self.clones, exist_ok=True)
+
+    def report_path(self, name: str) -> str:
+        return os.path.join(self.reports, quote(name, safe="") + ".json")
+
+    def load(self, name: str) -> dict[str, Any] | None:
+        try:
+            with open(self.report_path(name), encoding="utf-8") as fh:
+                doc = json.load(fh)
+        except (OSError, ValueError):
+            return None  # none yet, or unreadable: scanned again
+        ok = isinstance(doc, dict) and isinstance(doc.get("findings"), list) \
+            and isinstance(doc.get("repository"), dict)
+        return doc if ok else None
+
+    def known(self, name: str) -> str | None:
+        doc = self.load(name)
+        return str(doc["repository"].get("refs")) if doc else None
+
+    def save(self, name: str, doc: dict[str, Any]) -> None:
+        from .report import write_output
+
+        write_output(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", self.report_path(name))
+
+    def close(self) -> None:
+        shutil.rmtree(self.clones, ignore_errors=True)
+
+
+Executor = Callable[[Callable[..., dict[str, Any]], list[RepoJob], ScanOptions], Iterator[dict[str, Any]]]
+
+
+def in_process(fn: Callable[..., dict[str, Any]], jobs: list[RepoJob],
+               opts: ScanOptions) -> Iterator[dict[str, Any]]:
+    for job in jobs:
+        yield fn(job, opts)
+
+
+class Progress:
+    """One line across repositories on standard error, only on a terminal."""
+
+    def __init__(self, total: int) -> None:
+        self.on, self.total = sys.stderr.isatty(), total
+        self.done = self.unchanged = self.failed = self.findings = 0
+
+    def update(self, out: dict[str, Any]) -> None:
+        self.done += 1
+        self.unchanged += out["status"] == "unchanged"
+        self.failed += out["status"] == "failed"
+        self.findings += len((out.get("report") or {}).get("findings") or [])
+        if self.on:
+            sys.stderr.write(f"\rkeyguard: {self.done}/{self.total} repositories ({self.unchanged} "
+                             f"unchanged, {self.failed} failed), {self.findings} new findings: "
+                             f"{out['name'][:50]}\x1b[K")
+            sys.stderr.flush()
+
+    def clear(self) -> None:
+        if self.on:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+def scan_repositories(repos: Iterable[tuple[str, str]], opts: ScanOptions, state: State | None = None,
+                      executor: Executor = in_process) -> dict[str, Any]:
+    """(name, clone URL) pairs scanned into one merged JSON report."""
+    from .merge import merge_json
+
+    jobs = [RepoJob(name, url, state.known(name) if state else None) for name, url in repos]
+    docs: dict[str, dict[str, Any]] = {}
+    errors: list[str] = []
+    counts = {"scanned": 0, "unchanged": 0, "failed": 0}
+    progress = Progress(len(jobs))
+    try:
+        for out in executor(scan_repository, jobs, opts):
+            name, status = out["name"], out["status"]
+            if status == "scanned":
+                docs[name] = out["report"]
+                if state is not None:
+                    state.save(name, out["report"])
+            elif status == "unchanged" and state is not None and (doc := state.load(name)):
+                docs[name] = doc
+            else:
+                status = "failed"
+                errors.append(out.get("error") or f"{name}: report lost")
+            counts[status] += 1
+            progress.update({**out, "status": status})
+    finally:
+        progress.clear()
+    if docs:
+        merged = merge_json([docs[n] for n in sorted(docs)])
+    else:
+        merged = {"version": None, "findings": [], "stats": {"findings": 0}, "errors": []}
+    merged["findings"].sort(key=_finding_order)
+    merged["errors"] = sorted(errors) + merged["errors"]
+    merged["stats"]["repositories"] = counts
+    if merged.get("version") is None:
+        from . import __version__
+
+        merged["version"] = __version__
+    return merged
+
+
+def _finding_order(f: dict[str, Any]) -> tuple:
+    return ((f.get("origin") or {}).get("repository") or "", f.get("path") or "", f.get("line") or 0,
+            f.get("column") or 0, f.get("rule_id") or "", (f.get("commit") or {}).get("sha") or "")
+
+
+def render_text(doc: dict[str, Any]) -> str:
+    """A merged report for people: findings grouped by repository, then errors."""
+    out: list[str] = []
+    current = None
+    for f in doc["findings"]:
+        repo = (f.get("origin") or {}).get("repository") or ""
+        if repo != current:
+            current = repo
+            out.append(_printable(repo))
+        sha = (f.get("commit") or {}).get("sha") or ""
+        out.append(f"  {str(f.get('severity', '')).upper():8}  {_printable(f.get('path'))}:{f.get('line')}:"
+                   f"{f.get('column')}  {f.get('name')}  {f.get('redacted')}"
+                   + (f"  (commit {sha[:10]})" if sha else ""))
+    counts = doc["stats"].get("repositories", {})
+    out.append(f"{len(doc['findings'])} findings in {sum(counts.values())} repositories "
+               f"({counts.get('scanned', 0)} scanned, {counts.get('unchanged', 0)} unchanged, "
+               f"{counts.get('failed', 0)} failed)")
+    out += [f"error: {_printable(e)}" for e in doc.get("errors", [])]
+    return "\n".join(out) + "\n"
+
+
+def _printable(s: Any) -> str:
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in str(s))
