@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sys
 from dataclasses import replace
@@ -58,8 +59,11 @@ def is_remote(targets: tuple[str, ...], history: bool, since_ref: str | None) ->
     if not targets:
         return False
     first = targets[0]
-    return first.startswith(PREFIXES) or (first.startswith(("http://", "https://"))
-                                          and (history or since_ref is not None))
+    if first.startswith(PREFIXES):
+        return True
+    # any URL (ssh://, git://: refused with a reason) or scp-like git@host:path, not a local path
+    looks_remote = re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*://|[\w.-]+@[\w.-]+:", first) is not None
+    return looks_remote and (history or since_ref is not None) and not os.path.exists(first)
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -103,6 +107,9 @@ def scan_remote(targets: tuple[str, ...], fmt: str, output: str | None, show_sec
         code = _dispatch(targets[0], fmt, output, show_secrets, color, history, since_ref, opts)
     except (ForgeError, RemoteError) as exc:
         raise RemoteCliError(str(exc)) from None
+    except KeyboardInterrupt:  # here, not in click (which would say "Aborted!" and exit 1)
+        click.echo("keyguard: interrupted", err=True)
+        sys.exit(130)
     sys.exit(code)
 
 
@@ -123,7 +130,7 @@ def _dispatch(target: str, fmt: str, output: str | None, show_secrets: bool, col
     token_hosts = {forges.web_host(gh_base): "GITHUB_TOKEN", forges.web_host(gl_base): "GITLAB_TOKEN"}
     scan_opts = replace(scan_opts, token_hosts=tuple(sorted(token_hosts.items())))
     assert isinstance(scan_opts, ScanOptions)
-    if target.startswith(("http://", "https://")):
+    if not target.startswith(PREFIXES):
         return _one_repository(target, target, fmt, output, show_secrets, color, s, scan_opts)
     forge, _, name = target.partition(":")
     name = name.strip("/")

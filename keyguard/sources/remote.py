@@ -60,6 +60,7 @@ def parse_remote(url: str) -> Remote:
     """``https://HOST/OWNER/REPO[.git]`` as a ``Remote``; RemoteError with the reason otherwise."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("https", "http"):
+        url = url.rpartition("@")[2] if "://" not in url else url
         raise RemoteError(f"{url}: only https:// repositories are scanned")
     netloc = parts.netloc
     if "@" in netloc:
