@@ -36,7 +36,7 @@ DEFAULT_CLONE_SECONDS = 900.0
 TOKEN_VARIABLES = {"github.com": "GITHUB_TOKEN", "gitlab.com": "GITLAB_TOKEN"}
 # the user name each forge's git server expects beside a token in Basic authentication
 _TOKEN_USERS = {"GITHUB_TOKEN": "x-access-token", "GITLAB_TOKEN": "oauth2"}
-_POLL_SECONDS = 0.2
+_POLL_SECONDS = 0.5
 
 
 class RemoteError(Exception):
@@ -176,10 +176,11 @@ def _clone(remote: Remote, dest: str, token: tuple[str, str] | None, depth: int 
                                     stderr=err, env=clone_env(remote, token))
         except FileNotFoundError:
             raise RemoteError("git is not installed (or not on PATH)") from None
-        started, reason = time.monotonic(), None
+        started, reason, pause = time.monotonic(), None, 0.01
         try:
             while proc.poll() is None:
-                time.sleep(_POLL_SECONDS)
+                time.sleep(pause)  # short at first: most clones of a large org are small
+                pause = min(pause * 2, _POLL_SECONDS)
                 if _tree_bytes(dest) > max_bytes:
                     reason = f"larger than the size limit ({max_bytes >> 20} MiB, --max-repo-mb)"
                 elif time.monotonic() - started > max_seconds:
