@@ -98,6 +98,13 @@ def scan_remote(targets: tuple[str, ...], fmt: str, output: str | None, show_sec
         raise RemoteCliError("--shard splits a local scan; remote sources fan out with --dask")
     if fmt == "matrix" and not opts.get("list_only"):
         raise RemoteCliError("--format matrix goes with --list")
+    if opts.get("dask_spec"):
+        from .dask_executor import DaskError, parse_spec
+
+        try:
+            parse_spec(opts["dask_spec"])
+        except DaskError as exc:
+            raise RemoteCliError(str(exc)) from None
     if threading_main():
         signal.signal(signal.SIGTERM, _interrupt)
     from .sources.forges import ForgeError
@@ -131,7 +138,7 @@ def _dispatch(target: str, fmt: str, output: str | None, show_secrets: bool, col
     scan_opts = replace(scan_opts, token_hosts=tuple(sorted(token_hosts.items())))
     assert isinstance(scan_opts, ScanOptions)
     if not target.startswith(PREFIXES):
-        return _one_repository(target, target, fmt, output, show_secrets, color, s, scan_opts)
+        return _one_repository(target, target, fmt, output, show_secrets, color, s, scan_opts, opts)
     forge, _, name = target.partition(":")
     name = name.strip("/")
     if not name:
@@ -145,7 +152,7 @@ def _dispatch(target: str, fmt: str, output: str | None, show_secrets: bool, col
         if name.count("/") == 1:
             info = api.json(f"/repos/{name}")
             return _one_repository(str(info.get("clone_url") or ""), target, fmt, output, show_secrets,
-                                   color, s, scan_opts)
+                                   color, s, scan_opts, opts)
         repos = forges.github_repos(api, name)
     else:
         if opts.get("actions_logs"):
@@ -158,7 +165,7 @@ def _dispatch(target: str, fmt: str, output: str | None, show_secrets: bool, col
 
             info = api.json(f"/projects/{quote(name, safe='')}")
             return _one_repository(str(info.get("http_url_to_repo") or ""), target, fmt, output,
-                                   show_secrets, color, s, scan_opts)
+                                   show_secrets, color, s, scan_opts, opts)
     chosen = forges.select(repos, opts.get("include_forks", False), opts.get("include_archived", False),
                            opts.get("repo_include", ()), opts.get("repo_exclude", ()))
     if opts.get("list_only"):
@@ -201,8 +208,10 @@ def _exit_code(severities: list[str], fail_on: str) -> int:
 
 
 def _one_repository(url: str, shown: str, fmt: str, output: str | None, show_secrets: bool,
-                    color: bool | None, s: Any, scan_opts: Any) -> int:
+                    color: bool | None, s: Any, scan_opts: Any, opts: dict[str, Any]) -> int:
     """One repository, cloned and scanned here: every report format."""
+    if opts.get("state_dir") or opts.get("dask_spec") or opts.get("list_only"):
+        raise RemoteCliError(f"{shown}: --state, --dask and --list go with github:ORG or gitlab:GROUP")
     from .git_scan import scan_git
     from .project import packs_for, read_baselines, suppressor_for
     from .report import render

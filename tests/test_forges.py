@@ -278,3 +278,40 @@ def test_api_url_must_be_https_unless_loopback() -> None:
         forges.github_api("http://ghe.example.com/api/v3")
     assert forges.web_host("https://api.github.com") == "github.com"
     assert forges.web_host("https://ghe.example.com/api/v3") == "ghe.example.com"
+
+
+def test_progress_line_on_a_terminal(org: Forge, tmp_path: Path) -> None:
+    import pty
+
+    master, slave = pty.openpty()
+    p = subprocess.run(
+        [sys.executable, "-m", "keyguard", "scan", "github:acme", "--github-api-url", f"{org.url}/api/v3",
+         "--format", "json"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=slave, timeout=120,
+        env={**os.environ, "GITHUB_TOKEN": GH_TOKEN})
+    os.close(slave)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    assert p.returncode == 1
+    assert b"\rkeyguard: 5/5 repositories (0 unchanged, 1 failed), 3 new findings" in shown
+    assert shown.endswith(b"\r\x1b[K")  # the line is cleared at the end
+    assert json.loads(p.stdout)["findings"]
+
+
+def test_one_github_repository_by_name(org: Forge, tmp_path: Path) -> None:
+    org.api["/api/v3/repos/acme/tools"] = lambda q: answer(200, gh_repo(org, "acme/tools"))
+    p = run("scan", "github:acme/tools", "--github-api-url", f"{org.url}/api/v3", "--format", "sarif",
+            cwd=tmp_path, env={"GITHUB_TOKEN": GH_TOKEN})
+    assert p.returncode == 1, p.stderr
+    results = json.loads(p.stdout)["runs"][0]["results"]
+    assert [r["ruleId"] for r in results] == ["anthropic-api-key"]
+    q = run("scan", "github:acme/tools", "--github-api-url", f"{org.url}/api/v3", "--state", "s",
+            cwd=tmp_path)
+    assert q.returncode == 2 and "go with github:ORG" in q.stderr

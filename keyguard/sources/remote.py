@@ -92,7 +92,8 @@ def clone_env(remote: Remote, token: tuple[str, str] | None = None) -> dict[str,
     """git's environment for fetching ``remote``: the git source's, the transport's limits and,
     with a token, one header for this host only."""
     env = {k: v for k, v in safe_env().items()
-           if not k.startswith(("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_"))
+           # GIT_TRACE_CURL=1 with GIT_TRACE_REDACT=0 would print the header
+           if not k.startswith(("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_", "GIT_TRACE", "GIT_CURL_"))
            and k not in ("GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT", "GIT_ASKPASS", "SSH_ASKPASS",
                          "GIT_SSH", "GIT_SSH_COMMAND", "GIT_PROXY_COMMAND")}
     env.update(GIT_ALLOW_PROTOCOL="https" if remote.scheme == "https" else "http",
