@@ -315,3 +315,43 @@ def test_one_github_repository_by_name(org: Forge, tmp_path: Path) -> None:
     q = run("scan", "github:acme/tools", "--github-api-url", f"{org.url}/api/v3", "--state", "s",
             cwd=tmp_path)
     assert q.returncode == 2 and "go with github:ORG" in q.stderr
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_dask_scheduler_over_tcp(org: Forge, tmp_path: Path) -> None:
+    """A scheduler and one worker started as `dask scheduler` / `dask worker` would be on other
+    machines, on 127.0.0.1; the worker has the token in its own environment."""
+    dask = str(Path(sys.executable).parent / "dask")
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    env = {**os.environ, "GITHUB_TOKEN": GH_TOKEN}
+    scheduler = subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                  "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    worker = subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--no-dashboard",
+                               "--local-directory", str(tmp_path / "w")], cwd=tmp_path,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        plain = json.loads(gh(org, "--format", "json", cwd=tmp_path).stdout)
+        org.seen.clear()
+        # no token where the command runs: the worker's own is the one sent
+        p = gh(org, "--format", "json", "--dask", address, cwd=tmp_path, env={"GITHUB_TOKEN": ""})
+    finally:
+        for proc in (worker, scheduler):
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    assert p.returncode == 1, p.stderr
+    assert stable(json.loads(p.stdout)) == stable(plain)
+    listing = [s for s in org.seen if s.path.startswith("/api/")]
+    assert listing and not any("authorization" in s.headers for s in listing)
+    clones = [s for s in org.seen if s.path.startswith("/git/acme/api.git")]
+    assert clones and all(s.headers.get("authorization", "").startswith("Basic ") for s in clones)

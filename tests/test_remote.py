@@ -160,7 +160,8 @@ def test_token_goes_to_its_host_only_as_a_header(tmp_path: Path, tmpdir_env: dic
     assert leftovers(tmpdir_env) == []
 
 
-def test_interrupted_clone_leaves_nothing_behind(tmp_path: Path, tmpdir_env: dict[str, str]) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_clone_leaves_nothing_behind(tmp_path: Path, tmpdir_env: dict[str, str], sig: int) -> None:
     bare_repo(tmp_path / "git", "acme/api", [{f"f{i}.txt": f"line {i}\n" for i in range(40)}])
     with Forge(tmp_path / "git") as forge:
         slow_files(forge, 0.1)
@@ -172,7 +173,7 @@ def test_interrupted_clone_leaves_nothing_behind(tmp_path: Path, tmpdir_env: dic
             time.sleep(0.05)
         assert leftovers(tmpdir_env), "the clone never started"
         time.sleep(0.3)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert "Traceback" not in err
