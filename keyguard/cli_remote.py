@@ -105,7 +105,7 @@ def scan_remote(targets: tuple[str, ...], fmt: str, output: str | None, show_sec
             parse_spec(opts["dask_spec"])
         except DaskError as exc:
             raise RemoteCliError(str(exc)) from None
-    if threading_main():
+    if _in_main_thread():
         signal.signal(signal.SIGTERM, _interrupt)
     from .sources.forges import ForgeError
     from .sources.remote import RemoteError
@@ -120,7 +120,7 @@ def scan_remote(targets: tuple[str, ...], fmt: str, output: str | None, show_sec
     sys.exit(code)
 
 
-def threading_main() -> bool:
+def _in_main_thread() -> bool:
     import threading
 
     return threading.current_thread() is threading.main_thread()
@@ -150,8 +150,8 @@ def _dispatch(target: str, fmt: str, output: str | None, show_secrets: bool, col
                 raise RemoteCliError("--actions-logs: give github:OWNER/REPO")
             return _actions_logs(api, name, int(opts.get("runs") or 10), fmt, output, show_secrets, color, s)
         if name.count("/") == 1:
-            info = api.json(f"/repos/{name}")
-            return _one_repository(str(info.get("clone_url") or ""), target, fmt, output, show_secrets,
+            info = api.json("/repos/" + forges.quote_path(name))
+            return _one_repository(_field(info, "clone_url", target), target, fmt, output, show_secrets,
                                    color, s, scan_opts, opts)
         repos = forges.github_repos(api, name)
     else:
@@ -164,7 +164,7 @@ def _dispatch(target: str, fmt: str, output: str | None, show_secrets: bool, col
             from urllib.parse import quote
 
             info = api.json(f"/projects/{quote(name, safe='')}")
-            return _one_repository(str(info.get("http_url_to_repo") or ""), target, fmt, output,
+            return _one_repository(_field(info, "http_url_to_repo", target), target, fmt, output,
                                    show_secrets, color, s, scan_opts, opts)
     chosen = forges.select(repos, opts.get("include_forks", False), opts.get("include_archived", False),
                            opts.get("repo_include", ()), opts.get("repo_exclude", ()))
@@ -172,6 +172,13 @@ def _dispatch(target: str, fmt: str, output: str | None, show_secrets: bool, col
         _emit(_listing(chosen, fmt), output)
         return EXIT_CLEAN
     return _many(chosen, fmt, output, s, scan_opts, opts)
+
+
+def _field(info: Any, name: str, target: str) -> str:
+    value = info.get(name) if isinstance(info, dict) else None
+    if not isinstance(value, str) or not value:
+        raise RemoteCliError(f"{target}: the API's answer has no {name}")
+    return value
 
 
 def _options(opts: dict[str, Any], since_ref: str | None) -> tuple[Any, Any]:

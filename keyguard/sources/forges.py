@@ -194,6 +194,11 @@ def _check(r: requests.Response, path: str) -> None:
         raise ForgeError(f"{path}: HTTP {r.status_code}")
 
 
+def quote_path(name: str) -> str:
+    """OWNER/REPO as two path segments, whatever characters they hold."""
+    return "/".join(quote(part, safe="") for part in name.split("/"))
+
+
 # -- listing repositories ---------------------------------------------------------------------------
 def github_api(base: str = GITHUB_API, token: str | None = None, **kw: Any) -> Api:
     headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
@@ -249,7 +254,7 @@ def select(repos: Iterable[RepoInfo], forks: bool = False, archived: bool = Fals
 def workflow_runs(api: Api, repo: str, count: int) -> list[dict[str, Any]]:
     """The ``count`` most recent workflow runs of OWNER/REPO, newest first."""
     runs: list[dict[str, Any]] = []
-    for run in api.pages(f"/repos/{repo}/actions/runs", {"per_page": str(min(max(count, 1), 100))}):
+    for run in api.pages(f"/repos/{quote_path(repo)}/actions/runs", {"per_page": str(min(max(count, 1), 100))}):
         if isinstance(run, dict) and isinstance(run.get("id"), int):
             runs.append(run)
         if len(runs) >= count:
@@ -260,7 +265,7 @@ def workflow_runs(api: Api, repo: str, count: int) -> list[dict[str, Any]]:
 def run_logs_zip(api: Api, repo: str, run_id: int, max_bytes: int = MAX_ZIP_BYTES) -> bytes:
     """A run's logs archive. GitHub answers with a redirect to short-lived storage elsewhere,
     which is fetched with no token (the link itself is the permission)."""
-    path = f"/repos/{repo}/actions/runs/{run_id}/logs"
+    path = f"/repos/{quote_path(repo)}/actions/runs/{int(run_id)}/logs"
     r = api.get(path)
     if r.status_code in (301, 302, 303, 307, 308):
         location = r.headers.get("location", "")
