@@ -186,7 +186,7 @@ def _options(opts: dict[str, Any], since_ref: str | None) -> tuple[Any, Any]:
     plain values for the tasks, with every file named by an absolute path."""
     from .config import ConfigError, find_config_file
     from .project import Overrides, SetupError, setup
-    from .remote_scan import ScanOptions
+    from .remote_scan import ScanOptions, settings_digest
 
     o = Overrides(
         config_file=opts.get("config_file"), no_config=opts.get("no_config", False),
@@ -201,10 +201,11 @@ def _options(opts: dict[str, Any], since_ref: str | None) -> tuple[Any, Any]:
         raise RemoteCliError(str(exc)) from None
     task = replace(o, config_file=os.path.abspath(found) if found else None, no_config=not found,
                    extra_rules=tuple(os.path.abspath(r) for r in o.extra_rules), baseline=None)
-    return s, ScanOptions(
+    scan_opts = ScanOptions(
         overrides=task, baseline_files=tuple(os.path.abspath(b) for b in s.baseline_files),
         mode="since" if since_ref else "history", since=since_ref, depth=opts.get("depth"),
         max_bytes=int(opts.get("max_repo_mb") or 2048) * 2**20)
+    return s, replace(scan_opts, settings=settings_digest(scan_opts))
 
 
 def _exit_code(severities: list[str], fail_on: str) -> int:

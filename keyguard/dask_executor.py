@@ -63,9 +63,15 @@ def dask_executor(spec: str) -> Iterator[Callable[..., Iterator[dict[str, Any]]]
         if not jobs:
             return
         futures = client.map(fn, jobs, opts=opts, pure=False)
+        job_of = {f.key: job for f, job in zip(futures, jobs)}
         try:
             for future in as_completed(futures):
-                yield future.result()
+                try:
+                    yield future.result()
+                except Exception as exc:  # a worker died under this task: the others go on
+                    job = job_of[future.key]
+                    yield {"name": job.name, "url": job.url, "status": "failed",
+                           "error": f"{job.name}: Dask task failed ({type(exc).__name__})"}
         finally:
             client.cancel(futures)
 

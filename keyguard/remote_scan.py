@@ -38,13 +38,16 @@ class ScanOptions:
     clone_seconds: float = 900.0
     token_hosts: tuple[tuple[str, str], ...] = ()  # host -> environment variable with its token
     tmp_root: str | None = None
+    # a digest of everything above that changes findings (and of the files named): a kept
+    # report counts only for the same refs scanned with the same settings
+    settings: str = ""
 
 
 @dataclass(frozen=True)
 class RepoJob:
     name: str
     url: str
-    known: str | None = None  # the refs digest of the report already in the state directory
+    known: str | None = None  # "REFS/SETTINGS" digests of the report already in the state directory
 
 
 _PREPARED: dict[str, Any] = {}  # per process: rules and filters, built once for many tasks
@@ -59,6 +62,34 @@ def _prepared(opts: ScanOptions) -> tuple[Any, list[Any], Any]:
         baseline = read_baselines(list(opts.baseline_files))
         _PREPARED[key] = (s, packs_for(s), suppressor_for(s, baseline))
     return _PREPARED[key]
+
+
+def settings_digest(opts: ScanOptions) -> str:
+    """What a kept report was made with: keyguard's version, the options, and the bytes of every
+    file they name (config, rules, baselines)."""
+    import hashlib
+
+    from . import __version__
+
+    h = hashlib.sha256(repr((__version__, opts.overrides, opts.baseline_files, opts.mode, opts.since,
+                             opts.depth)).encode())
+    o = opts.overrides
+    for path in (o.config_file, *o.extra_rules, *opts.baseline_files):
+        for name in _files(path):
+            try:
+                with open(name, "rb") as fh:
+                    h.update(name.encode("utf-8", "surrogateescape") + b"\0" + fh.read())
+            except OSError:
+                h.update(b"unreadable " + name.encode("utf-8", "surrogateescape"))
+    return h.hexdigest()[:32]
+
+
+def _files(path: str | None) -> list[str]:
+    if not path:
+        return []
+    if os.path.isdir(path):
+        return sorted(os.path.join(d, n) for d, _, names in os.walk(path) for n in names)
+    return [path]
 
 
 def scan_repository(job: RepoJob, opts: ScanOptions) -> dict[str, Any]:
@@ -77,7 +108,7 @@ def scan_repository(job: RepoJob, opts: ScanOptions) -> dict[str, Any]:
         token = token_for(remote.host, dict(opts.token_hosts))
         refs = ls_remote(remote, token)
         key = refs_key(refs)
-        if job.known == key:
+        if job.known == f"{key}/{opts.settings}":
             return {**out, "status": "unchanged", "key": key}
         s, packs, suppressor = _prepared(opts)
         if not refs:  # an empty repository: nothing to clone
@@ -93,7 +124,7 @@ def scan_repository(job: RepoJob, opts: ScanOptions) -> dict[str, Any]:
             f.origin["repository"] = remote.shown
         doc = json.loads(render("json", result))
         doc["repository"] = {"name": job.name, "url": remote.shown, "head": refs.get("HEAD"),
-                             "refs": key}
+                             "refs": key, "settings": opts.settings}
         return {**out, "status": "scanned", "key": key, "report": doc}
     except (RemoteError, GitError, SetupError) as exc:
         return {**out, "status": "failed", "error": f"{job.name}: {exc}"}
@@ -128,7 +159,7 @@ class State:
 
     def known(self, name: str) -> str | None:
         doc = self.load(name)
-        return str(doc["repository"].get("refs")) if doc else None
+        return f"{doc['repository'].get('refs')}/{doc['repository'].get('settings')}" if doc else None
 
     def save(self, name: str, doc: dict[str, Any]) -> None:
         from .report import write_output

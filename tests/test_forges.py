@@ -163,6 +163,11 @@ def test_state_directory_resumes_and_rescans_what_moved(org: Forge, tmp_path: Pa
     assert third["stats"]["repositories"] == {"scanned": 1, "unchanged": 3, "failed": 1}
     assert repos_of(third) == {"acme/api", "acme/web", "acme/tools", "acme/clean"}
     assert not (state / ".clones").exists()
+    # other settings (a config file appears in the current directory): every report is redone
+    (tmp_path / ".keyguard.yaml").write_text("rules:\n  disable: [xai]\n")
+    fourth = json.loads(gh(org, "--format", "json", "--state", str(state), cwd=tmp_path).stdout)
+    assert fourth["stats"]["repositories"] == {"scanned": 4, "unchanged": 0, "failed": 1}
+    assert repos_of(fourth) == {"acme/api", "acme/web", "acme/tools"}
 
 
 def test_resumed_after_a_kill_mid_org(org: Forge, tmp_path: Path) -> None:
