@@ -190,3 +190,18 @@ def test_plain_web_scan_of_a_url_is_unchanged(tmp_path: Path) -> None:
         p = run("scan", f"{forge.url}/index.html", "--format", "json", cwd=tmp_path)
     assert p.returncode == 1, p.stderr
     assert json.loads(p.stdout)["findings"][0]["path"].startswith(forge.url)
+
+
+def test_a_redirect_is_not_followed_with_the_token(tmp_path: Path) -> None:
+    """The forge answers the clone with a redirect to another host: git does not follow it, so
+    the header scoped to the first host goes nowhere else."""
+    bare_repo(tmp_path / "git", "acme/api", [{"a.txt": "hello\n"}])
+    with Forge(tmp_path / "git") as forge:
+        other = forge.clone_url("acme/api").replace("127.0.0.1", "localhost")
+        forge.api["/moved/acme/api.git/info/refs"] = lambda q: answer(
+            302, b"", {"Location": other + "/info/refs?service=git-upload-pack"})
+        p = run("scan", f"{forge.url}/moved/acme/api.git", "--history", "--github-api-url",
+                f"{forge.url}/api/v3", cwd=tmp_path, env={"GITHUB_TOKEN": TOKEN})
+    assert p.returncode == 2, p.stdout
+    assert "acme/api" in p.stderr and TOKEN not in p.stderr
+    assert not [s for s in forge.seen if s.headers.get("host", "").startswith("localhost")]
