@@ -91,9 +91,9 @@ def scan_remote(targets: tuple[str, ...], fmt: str, output: str | None, show_sec
         raise RemoteCliError(f"{targets[0]}: give one remote source per scan")
     if staged:
         raise RemoteCliError("--staged: a remote repository has no index; use --history or --since REF")
-    if verify:
-        raise RemoteCliError("--verify is not available for remote sources yet; scan with "
-                             "--format json --show-secrets and run `keyguard verify REPORT`")
+    if verify and targets[0].startswith(PREFIXES) and targets[0].count("/") == 0:
+        raise RemoteCliError("--verify is not available for an organisation's scan (its reports "
+                             "keep no secrets); verify one repository at a time")
     if opts.get("shard"):
         raise RemoteCliError("--shard splits a local scan; remote sources fan out with --dask")
     if fmt == "matrix" and not opts.get("list_only"):
@@ -111,7 +111,7 @@ def scan_remote(targets: tuple[str, ...], fmt: str, output: str | None, show_sec
     from .sources.remote import RemoteError
 
     try:
-        code = _dispatch(targets[0], fmt, output, show_secrets, color, history, since_ref, opts)
+        code = _dispatch(targets[0], fmt, output, show_secrets, color, verify, since_ref, opts)
     except (ForgeError, RemoteError) as exc:
         raise RemoteCliError(str(exc)) from None
     except KeyboardInterrupt:  # here, not in click (which would say "Aborted!" and exit 1)
@@ -127,11 +127,12 @@ def _in_main_thread() -> bool:
 
 
 def _dispatch(target: str, fmt: str, output: str | None, show_secrets: bool, color: bool | None,
-              history: bool, since_ref: str | None, opts: dict[str, Any]) -> int:
+              verify: bool, since_ref: str | None, opts: dict[str, Any]) -> int:
     from .remote_scan import ScanOptions
     from .sources import forges
 
     s, scan_opts = _options(opts, since_ref)
+    opts = {**opts, "verify": verify}
     gh_base = forges.check_base(opts.get("github_api_url") or forges.GITHUB_API, "--github-api-url")
     gl_base = forges.check_base(opts.get("gitlab_url") or forges.GITLAB_URL, "--gitlab-url")
     token_hosts = {forges.web_host(gh_base): "GITHUB_TOKEN", forges.web_host(gl_base): "GITLAB_TOKEN"}
@@ -148,7 +149,8 @@ def _dispatch(target: str, fmt: str, output: str | None, show_secrets: bool, col
         if opts.get("actions_logs"):
             if name.count("/") != 1:
                 raise RemoteCliError("--actions-logs: give github:OWNER/REPO")
-            return _actions_logs(api, name, int(opts.get("runs") or 10), fmt, output, show_secrets, color, s)
+            return _actions_logs(api, name, int(opts.get("runs") or 10), fmt, output, show_secrets, color, s,
+                                 verify)
         if name.count("/") == 1:
             info = api.json("/repos/" + forges.quote_path(name))
             return _one_repository(_field(info, "clone_url", target), target, fmt, output, show_secrets,
@@ -238,13 +240,15 @@ def _one_repository(url: str, shown: str, fmt: str, output: str | None, show_sec
         raise RemoteCliError(f"{remote.shown}: {exc}") from None
     for f in result.findings:
         f.origin["repository"] = remote.shown
+    if opts.get("verify"):
+        _verify(result.findings)
     use_color = color if color is not None else (output is None and sys.stdout.isatty())
     _emit(render(fmt, result, show_secrets=show_secrets, color=use_color), output)
     return _exit_code([f.severity for f in result.findings], s.config.fail_on)
 
 
 def _actions_logs(api: Any, repo: str, runs: int, fmt: str, output: str | None, show_secrets: bool,
-                  color: bool | None, s: Any) -> int:
+                  color: bool | None, s: Any, verify: bool) -> int:
     from .model import Stats
     from .project import packs_for, read_baselines, suppressor_for
     from .report import render
@@ -270,9 +274,22 @@ def _actions_logs(api: Any, repo: str, runs: int, fmt: str, output: str | None, 
     result = run(texts(), s.rules, stats, None, packs_for(s),
                  suppressor_for(s, read_baselines(s.baseline_files)), unmasked)
     result.errors.extend(errors)
+    if verify:
+        _verify(result.findings)
     use_color = color if color is not None else (output is None and sys.stdout.isatty())
     _emit(render(fmt, result, show_secrets=show_secrets, color=use_color), output)
     return _exit_code([f.severity for f in result.findings], s.config.fail_on)
+
+
+def _verify(findings: list[Any]) -> None:
+    """Live checks, as ``scan --verify`` runs them (keys only to their provider's fixed host)."""
+    from .http import EndpointError
+    from .verify.run import client_from_environment, verify_findings
+
+    try:
+        verify_findings(findings, client_from_environment())
+    except EndpointError as exc:
+        raise RemoteCliError(str(exc)) from None
 
 
 def _listing(repos: list[Any], fmt: str) -> str:
@@ -291,6 +308,9 @@ def _many(repos: list[Any], fmt: str, output: str | None, s: Any, scan_opts: Any
 
     if fmt not in ("json", "text"):
         raise RemoteCliError(f"--format {fmt}: an organisation's report is json or text")
+    if opts.get("verify"):
+        raise RemoteCliError("--verify is not available for an organisation's scan (its reports "
+                             "keep no secrets); verify one repository at a time")
     state = State(opts["state_dir"]) if opts.get("state_dir") else None
     if state is not None:
         scan_opts = replace(scan_opts, tmp_root=os.path.abspath(state.clones))

@@ -205,3 +205,20 @@ def test_a_redirect_is_not_followed_with_the_token(tmp_path: Path) -> None:
     assert p.returncode == 2, p.stdout
     assert "acme/api" in p.stderr and TOKEN not in p.stderr
     assert not [s for s in forge.seen if s.headers.get("host", "").startswith("localhost")]
+
+
+def test_verify_a_remote_repositorys_keys(tmp_path: Path) -> None:
+    from .standin import StandIn, reply
+
+    k = key("openai-project-key", 27)
+    bare_repo(tmp_path / "git", "acme/api", [{"a.env": f"OPENAI_API_KEY={k}\n"}])
+    invalid = reply(401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error",
+                                    "code": "invalid_api_key"}})
+    with Forge(tmp_path / "git") as forge, StandIn({("GET", "*"): invalid}) as openai:
+        p = run("scan", forge.clone_url("acme/api"), "--history", "--verify", "--format", "json",
+                cwd=tmp_path, env={"KEYGUARD_ENDPOINTS": f"api.openai.com={openai.url}"})
+    assert p.returncode in (0, 1), p.stderr
+    [f] = json.loads(p.stdout)["findings"]
+    assert f["verification"]["status"] == "invalid" and f["severity"] == "low"
+    assert [(r.path, r.headers.get("authorization")) for r in openai.requests] == [("/v1/models", f"Bearer {k}")]
+    assert k not in p.stdout
