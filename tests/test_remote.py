@@ -222,3 +222,26 @@ def test_verify_a_remote_repositorys_keys(tmp_path: Path) -> None:
     assert f["verification"]["status"] == "invalid" and f["severity"] == "low"
     assert [(r.path, r.headers.get("authorization")) for r in openai.requests] == [("/v1/models", f"Bearer {k}")]
     assert k not in p.stdout
+
+
+def test_which_host_gets_which_token() -> None:
+    from keyguard.sources.remote import clone_env, parse_remote, token_for
+
+    env = {"GITHUB_TOKEN": TOKEN, "GITLAB_TOKEN": "glpat-standin"}
+    assert token_for("github.com", None, env) == ("GITHUB_TOKEN", TOKEN)
+    assert token_for("gitlab.com", None, env) == ("GITLAB_TOKEN", "glpat-standin")
+    assert token_for("github.com.evil.example", None, env) is None
+    # with --github-api-url, the GitHub token goes to that server and not to github.com
+    ghes = {"ghe.example.com": "GITHUB_TOKEN", "gitlab.com": "GITLAB_TOKEN"}
+    assert token_for("github.com", ghes, env) is None
+    assert token_for("ghe.example.com", ghes, env) == ("GITHUB_TOKEN", TOKEN)
+    remote = parse_remote("https://GHE.example.com/Acme/API.git")
+    assert (remote.host, remote.name, remote.shown) == ("ghe.example.com", "Acme/API",
+                                                        "https://ghe.example.com/Acme/API")
+    e = clone_env(remote, ("GITHUB_TOKEN", TOKEN))
+    config = {e[f"GIT_CONFIG_KEY_{i}"]: e[f"GIT_CONFIG_VALUE_{i}"] for i in range(int(e["GIT_CONFIG_COUNT"]))}
+    assert config["http.https://ghe.example.com/.extraHeader"] == "Authorization: Basic " + \
+        base64.b64encode(f"x-access-token:{TOKEN}".encode()).decode()
+    assert config["credential.helper"] == "" and config["core.hooksPath"] == "/dev/null"
+    assert e["GIT_ALLOW_PROTOCOL"] == "https" and e["GIT_TERMINAL_PROMPT"] == "0"
+    assert not any(TOKEN in k for k in config)

@@ -80,10 +80,12 @@ def parse_remote(url: str) -> Remote:
     return Remote(f"{parts.scheme}://{netloc.lower()}/{path}", parts.scheme, netloc.lower(), name)
 
 
-def token_for(remote_host: str, token_hosts: Mapping[str, str],
+def token_for(remote_host: str, token_hosts: Mapping[str, str] | None = None,
               environ: Mapping[str, str] | None = None) -> tuple[str, str] | None:
-    """(variable name, token) for a host keyguard may send a token to, or None."""
-    variable = {**TOKEN_VARIABLES, **token_hosts}.get(remote_host)
+    """(variable name, token) for a host keyguard may send a token to, or None. ``token_hosts``
+    (host -> variable) replaces the public forges: with ``--github-api-url`` the GitHub token
+    goes to that server only."""
+    variable = (token_hosts or TOKEN_VARIABLES).get(remote_host)
     value = (os.environ if environ is None else environ).get(variable or "")
     return (variable, value) if variable and value else None  # type: ignore[return-value]
 
