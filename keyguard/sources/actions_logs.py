@@ -79,3 +79,44 @@ def log_texts(data: bytes, run: dict[str, Any], repo: str, stats: Stats) -> Iter
 def unmasked(findings: list[Finding]) -> list[Finding]:
     """Findings whose secret GitHub has not already masked."""
     return [f for f in findings if MASK not in f.secret]
+
+
+class ActionsLogsSource:
+    """The recent runs of OWNER/REPO as a source of the one orchestrator: each run's archive is
+    downloaded and read in this process (the downloads are the slow part, not the scanning)."""
+
+    pool_min_items = 1 << 30  # never a worker pool
+    pool_min_jobs = 1 << 30
+
+    def __init__(self, api: Any, repo: str, runs: int) -> None:
+        self.api, self.repo, self.runs = api, repo, runs
+        self.errors: list[str] = []
+
+    def items(self, stats: Stats) -> Iterator[dict[str, Any]]:
+        from .forges import workflow_runs
+
+        listed = workflow_runs(self.api, self.repo, self.runs)
+        stats.extra["actions"] = {"runs": len(listed)}
+        yield from listed
+
+    def batches(self, items: Iterator[Any]) -> Iterator[list[Any]]:
+        for item in items:
+            yield [item]
+
+    def stays_here(self, item: Any) -> bool:
+        return True
+
+    def texts(self, batch: Any, stats: Stats, gate: Any) -> Iterator[ScanText]:
+        from .forges import ForgeError, run_logs_zip
+
+        for run in batch:
+            try:
+                data = run_logs_zip(self.api, self.repo, run["id"])
+            except ForgeError as exc:
+                self.errors.append(f"{self.repo}: {exc}")
+                continue
+            yield from log_texts(data, run, self.repo, stats)
+
+    def refine(self, findings: list[Finding], stats: Stats, errors: list[str]) -> list[Finding]:
+        errors.extend(self.errors)
+        return unmasked(findings)
