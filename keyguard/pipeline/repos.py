@@ -6,8 +6,8 @@ directory, and the reports merged.
 A task gets only plain values (``RepoJob``, ``ScanOptions``) and returns a plain dict, so it runs
 the same on any worker; it reads its token from its own environment (a token never travels in a
 task). The state directory holds one report per repository, named after it and keyed by a
-digest of its refs: a rerun skips a repository whose refs have not moved, so an interrupted
-organisation scan resumes where it stopped. Reports are written atomically, and a repository
+digest of its refs and one of the scan's settings: a rerun skips a repository whose refs have
+not moved (scanned the same way), so an interrupted organisation scan resumes where it stopped. Reports are written atomically, and a repository
 that fails is named in ``errors`` and retried by the next run.
 """
 from __future__ import annotations
