@@ -360,3 +360,21 @@ def test_dask_scheduler_over_tcp(org: Forge, tmp_path: Path) -> None:
     assert listing and not any("authorization" in s.headers for s in listing)
     clones = [s for s in org.seen if s.path.startswith("/git/acme/api.git")]
     assert clones and all(s.headers.get("authorization", "").startswith("Basic ") for s in clones)
+
+
+def test_gitlab_rate_limit_headers_are_read_too(tmp_path: Path) -> None:
+    """GitLab's own header names: a 429 with RateLimit-Remaining 0 and RateLimit-Reset (no
+    Retry-After) is waited out until the reset."""
+    clock = Clock()
+    with Forge(tmp_path) as forge:
+        reset = str(int(clock.now) + 20)
+        forge.api["/api/v4/groups/g/projects"] = paginated(
+            [{"path_with_namespace": "g/a", "http_url_to_repo": "https://gl.example/g/a.git"},
+             {"path_with_namespace": "g/b", "http_url_to_repo": "https://gl.example/g/b.git"}],
+            f"{forge.url}/api/v4/groups/g/projects", 1,
+            extra={1: [answer(429, {"message": "Retry later"},
+                              {"RateLimit-Remaining": "0", "RateLimit-Reset": reset})]})
+        api = forges.gitlab_api(forge.url, "glpat-x", sleep=clock.sleep, clock=lambda: clock.now)
+        repos = forges.gitlab_repos(api, "g")
+    assert [r.name for r in repos] == ["g/a", "g/b"]
+    assert clock.slept == [21.0]
