@@ -378,3 +378,20 @@ def test_gitlab_rate_limit_headers_are_read_too(tmp_path: Path) -> None:
         repos = forges.gitlab_repos(api, "g")
     assert [r.name for r in repos] == ["g/a", "g/b"]
     assert clock.slept == [21.0]
+
+
+def test_a_spent_quota_delays_the_next_request_until_the_reset(tmp_path: Path) -> None:
+    clock = Clock()
+    with Forge(tmp_path) as forge:
+        base = f"{forge.url}/api/v3/orgs/o/repos"
+
+        def page(q: dict[str, str]):  # type: ignore[no-untyped-def]
+            if q.get("page") == "2":
+                return answer(200, [{"full_name": "o/b", "clone_url": "https://github.com/o/b.git"}])
+            return answer(200, [{"full_name": "o/a", "clone_url": "https://github.com/o/a.git"}], {
+                "x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(clock.now) + 10),
+                "Link": f'<{base}?page=2>; rel="next"'})
+        forge.api["/api/v3/orgs/o/repos"] = page
+        api = forges.github_api(f"{forge.url}/api/v3", "t", sleep=clock.sleep, clock=lambda: clock.now)
+        assert [r.name for r in forges.github_repos(api, "o")] == ["o/a", "o/b"]
+    assert clock.slept == [11.0]
