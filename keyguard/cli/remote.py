@@ -226,20 +226,16 @@ def _one_repository(url: str, shown: str, fmt: str, output: str | None, show_sec
 
 def _actions_logs(api: Any, repo: str, runs: int, fmt: str, output: str | None, show_secrets: bool,
                   color: bool | None, s: Any, verify: bool) -> int:
-    from ..config.project import SetupError, read_baselines, suppressor_for
-    from ..model import Stats
-    from ..pipeline.plan import detection_for
-    from ..pipeline.run import run
+    from ..config.project import SetupError, read_baselines
+    from ..pipeline.plan import scan_actions_logs
     from ..report import render
-    from ..sources.actions_logs import ActionsLogsSource
 
     if fmt == "matrix":
         raise KeyguardError("--format matrix lists an organisation's repositories")
     try:
-        suppressor = suppressor_for(s, read_baselines(s.baseline_files))
+        result = scan_actions_logs(api, repo, runs, s, read_baselines(s.baseline_files))
     except SetupError as exc:
         raise KeyguardError(str(exc)) from None
-    result = run([ActionsLogsSource(api, repo, runs)], detection_for(s), Stats(), 1, None, suppressor)
     if verify:
         from .verify import verify_in_place
 
