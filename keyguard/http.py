@@ -47,7 +47,8 @@ class RequestFailed(Exception):
     """The request did not produce a response. The message never holds the URL or a header."""
 
 
-def _is_loopback(hostname: str) -> bool:
+def is_loopback(hostname: str) -> bool:
+    """``localhost`` or a loopback address (127.0.0.0/8, ::1): where plain http is acceptable."""
     if hostname == "localhost":
         return True
     try:
@@ -67,7 +68,7 @@ def parse_endpoints(value: str) -> dict[str, str]:
         parts = urlsplit(base)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise EndpointError(f"{ENDPOINTS_VARIABLE}: {host}: base URL must be http(s)://127.0.0.1:PORT")
-        if not _is_loopback(parts.hostname):
+        if not is_loopback(parts.hostname):
             raise EndpointError(
                 f"{ENDPOINTS_VARIABLE}: {host}: only loopback targets are accepted, not {parts.hostname}")
         endpoints[host] = base

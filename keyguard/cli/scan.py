@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import click
 
 from .common import KeyguardError, exit_for, project_options, setup_for
+from .remote import is_remote, remote_options, scan_remote
 
 if TYPE_CHECKING:
     from ..config.project import Setup
@@ -127,8 +128,9 @@ def run_scan(targets: tuple[str, ...], s: Setup, baseline: Baseline | None, *, m
 @click.command()
 @click.argument("targets", nargs=-1)
 @git_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]),
-              default="text", show_default=True, help="Report format.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github", "matrix"]),
+              default="text", show_default=True,
+              help="Report format (matrix: with --list, a GitHub Actions matrix of repositories).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
               help="Write the report to FILE instead of standard output.")
 @click.option("--baseline", type=click.Path(dir_okay=False),
@@ -142,18 +144,28 @@ def run_scan(targets: tuple[str, ...], s: Setup, baseline: Baseline | None, *, m
               help="Check each distinct key live with its provider (metadata calls only, no cost).")
 @speed_options
 @web_options
+@remote_options
 def scan(targets: tuple[str, ...], fmt: str, output: str | None, show_secrets: bool,
          color: bool | None, include_vendored: bool, verify: bool, history: bool, since_ref: str | None,
          staged: bool, baseline: str | None, fail_on: str | None, jobs: int | None, shard: str | None,
          config_file: str | None, no_config: bool, extra_rules: tuple[str, ...], enable: tuple[str, ...],
          disable: tuple[str, ...], skip: tuple[str, ...], max_pages: int | None, max_mb: int | None,
-         max_time: int | None, timeout: int | None, max_depth: int | None, cross_origin: bool) -> None:
-    """Scan files, directories, or - (standard input). Exit 0 clean, 1 findings, 2 error."""
+         max_time: int | None, timeout: int | None, max_depth: int | None, cross_origin: bool,
+         **remote: Any) -> None:
+    """Scan files, directories, - (standard input), a repository URL (--history/--since),
+    github:ORG, gitlab:GROUP or github:OWNER/REPO. Exit 0 clean, 1 findings, 2 error."""
     from ..config.project import SetupError, read_baselines
     from ..report import render
     from .verify import verify_in_place
 
     targets = targets or (".",)
+    if is_remote(targets, history, since_ref):  # a repository URL, github:ORG, gitlab:GROUP
+        scan_remote(targets, fmt, output, show_secrets, color, verify, history, since_ref, staged, {
+            **remote, "config_file": config_file, "no_config": no_config, "enable": enable,
+            "disable": disable, "extra_rules": extra_rules, "skip": skip, "fail_on": fail_on,
+            "baseline": baseline, "jobs": jobs, "shard": shard})
+    if fmt == "matrix" or any(remote.get(k) for k in ("list_only", "dask_spec", "state_dir")):
+        raise KeyguardError("--list, --format matrix, --state and --dask go with github:ORG or gitlab:GROUP")
     mode = git_mode(targets, history, since_ref, staged)
     # git findings' paths are relative to the repository's top level: its config applies,
     # also when keyguard runs in a subdirectory

@@ -6,7 +6,7 @@ Errors the user can act on come out as exceptions of the stage that found them (
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..model import ScanResult, Stats
 from ..sources import is_url
@@ -99,3 +99,14 @@ def scan_git(target: str, mode: str, ref: str | None, s: Setup, baseline: Baseli
     result = run(sources, detection_for(s), stats, jobs, repo.toplevel, suppressor)
     result.errors.extend(result.stats.extra.pop("git_warnings", []))
     return result
+
+
+def scan_actions_logs(api: Any, repo: str, runs: int, s: Setup,
+                      baseline: Baseline | None = None) -> ScanResult:
+    """The logs of OWNER/REPO's ``runs`` latest GitHub Actions runs (``api``: a GitHub API
+    client). Raises ``ForgeError`` when the runs cannot be listed."""
+    from ..config.project import suppressor_for
+    from ..sources.actions_logs import ActionsLogsSource
+
+    return run([ActionsLogsSource(api, repo, runs)], detection_for(s), Stats(), 1, None,
+               suppressor_for(s, baseline))

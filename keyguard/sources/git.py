@@ -43,7 +43,8 @@ class CatFileError(GitError):
         self.sha = sha
 
 
-def _env() -> dict[str, str]:
+def safe_env() -> dict[str, str]:
+    """The environment every git process runs in (also a clone's, which adds its own transport)."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY",
                         "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_NAMESPACE", "GIT_EXTERNAL_DIFF")}
@@ -63,7 +64,7 @@ class Repo:
     toplevel: str  # the work tree (or the git dir of a bare repo): finding paths are relative to it
     bare: bool
     shallow: bool
-    env: dict[str, str] = field(default_factory=_env)
+    env: dict[str, str] = field(default_factory=safe_env)
 
     def args(self, *args: str) -> list[str]:
         return ["git", "-C", self.path, *SAFE_CONFIG, *args]
