@@ -56,6 +56,10 @@ from .audit.cli import audit  # noqa: E402  (imports its heavy modules inside th
 
 cli.add_command(audit)
 
+from .cli_hook import hook  # noqa: E402  (the engine is imported only when an event is scanned)
+
+cli.add_command(hook)
+
 
 def project_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Options every scanning command shares: config, rule choice, skip patterns."""
