@@ -60,6 +60,10 @@ from .cli_hook import hook  # noqa: E402  (the engine is imported only when an e
 
 cli.add_command(hook)
 
+from .cli_redact import redact  # noqa: E402  (imports the engine inside the command)
+
+cli.add_command(redact)
+
 
 def project_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Options every scanning command shares: config, rule choice, skip patterns."""
