@@ -24,6 +24,8 @@ def redact(paths: tuple[str, ...], dry_run: bool) -> None:
     for path in paths:
         try:
             p = plan(path, engine)
+            if not dry_run:
+                apply(p)  # first: "replaced" is printed only for what was written
             for c in p.changes:
                 verb = "would replace" if dry_run else "replaced"
                 times = f" ({c.count} times)" if c.count > 1 else ""
@@ -31,8 +33,6 @@ def redact(paths: tuple[str, ...], dry_run: bool) -> None:
             for f in p.not_literal:
                 click.echo(f"{path}:{f.line}: {f.rule.name} {f.redacted}: found encoded "
                            f"({f.origin.get('encoding', 'escaped')}), not replaced: edit it by hand")
-            if not dry_run:
-                apply(p)
         except RedactError as exc:
             failed += 1
             click.echo(f"keyguard: {path}: {exc}", err=True)
