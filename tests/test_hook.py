@@ -115,3 +115,21 @@ def test_internal_error_policy(monkeypatch, make_key, fail_closed):
     v = hook.check("claude-code", clean, fail_closed=fail_closed)
     assert v.exit_code == (2 if fail_closed else 1)
     assert "internal error" in v.stderr and "a bug" not in v.stderr
+
+
+def test_hook_start_up_imports_nothing_heavy():
+    """Every prompt and tool call pays the hook's start-up: no YAML, HTTP, git or detect-secrets."""
+    import subprocess
+    import sys
+
+    code = ("import sys, io, json\n"
+            "sys.stdin = io.TextIOWrapper(io.BytesIO(json.dumps({'hook_event_name': 'UserPromptSubmit',"
+            " 'prompt': 'refactor the parser module please'}).encode()))\n"
+            "sys.argv = ['keyguard', 'hook', 'claude-code']\n"
+            "from keyguard.cli import main\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
+            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('yaml', 'requests', 'git', 'detect_secrets', 'urllib3'))\n"
+            "print(json.dumps([code, heavy]))\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert json.loads(p.stdout) == [0, []], p.stderr.decode()
