@@ -213,3 +213,26 @@ def test_codex_home_stands_in_for_dot_codex(tmp_path):
     (tmp_path / "elsewhere" / "sessions" / "2026" / "01" / "02").mkdir(parents=True)
     found = agent_locations.existing(str(tmp_path / "home"), codex_home=str(tmp_path / "elsewhere"))
     assert {f.location.path for f in found} == {".codex/config.toml", ".codex/sessions"}
+
+
+def test_generic_finding_raised_and_committed_or_published_config_at_least_high(tmp_path, rules, make_key):
+    acme = acme_value(4)
+    text = json.dumps({"mcpServers": {"acme": {"env": {"ACME_API_KEY": acme}}}}, indent=2)
+    engine = Engine(list(rules.values()))
+
+    def scan(**kw):
+        stats = Stats()
+        return scan_texts(config_texts(text, "repo/.mcp.json", stats, **kw), engine, stats, [KeyNamedValuePack()])
+
+    (local,) = scan()
+    assert local.severity == "medium" and local.secret == acme
+    (committed,) = scan(commit={"sha": "0" * 40})
+    assert committed.severity == "high" and "committed to git" in committed.reasons[-1]
+    (shipped,) = scan(published=True)
+    assert shipped.severity == "high" and "published package" in shipped.reasons[-1]
+    # a provider key's severity is kept when it is already high or worse
+    key = make_key("anthropic-api-key")
+    text = json.dumps({"mcpServers": {"a": {"env": {"ANTHROPIC_API_KEY": key}}}})
+    (f,) = scan(commit={"sha": "0" * 40})
+    assert rules["anthropic-api-key"].severity in ("high", "critical")
+    assert f.severity == rules["anthropic-api-key"].severity

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 from urllib.parse import parse_qsl, urlsplit
 
-from ..model import Finding, ScanText, Stats
+from ..key_named import is_key_name
+from ..model import Finding, ScanText, Stats, severity_rank
 from . import jsonwalk
 
 
@@ -115,20 +116,32 @@ def strip_jsonc(text: str) -> str:
 
 @dataclass
 class ConfigValueText(ScanText):
-    """``<json path>="<value>"``; ``name`` is the variable, header or flag the value belongs to."""
+    """``<json path>: <name>="<value>"``; ``name`` is the variable, header or flag the value
+    belongs to ("" for a config scanned as plain text)."""
 
     name: str = ""
     value_start: int = 0  # where the value starts in ``text``
     file_column: int = 0  # 1-based column of the value in its file line, 0 if not found
+    floor: str = ""  # the least severity of a finding here (a config in git or in a package)
+    floor_reason: str = ""
 
     def locate(self, findings: list[Finding]) -> None:
+        path = (self.origin or {}).get("json_path")
         for f in findings:
-            f.origin["json_path"] = (self.origin or {}).get("json_path", "")
+            if path:
+                f.origin["json_path"] = path
             if self.file_column and f.line == self.line_offset + 1:
                 shift = self.file_column - (self.value_start + 1)
                 f.column += shift
                 if f.end_line == f.line:
                     f.end_column += shift
+            if (self.name and f.rule.provider == "generic" and severity_rank(f.severity) < 1
+                    and is_key_name(self.name)):
+                f.severity = "medium"
+                f.reasons.append(f"{self.name}: a key-named value in an agent config")
+            if self.floor and severity_rank(f.severity) < severity_rank(self.floor):
+                f.severity = self.floor
+                f.reasons.append(self.floor_reason)
 
 
 def config_values(data: Any) -> Iterator[tuple[str, str, str]]:
@@ -185,17 +198,25 @@ def _flag_values(data: Any, prefix: str = "", depth: int = 0) -> Iterator[tuple[
 
 def config_texts(text: str, display: str, stats: Stats | None = None, abs_path: str | None = None,
                  root: str | None = None, agent: str | None = None,
-                 commit: dict[str, Any] | None = None) -> Iterator[ScanText]:
-    """The texts of one config file's values, or the whole file as text when it does not parse."""
+                 commit: dict[str, Any] | None = None, published: bool = False) -> Iterator[ScanText]:
+    """The texts of one config file's values, or the whole file as text when it does not parse.
+    A config in a git commit (``commit``) or in a published package makes every finding in it at
+    least high: each clone or download holds the key."""
     agent = agent or agent_config_kind(display) or "unknown"
+    floor, why = "", ""
+    if published:
+        floor, why = "high", f"an agent config ({agent}) shipped in a published package"
+    elif commit is not None:
+        floor, why = "high", f"an agent config ({agent}) committed to git: every clone holds it"
     try:
         data = parse_config(text, display)
     except ConfigError as exc:
         if stats is not None:
             stats.extra.setdefault("agent_configs_malformed", []).append(
                 {"path": display, "error": str(exc)})
-        yield ScanText(text=text, path=display, abs_path=abs_path, root=root, commit=commit,
-                       origin={"agent_config": agent, "malformed": True})
+        yield ConfigValueText(text=text, path=display, abs_path=abs_path, root=root, commit=commit,
+                              origin={"agent_config": agent, "malformed": True},
+                              floor=floor, floor_reason=why)
         return
     if stats is not None:
         stats.extra.setdefault("agent_configs", []).append({"path": display, "agent": agent})
@@ -205,11 +226,10 @@ def config_texts(text: str, display: str, stats: Stats | None = None, abs_path: 
         # the path names the server (context words), the name right before the value is the
         # variable the rules and ``variable_name`` read
         body = f"{path}: {name}="
-        out = f'{body}"{value}"'
         yield ConfigValueText(
-            text=out, path=display, abs_path=abs_path, root=root, commit=commit,
+            text=f'{body}"{value}"', path=display, abs_path=abs_path, root=root, commit=commit,
             line_offset=line - 1, origin={"agent_config": agent, "json_path": path},
-            name=name, value_start=len(body) + 1, file_column=column,
+            name=name, value_start=len(body) + 1, file_column=column, floor=floor, floor_reason=why,
         )
 
 
