@@ -236,3 +236,30 @@ def test_generic_finding_raised_and_committed_or_published_config_at_least_high(
     (f,) = scan(commit={"sha": "0" * 40})
     assert rules["anthropic-api-key"].severity in ("high", "critical")
     assert f.severity == rules["anthropic-api-key"].severity
+
+
+def test_home_texts_per_agent_summary(tmp_path, rules, make_key):
+    from keyguard.sources.agents import as_dict, count_findings, home_texts, reader_for
+
+    key, other = make_key("openai-project-key"), make_key("groq-api-key")
+    write(tmp_path, ".cursor/mcp.json", json.dumps({"mcpServers": {"o": {"env": {"OPENAI_API_KEY": key}}}}))
+    write(tmp_path, ".gemini/settings.json", json.dumps({"theme": "Dracula"}))
+    write(tmp_path, ".claude/projects/-home-me-app/s1.jsonl",
+          json.dumps({"sessionId": "s1", "message": {"content": f"GROQ_API_KEY={other}"}}) + "\n")
+    write(tmp_path, "unrelated/.mcp.json", json.dumps({"mcpServers": {"o": {"env": {"OPENAI_API_KEY": key}}}}))
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    stats = Stats()
+    seen = []
+    summary, texts = home_texts(str(tmp_path), stats, on_location=lambda f: seen.append(f.location.path))
+    found = scan_texts(texts, Engine(list(rules.values())), stats)
+    count_findings(summary, found)
+    assert as_dict(summary) == {
+        "Claude Code": {"locations": ["~/.claude/projects"], "files": 1, "findings": 1},
+        "Cursor": {"locations": ["~/.cursor/mcp.json"], "files": 1, "findings": 1},
+        "Gemini CLI": {"locations": ["~/.gemini/settings.json"], "files": 1, "findings": 0},
+    }
+    assert sorted(seen) == [".claude/projects", ".cursor/mcp.json", ".gemini/settings.json"]
+    assert sorted(f.path for f in found) == ["~/.claude/projects/-home-me-app/s1.jsonl", "~/.cursor/mcp.json"]
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before  # read-only
+    assert reader_for("a/.claude/projects/x/s.jsonl") == "transcript" and reader_for("a/.mcp.json") == "config"
+    assert reader_for("a/notes.jsonl") is None

@@ -1,0 +1,99 @@
+"""Agent files as a source: which reader a file needs, and the known locations under a home.
+
+``reader_for`` tells any scan (a directory, a git blob, a package's files) whether a path is an
+agent config or transcript and gives its texts; ``home_texts`` is ``scan --agents``: the known
+locations that exist under the home directory, read-only, each file shown as ``~/…``.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+from ..model import Finding, ScanText, Stats
+from . import agent_locations
+from .agent_configs import agent_config_kind, config_texts
+from .transcripts import transcript_agent, transcript_texts
+
+MAX_CONFIG_BYTES = 64 * 1024 * 1024  # a larger "config" is left to the plain-text reader
+
+
+def reader_for(path: str) -> str | None:
+    """"config", "transcript" or None for a file judged by its path."""
+    if agent_config_kind(path):
+        return "config"
+    if transcript_agent(path):
+        return "transcript"
+    return None
+
+
+def file_texts(path: str, display: str, stats: Stats | None = None, root: str | None = None,
+               agent: str | None = None, kind: str | None = None) -> Iterator[ScanText]:
+    """The texts of an agent file on disk (``kind``: "config" or "transcript"; judged by path
+    when not given). A config that cannot be decoded as UTF-8 is read with replacement marks."""
+    kind = kind or reader_for(path)
+    if kind == "transcript":
+        yield from transcript_texts(path, display, stats, root=root, agent=agent)
+        return
+    with open(path, "rb") as fh:
+        raw = fh.read(MAX_CONFIG_BYTES + 1)
+    if len(raw) > MAX_CONFIG_BYTES:
+        if stats is not None:
+            stats.skip(display, "agent config larger than 64 MiB")
+        return
+    yield from config_texts(raw.decode("utf-8", "replace"), display, stats, abs_path=path,
+                            root=root, agent=agent)
+
+
+@dataclass
+class AgentSummary:
+    locations: list[str] = field(default_factory=list)  # ~/… paths that existed
+    files: int = 0
+    findings: int = 0
+
+
+def home_texts(home: str, stats: Stats, codex_home: str | None = None,
+               on_location: Callable[[agent_locations.Found], None] | None = None,
+               ) -> tuple[dict[str, AgentSummary], Iterator[ScanText]]:
+    """(summary per agent, the texts of every agent file under ``home``) — the summary's
+    findings are counted by ``count_findings`` once the scan is done."""
+    found = agent_locations.existing(home, codex_home)
+    summary: dict[str, AgentSummary] = {}
+    for f in found:
+        summary.setdefault(f.location.agent, AgentSummary()).locations.append(_tilde(f.path, home))
+
+    def texts() -> Iterator[ScanText]:
+        for f in found:
+            if on_location is not None:
+                on_location(f)
+            kind = "transcript" if f.location.kind == "transcripts" else "config"
+            for path in agent_locations.files(f):
+                display = _tilde(path, home)
+                summary[f.location.agent].files += 1
+                stats.files += 1
+                try:
+                    stats.bytes += os.path.getsize(path)
+                    for st in file_texts(path, display, stats, agent=f.location.agent, kind=kind):
+                        st.origin = {**(st.origin or {}), "agent": f.location.agent}
+                        yield st
+                except OSError as exc:
+                    stats.skip(display, f"cannot read: {exc.strerror or exc}")
+
+    return summary, texts()
+
+
+def count_findings(summary: dict[str, AgentSummary], findings: list[Finding]) -> None:
+    for f in findings:
+        agent = (f.origin or {}).get("agent")
+        if agent in summary:
+            summary[agent].findings += 1
+
+
+def _tilde(path: str, home: str) -> str:
+    rel = os.path.relpath(path, home)
+    return "~/" + rel.replace(os.sep, "/") if not rel.startswith("..") else path
+
+
+def as_dict(summary: dict[str, AgentSummary]) -> dict[str, Any]:
+    return {agent: {"locations": s.locations, "files": s.files, "findings": s.findings}
+            for agent, s in sorted(summary.items())}
