@@ -131,3 +131,15 @@ def test_200_mb_transcript_in_bounded_memory(tmp_path, make_key):
     # the file is 200 MB; the scanner's peak stays a fraction of it (interpreter, rules, one record)
     print(f"200 MB transcript: peak RSS {peak_kib // 1024} MiB")
     assert peak_kib < 160 * 1024, f"peak RSS {peak_kib} KiB"
+
+
+def test_a_key_nested_deeper_than_the_walk_is_still_found(tmp_path, rules, make_key):
+    key = make_key("anthropic-api-key")
+    deep: object = {"apiKey": key}
+    for _ in range(200):
+        deep = {"d": deep}
+    path = tmp_path / "deep.jsonl"
+    path.write_text(json.dumps({"sessionId": SESSION, "payload": deep}) + "\n")
+    found, _ = scan(path, rules)
+    assert [(f.secret, f.line) for f in found] == [(key, 1)]
+    assert found[0].origin["json_path"].startswith("payload.d.d.")

@@ -30,7 +30,14 @@ def join_path(prefix: str, key: str | int) -> str:
 def leaves(value: Any, prefix: str = "", decode_nested: bool = True,
            depth: int = 0) -> Iterator[tuple[str, str]]:
     """(path, string) for every string of at least ``MIN_VALUE_CHARS`` in document order."""
-    if depth > MAX_DEPTH:
+    if depth > MAX_DEPTH:  # what lies deeper is scanned as its JSON text, not walked
+        if isinstance(value, (dict, list)):
+            try:
+                yield prefix, json.dumps(value, ensure_ascii=False)
+            except (ValueError, RecursionError):
+                pass
+        elif isinstance(value, str):
+            yield prefix, value
         return
     if isinstance(value, dict):
         for k, v in value.items():
