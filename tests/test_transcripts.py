@@ -39,7 +39,7 @@ def claude_records(key_in_result: str, key_in_prompt: str) -> list[dict]:
          "timestamp": "2026-11-30T10:00:02.000Z",
          "message": {"role": "user", "content": [
              {"tool_use_id": "toolu_01", "type": "tool_result", "content": mcp_output}]},
-         "toolUseResult": {"stdout": "ok, config read", "stderr": "", "interrupted": False}},
+         "toolUseResult": {"stdout": mcp_output, "stderr": "", "interrupted": False}},
     ]
 
 
@@ -52,7 +52,7 @@ def test_claude_code_transcript_escaped_tool_result(tmp_path, rules, make_key):
     assert transcript_agent(str(path)) == "Claude Code"
     found, stats = scan(path, rules)
     got = {f.secret: f for f in found}
-    assert set(got) == {in_result, in_prompt}
+    assert set(got) == {in_result, in_prompt} and len(found) == 2  # toolUseResult repeats the output
     p, r = got[in_prompt], got[in_result]
     assert (p.line, p.origin["json_path"], p.origin["session_id"], p.origin["timestamp"]) == (
         1, "message.content", SESSION, "2026-11-30T10:00:00.000Z")

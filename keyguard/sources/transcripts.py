@@ -46,6 +46,11 @@ class RecordText(ScanText):
     file_line: int = 0
 
     def locate(self, findings: list[Finding]) -> None:
+        # Claude Code keeps a tool's output twice in one record (``message`` and
+        # ``toolUseResult``): one finding per key and rule per record, the first path named
+        seen: set[tuple[str, str]] = set()
+        findings[:] = [f for f in findings
+                       if (f.rule.id, f.secret) not in seen and not seen.add((f.rule.id, f.secret))]
         for f in findings:
             value_line = f.line
             if self.joined is not None:
