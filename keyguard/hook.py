@@ -126,8 +126,8 @@ def _check(agent: str, text: str) -> Verdict:
 def _scan(items: list[tuple[str, str]]) -> list[Finding]:
     if not items:
         return []
-    from .engine import Engine
-    from .rules import load_rules
+    from .detect.engine import Engine
+    from .ruleset import load_rules
 
     joined = jsonwalk.join(iter(items))
     engine = Engine(load_rules())

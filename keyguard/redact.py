@@ -55,25 +55,24 @@ def tracked_by_git(path: str) -> bool:
     return r.returncode == 0
 
 
-def _findings(text: str, path: str, engine: Any) -> list[Finding]:
-    from .key_named import KeyNamedValuePack
-    from .scanner import scan_texts
-    from .sources.agent_configs import agent_config_kind, config_texts
-    from .sources.transcripts import transcript_texts
-
+def _findings(text: str, path: str, scanner: Any) -> list[Finding]:
+    """The raw text's findings, and those of its decoded values when it is an agent config or
+    transcript (keys inside escaped JSON)."""
     stats = Stats()
-    texts: list[Any] = [ScanText(text=text, path=path, abs_path=path)]
-    packs: list[Any] = []
-    if agent_config_kind(path):
-        texts += list(config_texts(text, path, stats, abs_path=path))
-        packs.append(KeyNamedValuePack())
-    elif path.endswith(".jsonl"):
-        texts = [*texts, *transcript_texts(path, path, stats)]
-    return scan_texts(texts, engine, stats, packs)
+    # under a name no reader claims: the raw text as it is (keys in comments, in escaped forms)
+    found = scanner.scan([ScanText(text=text, path=path + "\0raw", abs_path=path)], stats)
+    if path.endswith(".jsonl"):
+        from .sources.transcripts import record_texts
+
+        found += scanner.scan(record_texts(text, path, abs_path=path), stats)
+    else:
+        found += scanner.scan([ScanText(text=text, path=path, abs_path=path)], stats)
+    return found
 
 
-def plan(path: str, engine: Any) -> Plan:
-    """What redacting ``path`` would change (nothing is written)."""
+def plan(path: str, scanner: Any) -> Plan:
+    """What redacting ``path`` would change (nothing is written); ``scanner``: a
+    ``pipeline.run.Scanner``."""
     real = os.path.realpath(path)
     try:
         st = os.stat(real)
@@ -94,7 +93,7 @@ def plan(path: str, engine: Any) -> Plan:
     text = raw.decode("utf-8", "surrogateescape")
     by_secret: dict[str, Change] = {}
     not_literal: list[Finding] = []
-    for f in _findings(text, real, engine):
+    for f in _findings(text, real, scanner):
         if f.secret in by_secret:
             continue
         count = text.count(f.secret)

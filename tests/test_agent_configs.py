@@ -6,10 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from keyguard.engine import Engine
-from keyguard.key_named import KeyNamedValuePack
 from keyguard.model import Stats
-from keyguard.scanner import scan_texts
+from keyguard.pipeline.run import Detection, Scanner
 from keyguard.sources import agent_locations
 from keyguard.sources.agent_configs import agent_config_kind, config_texts, strip_jsonc
 
@@ -17,7 +15,7 @@ from keyguard.sources.agent_configs import agent_config_kind, config_texts, stri
 def scan_config(path: Path, rules, display: str | None = None):
     stats = Stats()
     texts = config_texts(path.read_text(), display or str(path), stats, abs_path=str(path))
-    found = scan_texts(texts, Engine(list(rules.values())), stats, [KeyNamedValuePack()])
+    found = Scanner(Detection(list(rules.values()))).scan(texts, stats)
     return found, stats
 
 
@@ -218,11 +216,11 @@ def test_codex_home_stands_in_for_dot_codex(tmp_path):
 def test_generic_finding_raised_and_committed_or_published_config_at_least_high(tmp_path, rules, make_key):
     acme = acme_value(4)
     text = json.dumps({"mcpServers": {"acme": {"env": {"ACME_API_KEY": acme}}}}, indent=2)
-    engine = Engine(list(rules.values()))
+    scanner = Scanner(Detection(list(rules.values())))
 
     def scan(**kw):
         stats = Stats()
-        return scan_texts(config_texts(text, "repo/.mcp.json", stats, **kw), engine, stats, [KeyNamedValuePack()])
+        return scanner.scan(config_texts(text, "repo/.mcp.json", stats, **kw), stats)
 
     (local,) = scan()
     assert local.severity == "medium" and local.secret == acme
@@ -251,7 +249,7 @@ def test_home_texts_per_agent_summary(tmp_path, rules, make_key):
     stats = Stats()
     seen = []
     summary, texts = home_texts(str(tmp_path), stats, on_location=lambda f: seen.append(f.location.path))
-    found = scan_texts(texts, Engine(list(rules.values())), stats)
+    found = Scanner(Detection(list(rules.values()))).scan(texts, stats)
     count_findings(summary, found)
     assert as_dict(summary) == {
         "Claude Code": {"locations": ["~/.claude/projects"], "files": 1, "findings": 1},

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from keyguard import redact as redact_mod
-from keyguard.engine import Engine
+from keyguard.pipeline.run import Detection, Scanner
 from keyguard.model import redact as redacted_form
 
 from .conftest import run_keyguard
@@ -114,7 +114,7 @@ def test_failure_at_each_step_leaves_the_old_file(tmp_path, monkeypatch, rules, 
     key = make_key("openai-project-key")
     path = transcript(tmp_path, [key])
     before = path.read_bytes()
-    plan = redact_mod.plan(str(path), Engine(list(rules.values())))
+    plan = redact_mod.plan(str(path), Scanner(Detection(list(rules.values()))))
     assert plan.changes and key.encode() not in plan.data
 
     def enospc(*a, **kw):
@@ -152,7 +152,7 @@ def test_failure_at_each_step_leaves_the_old_file(tmp_path, monkeypatch, rules, 
 def test_file_changed_while_redacting_is_not_replaced(tmp_path, rules, make_key):
     key = make_key("openai-project-key")
     path = transcript(tmp_path, [key])
-    plan = redact_mod.plan(str(path), Engine(list(rules.values())))
+    plan = redact_mod.plan(str(path), Scanner(Detection(list(rules.values()))))
     with open(path, "a") as fh:  # the agent appends a record meanwhile
         fh.write(json.dumps({"type": "user", "message": {"content": "more"}}) + "\n")
     after_append = path.read_bytes()

@@ -8,9 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from keyguard.engine import Engine
 from keyguard.model import Stats
-from keyguard.scanner import scan_texts
+from keyguard.pipeline.run import Detection, Scanner
 from keyguard.sources.transcripts import transcript_agent, transcript_texts
 
 SESSION = "3f1c2b9e-7d41-4a8e-9c55-0b7e1d2a4f60"
@@ -18,7 +17,7 @@ SESSION = "3f1c2b9e-7d41-4a8e-9c55-0b7e1d2a4f60"
 
 def scan(path: Path, rules):
     stats = Stats()
-    found = scan_texts(transcript_texts(str(path), stats=stats), Engine(list(rules.values())), stats)
+    found = Scanner(Detection(list(rules.values()))).scan(transcript_texts(str(path), stats=stats), stats)
     return found, stats
 
 
@@ -86,13 +85,12 @@ def test_codex_rollout_session_from_meta_and_unparsed_line(tmp_path, rules, make
 
 SCANNER = r"""
 import json, resource, sys
-from keyguard.engine import Engine
 from keyguard.model import Stats
-from keyguard.rules import load_rules
-from keyguard.scanner import scan_texts
+from keyguard.pipeline.run import Detection, Scanner
+from keyguard.ruleset import load_rules
 from keyguard.sources.transcripts import transcript_texts
 stats = Stats()
-found = scan_texts(transcript_texts(sys.argv[1], stats=stats), Engine(load_rules()), stats)
+found = Scanner(Detection(load_rules())).scan(transcript_texts(sys.argv[1], stats=stats), stats)
 print(json.dumps([[f.rule.id, f.line, f.origin.get("json_path")] for f in found]))
 """
 

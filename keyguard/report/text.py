@@ -4,7 +4,7 @@ from __future__ import annotations
 from itertools import groupby
 
 from ..model import severity_rank
-from ..scanner import ScanResult
+from ..model import ScanResult
 
 _COLORS = {"critical": "\033[1;31m", "high": "\033[31m", "medium": "\033[33m", "low": "\033[36m"}
 _RESET = "\033[0m"

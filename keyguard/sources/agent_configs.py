@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 from urllib.parse import parse_qsl, urlsplit
 
-from ..key_named import is_key_name
+from ..detect.key_named import is_key_name, key_named_findings
 from ..model import Finding, ScanText, Stats, severity_rank
 from . import jsonwalk
 
@@ -126,6 +126,12 @@ class ConfigValueText(ScanText):
     floor_reason: str = ""
 
     def locate(self, findings: list[Finding]) -> None:
+        """Add the key-named finding no rule made, then place every finding in the file."""
+        extra = key_named_findings(self)
+        if extra:
+            from ..detect.generic import without_overlap
+
+            findings += without_overlap(extra, findings)
         path = (self.origin or {}).get("json_path")
         for f in findings:
             if path:

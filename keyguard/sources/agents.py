@@ -12,8 +12,8 @@ from typing import Any, Callable, Iterator
 
 from ..model import Finding, ScanText, Stats
 from . import agent_locations
-from .agent_configs import agent_config_kind, config_texts
-from .transcripts import transcript_agent, transcript_texts
+from .agent_configs import ConfigValueText, agent_config_kind, config_texts
+from .transcripts import RecordText, record_texts, transcript_agent, transcript_texts
 
 MAX_CONFIG_BYTES = 64 * 1024 * 1024  # a larger "config" is left to the plain-text reader
 
@@ -43,6 +43,34 @@ def file_texts(path: str, display: str, stats: Stats | None = None, root: str | 
         return
     yield from config_texts(raw.decode("utf-8", "replace"), display, stats, abs_path=path,
                             root=root, agent=agent)
+
+
+_PACKAGE_DIRS = frozenset({"node_modules", "site-packages", "dist-packages"})
+
+
+def is_published(path: str) -> bool:
+    """A file inside an installed package (npm, pip): what its publisher shipped to everyone."""
+    return not _PACKAGE_DIRS.isdisjoint(path.replace("\\", "/").split("/"))
+
+
+def with_agent_files(texts: Iterator[ScanText], stats: Stats) -> Iterator[ScanText]:
+    """Pass ``texts`` through; turn an agent config into one text per value and a transcript
+    into one text per record — for every source (files, history blobs, staged changes). A
+    transcript read in chunks (a large file) is streamed again from disk, once, at its first
+    chunk; a config too large to be read whole stays plain text."""
+    for st in texts:
+        kind = None if isinstance(st, (ConfigValueText, RecordText)) else reader_for(st.path)
+        if kind == "config" and st.whole:
+            yield from config_texts(st.text, st.path, stats, abs_path=st.abs_path, root=st.root,
+                                    commit=st.commit, published=is_published(st.path))
+        elif kind == "transcript" and st.whole:
+            yield from record_texts(st.text, st.path, stats, root=st.root, commit=st.commit,
+                                    abs_path=st.abs_path)
+        elif kind == "transcript" and st.abs_path and st.commit is None:
+            if st.line_offset == 0 and st.column_offset == 0:
+                yield from transcript_texts(st.abs_path, st.path, stats, root=st.root)
+        else:
+            yield st
 
 
 @dataclass

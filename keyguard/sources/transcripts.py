@@ -67,44 +67,71 @@ def transcript_texts(path: str, display: str | None = None, stats: Stats | None 
     """One text per record of the JSONL file ``path`` (read line by line)."""
     display = display or path
     agent = agent or transcript_agent(path) or "unknown"
-    session: str | None = None  # Codex names the session once, in its first record
-    malformed = 0
+    lines = [0, 0]  # lines read, lines that were not JSON records
     with open(path, "rb") as fh:
-        lineno = 0
-        while True:
-            raw = fh.readline(MAX_LINE_BYTES)
-            if not raw:
-                break
-            lineno += 1
-            if len(raw) >= MAX_LINE_BYTES and not raw.endswith(b"\n"):
-                yield from _long_line(fh, raw, display, path, root, lineno, agent, stats)
-                continue
-            if not raw.strip():
-                continue
-            try:
-                record = json.loads(raw)
-            except (ValueError, RecursionError):
-                record = None
-            if not isinstance(record, dict):
-                malformed += 1
-                text = raw.decode("utf-8", "replace").rstrip("\n")
-                yield RecordText(text=text, path=display, abs_path=path, root=root,
-                                 origin={"transcript": agent, "unparsed": True}, file_line=lineno)
-                continue
-            session = _session_id(record) or session
-            origin: dict[str, Any] = {"transcript": agent}
-            if session:
-                origin["session_id"] = session
-            if isinstance(record.get("timestamp"), str):
-                origin["timestamp"] = record["timestamp"]
-            body = {k: v for k, v in record.items() if k not in _META}
-            joined = jsonwalk.join(jsonwalk.leaves(body))
-            if joined.text:
-                yield RecordText(text=joined.text, path=display, abs_path=path, root=root,
-                                 origin=origin, joined=joined, file_line=lineno)
+        def read() -> Iterator[bytes]:
+            while True:
+                raw = fh.readline(MAX_LINE_BYTES)
+                if not raw:
+                    return
+                if len(raw) >= MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                    lines[0] += 1
+                    yield from _long_line(fh, raw, display, path, root, lines[0], agent, stats)
+                    continue
+                yield raw
+
+        yield from _records(read(), display, path, root, agent, lines)
+    _count(stats, display, agent, lines)
+
+
+def record_texts(text: str, display: str, stats: Stats | None = None, root: str | None = None,
+                 agent: str | None = None, commit: dict[str, Any] | None = None,
+                 abs_path: str | None = None) -> Iterator[ScanText]:
+    """The same for a transcript already in memory (a git blob, a file read whole)."""
+    agent = agent or transcript_agent(display) or "unknown"
+    lines = [0, 0]
+    yield from _records(iter(text.splitlines(keepends=True)), display, abs_path, root, agent, lines, commit)
+    _count(stats, display, agent, lines)
+
+
+def _count(stats: Stats | None, display: str, agent: str, lines: list[int]) -> None:
     if stats is not None:
         stats.extra.setdefault("transcripts", []).append(
-            {"path": display, "agent": agent, "lines": lineno, "unparsed_lines": malformed})
+            {"path": display, "agent": agent, "lines": lines[0], "unparsed_lines": lines[1]})
+
+
+def _records(raws: Iterator[Any], display: str, path: str | None, root: str | None, agent: str,
+             lines: list[int], commit: dict[str, Any] | None = None) -> Iterator[ScanText]:
+    session: str | None = None  # Codex names the session once, in its first record
+    for raw in raws:
+        if isinstance(raw, ScanText):  # a piece of a line too long to parse
+            yield raw
+            continue
+        lines[0] += 1
+        lineno = lines[0]
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw)
+        except (ValueError, RecursionError):
+            record = None
+        if not isinstance(record, dict):
+            lines[1] += 1
+            text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+            yield RecordText(text=text.rstrip("\n"), path=display, abs_path=path, root=root, commit=commit,
+                             origin={"transcript": agent, "unparsed": True}, file_line=lineno)
+            continue
+        session = _session_id(record) or session
+        origin: dict[str, Any] = {"transcript": agent}
+        if session:
+            origin["session_id"] = session
+        if isinstance(record.get("timestamp"), str):
+            origin["timestamp"] = record["timestamp"]
+        body = {k: v for k, v in record.items() if k not in _META}
+        joined = jsonwalk.join(jsonwalk.leaves(body))
+        if joined.text:
+            yield RecordText(text=joined.text, path=display, abs_path=path, root=root, commit=commit,
+                             origin=origin, joined=joined, file_line=lineno)
 
 
 def _session_id(record: dict[str, Any]) -> str | None:
