@@ -204,15 +204,16 @@ def _flag_values(data: Any, prefix: str = "", depth: int = 0) -> Iterator[tuple[
 
 def config_texts(text: str, display: str, stats: Stats | None = None, abs_path: str | None = None,
                  root: str | None = None, agent: str | None = None,
-                 commit: dict[str, Any] | None = None, published: bool = False) -> Iterator[ScanText]:
+                 commit: dict[str, Any] | None = None, published: bool = False,
+                 in_git: bool = False) -> Iterator[ScanText]:
     """The texts of one config file's values, or the whole file as text when it does not parse.
-    A config in a git commit (``commit``) or in a published package makes every finding in it at
-    least high: each clone or download holds the key."""
+    A config in git (``commit``, or ``in_git``: staged) or in a published package makes every
+    finding in it at least high: each clone or download holds the key."""
     agent = agent or agent_config_kind(display) or "unknown"
     floor, why = "", ""
     if published:
         floor, why = "high", f"an agent config ({agent}) shipped in a published package"
-    elif commit is not None:
+    elif commit is not None or in_git:
         floor, why = "high", f"an agent config ({agent}) committed to git: every clone holds it"
     try:
         data = parse_config(text, display)

@@ -61,8 +61,11 @@ def with_agent_files(texts: Iterator[ScanText], stats: Stats) -> Iterator[ScanTe
     for st in texts:
         kind = None if isinstance(st, (ConfigValueText, RecordText)) else reader_for(st.path)
         if kind == "config" and st.whole:
+            # a git blob (history, --since, --staged) is read from no file on disk: its config is
+            # in git, or about to be, and every clone holds it
+            in_git = st.commit is not None or (st.abs_path is None and st.root is not None)
             yield from config_texts(st.text, st.path, stats, abs_path=st.abs_path, root=st.root,
-                                    commit=st.commit, published=is_published(st.path))
+                                    commit=st.commit, in_git=in_git, published=is_published(st.path))
         elif kind == "transcript" and st.whole:
             yield from record_texts(st.text, st.path, stats, root=st.root, commit=st.commit,
                                     abs_path=st.abs_path)
@@ -108,6 +111,38 @@ def home_texts(home: str, stats: Stats, codex_home: str | None = None,
                     stats.skip(display, f"cannot read: {exc.strerror or exc}")
 
     return summary, texts()
+
+
+class AgentsSource:
+    """``scan --agents``: the agent files under a home directory, read in this process."""
+
+    pool_min_items = 1 << 30  # a home's agent files: one process (the transcripts stream)
+    pool_min_jobs = 1 << 30
+
+    def __init__(self, home: str, codex_home: str | None = None,
+                 on_location: Callable[[agent_locations.Found], None] | None = None) -> None:
+        self.home, self.codex_home, self.on_location = home, codex_home, on_location
+        self.summary: dict[str, AgentSummary] = {}
+        self._texts: Iterator[ScanText] = iter(())
+
+    def items(self, stats: Stats) -> Iterator[Any]:
+        self.summary, self._texts = home_texts(self.home, stats, self.codex_home, self.on_location)
+        yield "agents"
+
+    def batches(self, items: Iterator[Any]) -> Iterator[list[Any]]:
+        yield list(items)
+
+    def stays_here(self, item: Any) -> bool:
+        return True
+
+    def texts(self, batch: Any, stats: Stats, gate: Any) -> Iterator[ScanText]:
+        for _ in batch:
+            yield from self._texts
+
+    def refine(self, findings: list[Finding], stats: Stats, errors: list[str]) -> list[Finding]:
+        count_findings(self.summary, findings)
+        stats.extra["agents"] = as_dict(self.summary)
+        return findings
 
 
 def count_findings(summary: dict[str, AgentSummary], findings: list[Finding]) -> None:
