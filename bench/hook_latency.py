@@ -23,12 +23,12 @@ sys.path.insert(0, str(ROOT))
 
 
 def events() -> dict[str, bytes]:
-    from keyguard.rules import load_rules
+    from keyguard.ruleset import load_rules
     from tests.factories import key_for
 
     rules = {r.id: r for r in load_rules()}
     key = key_for(rules["openai-project-key"], 7)
-    source = (ROOT / "keyguard" / "engine.py").read_text()[:10_000]
+    source = (ROOT / "keyguard" / "detect" / "engine.py").read_text()[:10_000]
     read = {"session_id": "b1c7", "transcript_path": "/tmp/t.jsonl", "cwd": "/tmp",
             "hook_event_name": "PostToolUse", "tool_name": "Read",
             "tool_input": {"file_path": "/tmp/engine.py"},
