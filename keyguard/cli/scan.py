@@ -177,7 +177,6 @@ def scan(targets: tuple[str, ...], fmt: str, output: str | None, show_secrets: b
          agents: bool = False) -> None:
     """Scan files, directories, or - (standard input). Exit 0 clean, 1 findings, 2 error."""
     from ..config.project import SetupError, read_baselines
-    from ..model import severity_rank
     from ..report import render
     from .verify import verify_in_place
 
@@ -210,5 +209,4 @@ def scan(targets: tuple[str, ...], fmt: str, output: str | None, show_secrets: b
     from .common import emit_report
 
     emit_report(render(fmt, result, show_secrets=show_secrets, color=use_color), output)
-    threshold = severity_rank(s.config.fail_on)
-    exit_for(any(severity_rank(f.severity) >= threshold for f in result.findings))
+    exit_for((f.severity for f in result.findings), s.config.fail_on)

@@ -36,7 +36,7 @@ def describe(rule: Rule) -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_rules(rules: list[Rule]) -> tuple[str, int]:
+def check_examples(rules: list[Rule]) -> tuple[str, int]:
     """Each rule against its own examples: positives must be found, negatives must not.
 
     Each rule runs alone, the way a scan judges it (entropy, placeholders, allow markers).
