@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 
-from .conftest import run_keyguard, scan_json
+from .helpers import keyguard, scan_report
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
@@ -37,7 +37,7 @@ def test_directory_scan_reads_configs_and_transcripts(tmp_path, make_key):
         {"type": "tool_result", "content": json.dumps({"stdout": f"XAI_API_KEY={xai}"})}]}}
     (tmp_path / ".claude" / "projects" / "-home-me-app" / "s1.jsonl").write_text(
         json.dumps({"sessionId": "s1", "message": {"content": "hi"}}) + "\n" + json.dumps(record) + "\n")
-    rc, report = scan_json(str(tmp_path))
+    rc, report = scan_report(str(tmp_path))
     assert rc == 1
     got = by_rule(report)
     assert set(got) == {"openai-project-key", "agent-config-key-named-value", "groq-api-key", "xai-api-key"}
@@ -66,7 +66,7 @@ def test_large_transcript_read_in_chunks_is_streamed_once(tmp_path, make_key):
         fh.write(filler * n)
         fh.write(json.dumps({"timestamp": "t", "type": "response_item",
                              "payload": {"output": json.dumps({"env": f"ANTHROPIC_API_KEY={key}"})}}) + "\n")
-    rc, report = scan_json(str(tmp_path))
+    rc, report = scan_report(str(tmp_path))
     (f,) = report["findings"]
     assert (f["line"], f["origin"]["session_id"], f["origin"]["json_path"]) == (n + 2, "abc", "payload.output<json>.env")
 
@@ -77,9 +77,9 @@ def test_committed_config_is_high_in_history_and_staged(tmp_path, make_key):
     git("init", "-q", cwd=repo)
     (repo / ".mcp.json").write_text(mcp_json(make_key("openai-project-key"), "Hq7vT2pLx9Wd"))
     git("add", ".mcp.json", cwd=repo)
-    rc, staged = scan_json(str(repo), "--staged")
+    rc, staged = scan_report(str(repo), "--staged")
     git("commit", "-qm", "mcp", cwd=repo)
-    rc2, history = scan_json(str(repo), "--history")
+    rc2, history = scan_report(str(repo), "--history")
     for report in (staged, history):
         got = by_rule(report)
         p = got["agent-config-key-named-value"]
@@ -104,8 +104,8 @@ def test_scan_agents_in_a_temp_home(tmp_path, make_key):
     before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in home.rglob("*") if p.is_file()}
     env = {**os.environ, "HOME": str(home)}
     env.pop("CODEX_HOME", None)
-    p = run_keyguard("scan", "--agents", "--format", "json", env=env)
-    err = p.stderr.decode()
+    p = keyguard("scan", "--agents", "--format", "json", env=env)
+    err = p.stderr
     assert p.returncode == 1, err
     report = json.loads(p.stdout)
     assert "keyguard: Cursor: ~/.cursor/mcp.json" in err and "keyguard: Codex: ~/.codex/config.toml" in err
@@ -116,17 +116,17 @@ def test_scan_agents_in_a_temp_home(tmp_path, make_key):
     assert report["stats"]["agents"]["Cursor"]["findings"] == 2
     assert sorted({f["path"] for f in report["findings"]}) == [
         "~/.claude/projects/-home-me-app/s9.jsonl", "~/.cursor/mcp.json"]
-    for out in (p.stdout.decode(), err):
+    for out in (p.stdout, err):
         assert key not in out and ant not in out  # reports never hold a full key
-    text = run_keyguard("scan", "--agents", "--no-color", env=env)
-    assert key not in text.stdout.decode() and "~/.cursor/mcp.json" in text.stdout.decode()
+    text = keyguard("scan", "--agents", "--no-color", env=env)
+    assert key not in text.stdout and "~/.cursor/mcp.json" in text.stdout
     assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in home.rglob("*") if p.is_file()} == before
-    bad = run_keyguard("scan", "--agents", str(home), env=env)
-    assert bad.returncode == 2 and "give no target" in bad.stderr.decode()
+    bad = keyguard("scan", "--agents", str(home), env=env)
+    assert bad.returncode == 2 and "give no target" in bad.stderr
 
 
 def test_scan_agents_with_nothing_there(tmp_path):
     env = {**os.environ, "HOME": str(tmp_path)}
     env.pop("CODEX_HOME", None)
-    p = run_keyguard("scan", "--agents", env=env)
-    assert p.returncode == 0 and "no known agent location exists" in p.stderr.decode()
+    p = keyguard("scan", "--agents", env=env)
+    assert p.returncode == 0 and "no known agent location exists" in p.stderr

@@ -8,7 +8,7 @@ import pytest
 
 from keyguard import hook
 
-from .conftest import run_keyguard
+from .helpers import keyguard
 
 BASE = {"session_id": "abc123", "transcript_path": "/home/me/.claude/projects/-app/abc123.jsonl",
         "cwd": "/home/me/app", "permission_mode": "default"}
@@ -16,10 +16,10 @@ CURSOR = {"conversation_id": "c-1", "generation_id": "g-1", "workspace_roots": [
           "cursor_version": "1.7.2"}
 
 
-def run_hook(agent: str, event: dict | bytes, *extra: str):
-    data = event if isinstance(event, bytes) else json.dumps(event).encode()
-    p = run_keyguard("hook", agent, *extra, input=data)
-    return p.returncode, p.stdout.decode(), p.stderr.decode()
+def run_hook(agent: str, event: dict | str, *extra: str):
+    data = event if isinstance(event, str) else json.dumps(event)
+    p = keyguard("hook", agent, *extra, stdin=data)
+    return p.returncode, p.stdout, p.stderr
 
 
 def test_prompt_with_a_key_is_blocked_and_the_message_is_redacted(make_key):
@@ -71,9 +71,9 @@ def test_tool_input_already_checked_is_not_blocked_again_after_the_tool(make_key
 
 def test_malformed_event_is_scanned_as_text(make_key):
     key = make_key("xai-api-key")
-    rc, _, err = run_hook("claude-code", f"not json {key}".encode())
+    rc, _, err = run_hook("claude-code", f"not json {key}")
     assert rc == 2 and key not in err
-    rc, out, err = run_hook("claude-code", b"{not json at all")
+    rc, out, err = run_hook("claude-code", "{not json at all")
     assert (rc, out) == (1, "") and "not a JSON object" in err  # a warning; the agent goes on
 
 

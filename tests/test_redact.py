@@ -15,7 +15,7 @@ from keyguard import redact as redact_mod
 from keyguard.pipeline.run import Detection, Scanner
 from keyguard.model import redact as redacted_form
 
-from .conftest import run_keyguard
+from .helpers import keyguard
 
 
 def transcript(tmp_path, keys):
@@ -34,8 +34,8 @@ def test_redact_in_place_byte_for_byte(tmp_path, rules, make_key):
     raw = path.read_bytes() + b"\xff\xfe not utf-8 \n"  # bytes that are not UTF-8 survive as they are
     path.write_bytes(raw)
     os.chmod(path, 0o600)
-    p = run_keyguard("redact", str(path))
-    out, err = p.stdout.decode(), p.stderr.decode()
+    p = keyguard("redact", str(path))
+    out, err = p.stdout, p.stderr
     assert p.returncode == 0, err
     assert "Rotate each key first" in err
     assert key not in out + err and other not in out + err
@@ -56,10 +56,10 @@ def test_dry_run_changes_nothing(tmp_path, make_key):
     key = make_key("groq-api-key")
     path = transcript(tmp_path, [key])
     before = path.read_bytes()
-    p = run_keyguard("redact", "--dry-run", str(path))
+    p = keyguard("redact", "--dry-run", str(path))
     assert p.returncode == 0 and path.read_bytes() == before
-    assert ": would replace" in p.stdout.decode() and "would redact 1 key in 1 file" in p.stdout.decode()
-    assert key not in p.stdout.decode()
+    assert ": would replace" in p.stdout and "would redact 1 key in 1 file" in p.stdout
+    assert key not in p.stdout
 
 
 def git(*args, cwd):
@@ -79,12 +79,12 @@ def test_git_tracked_file_refused_untracked_redacted(tmp_path, make_key):
     git("commit", "-qm", "log", cwd=repo)
     untracked = repo / "other.log"
     untracked.write_text(f"XAI_API_KEY={key}\n")
-    p = run_keyguard("redact", str(tracked), str(untracked))
-    err = p.stderr.decode()
+    p = keyguard("redact", str(tracked), str(untracked))
+    err = p.stderr
     assert p.returncode == 2
     assert f"{tracked}: tracked by git" in err and "history" in err and "Rotate the key first" in err
     assert tracked.read_text() == f"XAI_API_KEY={key}\n"
-    assert key not in untracked.read_text() and "redacted 1 key in 1 file; 1 not changed" in p.stdout.decode()
+    assert key not in untracked.read_text() and "redacted 1 key in 1 file; 1 not changed" in p.stdout
 
 
 def test_full_disk_mid_write_leaves_the_old_file(tmp_path, make_key):
