@@ -59,6 +59,30 @@ _FALLBACK = re.compile(
 )
 
 
+def main(agent: str, fail_closed: bool = False) -> None:
+    """Read one event on standard input, answer, and exit with the verdict's code."""
+    import sys
+
+    try:
+        raw = sys.stdin.buffer.read()
+    except OSError as exc:
+        sys.stderr.write(f"keyguard: cannot read the hook event: {exc.strerror or exc}\n")
+        sys.exit(EXIT_BLOCK if fail_closed else EXIT_WARN)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    verdict = check(agent, raw, fail_closed=fail_closed)
+    try:
+        if verdict.stdout:
+            sys.stdout.write(verdict.stdout)
+            sys.stdout.flush()
+        if verdict.stderr:
+            sys.stderr.write(verdict.stderr)
+            sys.stderr.flush()
+    except OSError:
+        pass  # the agent stopped listening: the exit code still says it
+    sys.exit(verdict.exit_code)
+
+
 @dataclass
 class Verdict:
     exit_code: int

@@ -118,7 +118,8 @@ def test_internal_error_policy(monkeypatch, make_key, fail_closed):
 
 
 def test_hook_start_up_imports_nothing_heavy():
-    """Every prompt and tool call pays the hook's start-up: no YAML, HTTP, git or detect-secrets."""
+    """Every prompt and tool call pays the hook's start-up: the console script runs it without
+    the command line (no click) and without YAML, HTTP, git or detect-secrets."""
     import subprocess
     import sys
 
@@ -126,10 +127,17 @@ def test_hook_start_up_imports_nothing_heavy():
             "sys.stdin = io.TextIOWrapper(io.BytesIO(json.dumps({'hook_event_name': 'UserPromptSubmit',"
             " 'prompt': 'refactor the parser module please'}).encode()))\n"
             "sys.argv = ['keyguard', 'hook', 'claude-code']\n"
-            "from keyguard.cli import main\n"
+            "from keyguard.entry import main\n"
             "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
             "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('yaml', 'requests', 'git', 'detect_secrets', 'urllib3'))\n"
+            "('yaml', 'requests', 'git', 'detect_secrets', 'urllib3', 'click'))\n"
             "print(json.dumps([code, heavy]))\n")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
     assert json.loads(p.stdout) == [0, []], p.stderr.decode()
+
+
+def test_other_hook_command_lines_go_through_the_command_line():
+    assert "Claude Code hook" in keyguard("hook", "claude-code", "--help").stdout
+    p = keyguard("hook", "claude-code", "--bogus", stdin="{}")
+    assert p.returncode == 2 and "No such option" in p.stderr
+    assert keyguard("hook", "claude-code", "--fail-closed", stdin="{}").returncode == 0
