@@ -141,3 +141,12 @@ def test_a_key_nested_deeper_than_the_walk_is_still_found(tmp_path, rules, make_
     found, _ = scan(path, rules)
     assert [(f.secret, f.line) for f in found] == [(key, 1)]
     assert found[0].origin["json_path"].startswith("payload.d.d.")
+
+
+def test_stats_name_at_most_a_thousand_transcripts(tmp_path):
+    from keyguard.sources import jsonwalk
+
+    stats = Stats()
+    for i in range(1003):
+        jsonwalk.note(stats, "transcripts", {"path": f"s{i}.jsonl"})
+    assert len(stats.extra["transcripts"]) == 1000 and stats.extra["transcripts_more"] == 3

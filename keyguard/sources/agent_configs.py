@@ -218,15 +218,12 @@ def config_texts(text: str, display: str, stats: Stats | None = None, abs_path: 
     try:
         data = parse_config(text, display)
     except ConfigError as exc:
-        if stats is not None:
-            stats.extra.setdefault("agent_configs_malformed", []).append(
-                {"path": display, "error": str(exc)})
+        jsonwalk.note(stats, "agent_configs_malformed", {"path": display, "error": str(exc)})
         yield ConfigValueText(text=text, path=display, abs_path=abs_path, root=root, commit=commit,
                               origin={"agent_config": agent, "malformed": True},
                               floor=floor, floor_reason=why)
         return
-    if stats is not None:
-        stats.extra.setdefault("agent_configs", []).append({"path": display, "agent": agent})
+    jsonwalk.note(stats, "agent_configs", {"path": display, "agent": agent})
     cursor = 0
     for path, name, value in config_values(data):
         line, column, cursor = _place(text, value, cursor)

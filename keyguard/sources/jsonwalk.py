@@ -64,6 +64,20 @@ def _nested_json(value: str) -> Any:
     return inner if isinstance(inner, (dict, list)) else None
 
 
+MAX_LISTED = 1000  # files named in a report's stats per list (a home holds thousands of sessions)
+
+
+def note(stats: Any, key: str, entry: dict[str, Any]) -> None:
+    """Name a file in ``stats.extra[key]`` (at most ``MAX_LISTED``; ``<key>_more`` counts the rest)."""
+    if stats is None:
+        return
+    listed = stats.extra.setdefault(key, [])
+    if len(listed) < MAX_LISTED:
+        listed.append(entry)
+    else:
+        stats.extra[f"{key}_more"] = stats.extra.get(f"{key}_more", 0) + 1
+
+
 @dataclass
 class Joined:
     """The strings of one record joined by newlines, with the path of each line range."""

@@ -95,9 +95,8 @@ def record_texts(text: str, display: str, stats: Stats | None = None, root: str 
 
 
 def _count(stats: Stats | None, display: str, agent: str, lines: list[int]) -> None:
-    if stats is not None:
-        stats.extra.setdefault("transcripts", []).append(
-            {"path": display, "agent": agent, "lines": lines[0], "unparsed_lines": lines[1]})
+    jsonwalk.note(stats, "transcripts",
+                  {"path": display, "agent": agent, "lines": lines[0], "unparsed_lines": lines[1]})
 
 
 def _records(raws: Iterator[Any], display: str, path: str | None, root: str | None, agent: str,
