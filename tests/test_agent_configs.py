@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from keyguard.model import Stats
-from keyguard.pipeline.run import Detection, Scanner
+from keyguard.pipeline.scanner import Detection, Scanner
 from keyguard.sources import agent_locations
 from keyguard.sources.agent_configs import agent_config_kind, config_texts, strip_jsonc
 

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from keyguard import redact as redact_mod
-from keyguard.pipeline.run import Detection, Scanner
+from keyguard.pipeline.scanner import Detection, Scanner
 from keyguard.model import redact as redacted_form
 
 from .helpers import keyguard

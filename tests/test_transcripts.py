@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from keyguard.model import Stats
-from keyguard.pipeline.run import Detection, Scanner
+from keyguard.pipeline.scanner import Detection, Scanner
 from keyguard.sources.transcripts import transcript_agent, transcript_texts
 
 SESSION = "3f1c2b9e-7d41-4a8e-9c55-0b7e1d2a4f60"
@@ -86,7 +86,7 @@ def test_codex_rollout_session_from_meta_and_unparsed_line(tmp_path, rules, make
 SCANNER = r"""
 import json, resource, sys
 from keyguard.model import Stats
-from keyguard.pipeline.run import Detection, Scanner
+from keyguard.pipeline.scanner import Detection, Scanner
 from keyguard.ruleset import load_rules
 from keyguard.sources.transcripts import transcript_texts
 stats = Stats()

@@ -14,7 +14,7 @@ def redact(paths: tuple[str, ...], dry_run: bool) -> None:
     atomically (the mode is kept; a crash or a full disk leaves the old file). Files git tracks
     are refused: the key stays in history. Rotate the key first. Exit 0: done (or nothing
     found); 2: a file could not be redacted."""
-    from ..pipeline.run import Detection, Scanner
+    from ..pipeline.scanner import Detection, Scanner
     from ..redact import ROTATE_FIRST, RedactError, apply, plan
     from ..ruleset import load_rules
 
