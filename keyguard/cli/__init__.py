@@ -11,8 +11,10 @@ from .. import __version__
 from .allow import allow
 from .audit import audit
 from .baseline import baseline
+from .hook import hook
 from .common import EXIT_ERROR
 from .merge import merge_reports
+from .redact import redact
 from .rules import rules
 from .scan import scan
 from .verify import verify_command
@@ -24,7 +26,7 @@ def cli() -> None:
     """Find leaked AI-provider keys in files, git history and browser bundles."""
 
 
-for command in (scan, baseline, allow, rules, merge_reports, verify_command, audit):
+for command in (scan, baseline, allow, rules, merge_reports, verify_command, audit, hook, redact):
     cli.add_command(command)
 
 

@@ -107,6 +107,29 @@ def git_toplevel(target: str) -> str:
     return target if os.path.realpath(top) == os.path.realpath(target) else top  # as given
 
 
+def agents_scan(s: Setup, baseline: Baseline | None) -> ScanResult:
+    """The known agent locations under $HOME: which exist is printed (standard error) as they
+    are read, a summary per agent after the scan; the report itself is the usual one."""
+    import os
+
+    from ..pipeline.plan import scan_agents
+
+    home = os.path.expanduser("~")
+
+    def existed(found: Any) -> None:
+        click.echo(f"keyguard: {found.location.agent}: ~/{found.location.path}", err=True)
+
+    result = scan_agents(home, s, baseline, os.environ.get("CODEX_HOME") or None, existed)
+    agents = result.stats.extra.get("agents") or {}
+    if not agents:
+        click.echo("keyguard: no known agent location exists under ~", err=True)
+    for agent, row in agents.items():
+        n = row["findings"]
+        click.echo(f"keyguard: {agent}: {len(row['locations'])} location(s), {row['files']} file(s), "
+                   f"{n} finding{'' if n == 1 else 's'}", err=True)
+    return result
+
+
 def run_scan(targets: tuple[str, ...], s: Setup, baseline: Baseline | None, *, mode: str | None = None,
              since_ref: str | None = None, include_vendored: bool = False, jobs: int = 1,
              shard: tuple[int, int] | None = None, limits: Limits | None = None,
@@ -142,6 +165,9 @@ def run_scan(targets: tuple[str, ...], s: Setup, baseline: Baseline | None, *, m
 @click.option("--color/--no-color", default=None, help="Colour text output (default: on a terminal).")
 @click.option("--verify", is_flag=True,
               help="Check each distinct key live with its provider (metadata calls only, no cost).")
+@click.option("--agents", is_flag=True,
+              help="Scan the coding agents' configs and transcripts under your home directory "
+                   "(Claude Code, Claude Desktop, Cursor, Windsurf, Codex, Gemini CLI); read-only.")
 @speed_options
 @web_options
 @remote_options
@@ -151,13 +177,19 @@ def scan(targets: tuple[str, ...], fmt: str, output: str | None, show_secrets: b
          config_file: str | None, no_config: bool, extra_rules: tuple[str, ...], enable: tuple[str, ...],
          disable: tuple[str, ...], skip: tuple[str, ...], max_pages: int | None, max_mb: int | None,
          max_time: int | None, timeout: int | None, max_depth: int | None, cross_origin: bool,
-         **remote: Any) -> None:
+         agents: bool = False, **remote: Any) -> None:
     """Scan files, directories, - (standard input), a repository URL (--history/--since),
     github:ORG, gitlab:GROUP or github:OWNER/REPO. Exit 0 clean, 1 findings, 2 error."""
     from ..config.project import SetupError, read_baselines
     from ..report import render
     from .verify import verify_in_place
 
+    if agents and (targets or history or since_ref or staged):
+        raise KeyguardError("--agents scans the agents' locations under your home: give no target")
+    if agents:
+        import os
+
+        targets = (os.path.expanduser("~"),)
     targets = targets or (".",)
     if is_remote(targets, history, since_ref):  # a repository URL, github:ORG, gitlab:GROUP
         scan_remote(targets, fmt, output, show_secrets, color, verify, history, since_ref, staged, {
@@ -166,7 +198,7 @@ def scan(targets: tuple[str, ...], fmt: str, output: str | None, show_secrets: b
             "baseline": baseline, "jobs": jobs, "shard": shard})
     if fmt == "matrix" or any(remote.get(k) for k in ("list_only", "dask_spec", "state_dir")):
         raise KeyguardError("--list, --format matrix, --state and --dask go with github:ORG or gitlab:GROUP")
-    mode = git_mode(targets, history, since_ref, staged)
+    mode = None if agents else git_mode(targets, history, since_ref, staged)
     # git findings' paths are relative to the repository's top level: its config applies,
     # also when keyguard runs in a subdirectory
     s = setup_for((git_toplevel(targets[0]),) if mode else targets, config_file, no_config, enable,
@@ -177,8 +209,11 @@ def scan(targets: tuple[str, ...], fmt: str, output: str | None, show_secrets: b
         raise KeyguardError(str(exc)) from None
     n_jobs, parsed_shard = speed(jobs, shard)
     limits = web_limits(max_pages, max_mb, max_time, timeout, max_depth, cross_origin)
-    result = run_scan(targets, s, accepted, mode=mode, since_ref=since_ref, include_vendored=include_vendored,
-                      jobs=n_jobs, shard=parsed_shard, limits=limits)
+    if agents:
+        result = agents_scan(s, accepted)
+    else:
+        result = run_scan(targets, s, accepted, mode=mode, since_ref=since_ref,
+                          include_vendored=include_vendored, jobs=n_jobs, shard=parsed_shard, limits=limits)
     if verify:
         verify_in_place(result.findings)
     use_color = color if color is not None else (output is None and sys.stdout.isatty())

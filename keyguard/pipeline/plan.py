@@ -70,6 +70,17 @@ def scan_targets(targets: list[str], s: Setup, baseline: Baseline | None = None,
     return result
 
 
+def scan_agents(home: str, s: Setup, baseline: Baseline | None = None,
+                codex_home: str | None = None, on_location: Callable[..., None] | None = None) -> ScanResult:
+    """``scan --agents``: the agent configs and transcripts under ``home`` (read-only); the
+    summary per agent lands in ``stats.extra["agents"]``."""
+    from ..config.project import suppressor_for
+    from ..sources.agents import AgentsSource
+
+    source = AgentsSource(home, codex_home, on_location)
+    return run([source], detection_for(s), Stats(), 1, None, suppressor_for(s, baseline))
+
+
 def scan_git(target: str, mode: str, ref: str | None, s: Setup, baseline: Baseline | None = None,
              jobs: int = 1, shard: tuple[int, int] | None = None) -> ScanResult:
     """``mode``: ``history`` (every blob of every ref; ``shard`` splits it by path), ``since``

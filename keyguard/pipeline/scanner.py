@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Protocol
 
 from ..detect.engine import Engine, byte_gate
 from ..model import Finding, Rule, ScanText, Stats, severity_rank
+from ..sources.agents import with_agent_files
 from ..sources.sourcemaps import with_source_maps
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ class Scanner:
         packs = self.detection.packs
         seen: set[tuple] = set()
         findings: list[Finding] = []
-        for st in with_source_maps(iter(texts), stats):
+        for st in with_agent_files(with_source_maps(iter(texts), stats), stats):
             found = self.engine.scan(st, stats)
             if packs:
                 from ..detect.generic import without_overlap

@@ -10,6 +10,7 @@ import os
 from typing import BinaryIO, Iterator, Protocol
 
 from ..model import ScanText, Stats
+from .agent_configs import agent_config_kind
 
 CHUNK_CHARS = 2 * 1024 * 1024  # characters handed to the engine at once
 OVERLAP = 16 * 1024  # longer than any match (rules cap a match at 8 KiB)
@@ -189,6 +190,8 @@ def bytes_texts(
         yield ScanText(text, shown, abs_path, origin={"encoding": encoding}, root=root)
         return
     wide = strings and b"\x00" in head
+    if gate is not None and agent_config_kind(shown):
+        gate = None  # a key-named value there is a key even with no rule's keyword in the file
     narrow_hit, wide_hit = gate.check(data, wide) if gate is not None else (True, wide)
     if narrow_hit:
         body = data[bom:] if bom else data
