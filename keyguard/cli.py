@@ -547,7 +547,7 @@ def rules_show(rule_id: str, **opts: object) -> None:
     rule = next((r for r in s.all_rules if r.id == rule_id), None)
     if rule is None:
         raise KeyguardError(f"no rule {rule_id!r}; see `keyguard rules list`")
-    from .rules_cli import describe
+    from .ruleset.check import describe
 
     click.echo(describe(rule), nl=False)
 
@@ -556,8 +556,8 @@ def rules_show(rule_id: str, **opts: object) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True))
 def rules_test(files: tuple[str, ...]) -> None:
     """Run the rules in FILES against their own examples. Exit 1 if any example fails."""
-    from .rules import RuleError, load_rules
-    from .rules_cli import test_rules
+    from .ruleset.load import RuleError, load_rules
+    from .ruleset.check import test_rules
 
     try:
         user_rules = load_rules(files, builtin=False)

@@ -19,9 +19,9 @@ import time
 import zlib
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
-from .engine import Engine, gate_patterns
+from .detect.engine import Engine, byte_gate as rules_gate
 from .model import Finding, Rule, Stats
-from .prefilter import ByteGate, rule_literals
+from .detect.prefilter import ByteGate
 from .scanner import Pack, ScanResult, finish, scan_texts, sort_key
 from .sources.bundles import with_source_maps
 from .sources.files import FileRef, Gate, ref_texts
@@ -54,7 +54,7 @@ def byte_gate(rules: list[Rule], packs: list[Pack]) -> ByteGate | None:
     """A gate for the rules' literals; none when a pack must see every text."""
     if packs:
         return None
-    return ByteGate.for_literals(*rule_literals([r.keywords for r in rules]), lambda: gate_patterns(rules))
+    return rules_gate(rules)
 
 
 def run_files(

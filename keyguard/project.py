@@ -16,7 +16,7 @@ from .config import Config, ConfigError, find_config_file, load_config
 from .model import Rule
 
 if TYPE_CHECKING:
-    from .detect_secrets_pack import GenericPack
+    from .detect.generic import GenericPack
     from .suppress import Suppressor
 
 
@@ -73,8 +73,8 @@ def _where(cfg: Config, key: str) -> str:
 
 
 def setup(targets: tuple[str, ...] | list[str], o: Overrides, use_baseline: bool = True) -> Setup:
-    from .detect_secrets_pack import PACK_NAME, pack_rules
-    from .rules import RuleError, load_rules
+    from .detect.generic import PACK_NAME, pack_rules
+    from .ruleset.load import RuleError, load_rules
 
     root = config_root(targets)
     cfg = read_config(root, o)
@@ -166,6 +166,6 @@ def suppressor_for(s: Setup, baseline: Baseline | None = None) -> Suppressor:
 def packs_for(s: Setup) -> list[GenericPack]:
     if not s.pack_rules:
         return []
-    from .detect_secrets_pack import GenericPack
+    from .detect.generic import GenericPack
 
     return [GenericPack(s.pack_rules)]

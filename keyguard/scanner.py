@@ -5,7 +5,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
 
-from .engine import Engine
+from .detect.engine import Engine
 from .exposure import mark_browser_exposed
 from .model import Finding, Rule, ScanText, Stats, severity_rank
 
@@ -51,7 +51,7 @@ def scan_texts(
         found = engine.scan(st, stats)
         locate = getattr(st, "locate", None)  # e.g. a source map adds each finding's original place
         if packs:
-            from .detect_secrets_pack import without_overlap
+            from .detect.generic import without_overlap
 
             for pack in packs:
                 found += without_overlap(pack.scan(st, stats), found)

@@ -4,9 +4,9 @@ from __future__ import annotations
 import base64
 import io
 
-from keyguard.engine import Engine
+from keyguard.detect.engine import Engine
 from keyguard.model import ScanText, Stats
-from keyguard.rules import build_rule
+from keyguard.ruleset.load import build_rule
 from keyguard.sources.files import read_texts
 from keyguard.scanner import scan_texts
 
@@ -137,7 +137,7 @@ def test_utf16_with_bom_and_invalid_utf8(rules, make_key):
 
 
 def test_runaway_user_regex_is_stopped_by_the_budget(monkeypatch):
-    import keyguard.engine as engine_mod
+    import keyguard.detect.engine as engine_mod
 
     monkeypatch.setattr(engine_mod, "REGEX_BUDGET_SECONDS", 0.3)
     slow = build_rule(

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from keyguard.engine import Engine
+from keyguard.detect.engine import Engine
 from keyguard.model import ScanText, Stats
 from keyguard.parallel import POOL_MIN_BLOBS
-from keyguard.prefilter import base64_fingerprints, hyperscan_available
+from keyguard.detect.prefilter import base64_fingerprints, hyperscan_available
 
 from .factories import key_for, line_for
 
@@ -42,7 +42,7 @@ def _corpus(rules, seed: int, ascii: bool = False) -> str:
 @needs_hyperscan
 @pytest.mark.parametrize("seed,ascii", [(1, False), (2, False), (3, True), (4, True)])
 def test_fast_and_plain_paths_find_the_same(rules, seed, ascii, monkeypatch):
-    monkeypatch.setattr("keyguard.engine.RULE_ENDS_AFTER_HITS", 0)  # rule ends from the first text
+    monkeypatch.setattr("keyguard.detect.engine.RULE_ENDS_AFTER_HITS", 0)  # rule ends from the first text
     rule_list = list(rules.values())
     text = _corpus(rule_list, seed, ascii)
     # keys glued to look-alike assignments: windows that Hyperscan's rule ends narrow
@@ -181,7 +181,8 @@ def test_hyperscan_patterns_open_only_real_repeats():
     """Rule ends come from the regex with each {m,n} opened to {m,} (a superset of its match
     ends, compiled far faster); escaped braces and braces in classes stay as they are, and a
     pattern the opening would change otherwise is used as written."""
-    from keyguard.engine import _open_repeats, _only_repeats_opened
+    from keyguard.detect.hyperscan import open_repeats
+    from keyguard.ruleset.regex import same_but_wider_repeats
 
     cases = {
         r"a{2,5}b": r"a{2,}b", r"\{3,5}": r"\{3,5}", r"[{2,5}]x{1,2}": r"[{2,5}]x{1,}",
@@ -189,10 +190,10 @@ def test_hyperscan_patterns_open_only_real_repeats():
         r"\\{2,3}": r"\\{2,}", r"[\]{1,2}]{5,6}": r"[\]{1,2}]{5,}",
     }
     for pattern, opened in cases.items():
-        assert _open_repeats(pattern) == opened
-        assert _only_repeats_opened(pattern, opened)
-    assert not _only_repeats_opened(r"\{3,5}", r"\{3,}")  # a literal changed: not a repeat
-    assert not _only_repeats_opened(r"a{2,5}", r"a{3,}")
+        assert open_repeats(pattern) == opened
+        assert same_but_wider_repeats(pattern, opened)
+    assert not same_but_wider_repeats(r"\{3,5}", r"\{3,}")  # a literal changed: not a repeat
+    assert not same_but_wider_repeats(r"a{2,5}", r"a{3,}")
 
 
 # -- directory scans: the byte gate's pattern questions ---------------------------------------
@@ -210,7 +211,7 @@ def test_pattern_gate_lets_through_all_the_plain_path_finds(tmp_path, rules, mon
     from keyguard.sources.bundles import with_source_maps
     from keyguard.sources.files import file_refs, read_texts, utf16_strings
 
-    monkeypatch.setattr("keyguard.prefilter.HYPERSCAN_AFTER_TEXTS", -1)  # Hyperscan from the start
+    monkeypatch.setattr("keyguard.detect.prefilter.HYPERSCAN_AFTER_TEXTS", -1)  # Hyperscan from the start
     monkeypatch.setattr(files, "WHOLE_FILE_BYTES", 4096)  # big.js is mapped, not read whole
     secret = "q8Z2vLx9Tm4kd7Rp1Wf6Hs3Nb0Yc5Gj8Ue2Ai"  # keyguard:allow
     google = key_for(rules["google-api-key"], 7)

@@ -192,11 +192,11 @@ def test_bad_shard_is_a_usage_error(corpus):
 
 @pytest.mark.parametrize("fast", [False, True])
 def test_the_gate_sees_a_keyword_across_block_borders(tmp_path, monkeypatch, fast):
-    from keyguard.prefilter import ByteGate
+    from keyguard.detect.prefilter import ByteGate
 
     gate = ByteGate(["aiza"], [])
     if fast:
-        monkeypatch.setattr("keyguard.prefilter.HYPERSCAN_AFTER_TEXTS", -1)
+        monkeypatch.setattr("keyguard.detect.prefilter.HYPERSCAN_AFTER_TEXTS", -1)
     monkeypatch.setattr(files, "WHOLE_FILE_BYTES", 700)
     for where in (4094, 4096 + 700 * 3 - 1):  # across the head's end, across a later block's
         p = tmp_path / f"k{where}.bin"

@@ -210,7 +210,7 @@ def _utf16_texts(data: bytes, path: str, abs_path: str | None, root: str | None)
 
 class Gate(Protocol):
     """Asked with a file's bytes before decoding: (may the text hold a finding, may its UTF-16LE
-    strings hold one — asked only if ``wide``). See ``keyguard.prefilter.ByteGate``."""
+    strings hold one — asked only if ``wide``). See ``keyguard.detect.prefilter.ByteGate``."""
 
     def check(self, data: bytes, wide: bool = False, part: bool = False) -> tuple[bool, bool]: ...
 

@@ -393,8 +393,8 @@ _TRUNCATED_WHILE_GATED = """
 import sys
 from keyguard.model import Stats
 from keyguard.parallel import byte_gate
-from keyguard.prefilter import ByteGate
-from keyguard.rules import load_rules
+from keyguard.detect.prefilter import ByteGate
+from keyguard.ruleset.load import load_rules
 from keyguard.sources.files import file_refs, ref_texts
 
 path = sys.argv[1]

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from hypothesis import assume, given, strategies as st
 
-from keyguard.engine import Engine
+from keyguard.detect.engine import Engine
 from keyguard.model import ScanText, Stats
-from keyguard.rules import load_rules
+from keyguard.ruleset.load import load_rules
 from keyguard.scanner import scan_texts
 from keyguard.sources import files
 from keyguard.sources.bundles import parse_source_map, with_source_maps
@@ -262,7 +262,7 @@ def test_config_loader(tmp_path: Path, data: bytes) -> None:
                             "context_lines", "examples"]), json_values, max_size=9), max_size=3)}).map(
            lambda d: json.dumps(d).encode()))
 def test_rules_loader(tmp_path: Path, data: bytes) -> None:
-    from keyguard.rules import RuleError, load_file
+    from keyguard.ruleset.load import RuleError, load_file
 
     path = tmp_path / "mine.yml"
     path.write_bytes(data)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from . import filters
-from .model import Finding, Rule, ScanText, Stats
+from . import judge
+from ..model import Finding, Rule, ScanText, Stats
 
 PACK_NAME = "generic"
 MAX_LINE = 10_000  # longer lines (minified bundles) are left to the provider rules
@@ -99,7 +99,7 @@ class GenericPack:
 
     def _ignored(self, secret: str, line: str, rule: Rule) -> bool:
         h = self._heuristic
-        if filters.placeholder_reason(secret):
+        if judge.placeholder_reason(secret):
             return True
         if (
             h.is_sequential_string(secret) or h.is_potential_uuid(secret)
@@ -121,7 +121,7 @@ class GenericPack:
         for index, line in enumerate(st.text.split("\n")):
             if len(line) > MAX_LINE or not line.strip() or _HASH_FIELD.search(line):
                 continue
-            marked = filters.has_allow_marker(line)
+            marked = judge.has_allow_marker(line)
             for rule, analyze in self._analyzers:
                 for secret in dict.fromkeys(analyze(line, st.path)):
                     if marked:

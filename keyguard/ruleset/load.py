@@ -10,28 +10,28 @@ import re
 from pathlib import Path
 from typing import Any, Iterable
 
-from .model import SEVERITIES, Rule
+from ..model import SEVERITIES, Rule
+from .regex import RegexError, compile_rule_regex
 
 
 class RuleError(Exception):
     """A rules file or a rule in it is unusable; the message names the file and the rule."""
 
 
-_HERE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parent.parent  # keyguard/
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,80}$")
 _KNOWN_KEYS = {
     "id", "name", "description", "regex", "keywords", "severity", "remediation", "context",
     "context_lines", "min_entropy", "confidence", "references", "examples", "provider",
 }
-MAX_WIDTH_CAP = 8192  # a match is never longer than this many characters
 
 
 def builtin_rules_dir() -> Path:
     """``keyguard/rules`` in an installed wheel, ``<checkout>/rules`` in a source tree."""
-    for candidate in (_HERE / "rules", _HERE.parent / "rules"):
+    for candidate in (_PACKAGE / "rules", _PACKAGE.parent / "rules"):
         if candidate.is_dir():
             return candidate
-    raise RuleError(f"built-in rules not found next to {_HERE}")
+    raise RuleError(f"built-in rules not found next to {_PACKAGE}")
 
 
 def _yaml_load(text: str, where: str, builtin: bool = False) -> Any:
@@ -97,7 +97,7 @@ def _snapshot_data(path: Path, raw: bytes) -> Any:
 
 
 def snapshot() -> str:
-    """The JSON snapshot of the built-in rules files (``python -m keyguard.rules`` writes it)."""
+    """The JSON snapshot of the built-in rules files (``python -m keyguard.ruleset`` writes it)."""
     files = {}
     examples: list[str] = []  # stood in for by "\0<index>\0" until the JSON is written
     for f in rule_files(builtin_rules_dir()):
@@ -208,103 +208,8 @@ def build_rule(raw: dict[str, Any], where: str, source: str = "") -> Rule:
 
 
 def compile_regex(pattern: str, where: str) -> tuple[re.Pattern[str], int, bool]:
-    """Compile a rule's regex after checking it cannot backtrack catastrophically.
-
-    Allowed: the RE2-compatible subset (no back-references, no look-around) and no quantifier of
-    variable length nested inside another. Matching happens in windows of bounded size, and the
-    engine keeps a time budget, so even a pathological pattern that slips through cannot hang.
-    """
+    """Compile a rule's regex once its shape is known to be safe (see ``regex.compile_rule_regex``)."""
     try:
-        compiled = re.compile(pattern)
-    except re.error as exc:
-        raise RuleError(f"{where}: invalid regex: {exc}") from None
-    from re import _parser as sre_parse  # type: ignore[attr-defined]
-
-    parsed = sre_parse.parse(pattern)
-    problem = _unsafe(parsed, inside_variable=False)
-    if problem:
-        raise RuleError(f"{where}: regex not allowed ({problem}); matching must stay linear-time")
-    lo, hi = parsed.getwidth()
-    if lo == 0:
-        raise RuleError(f"{where}: regex can match the empty string")
-    width = min(hi, MAX_WIDTH_CAP)
-    groups = compiled.groupindex
-    if groups and "secret" not in groups:
-        raise RuleError(f"{where}: named groups are not allowed except (?P<secret>...)")
-    return compiled, width, _spans_lines(parsed, bool(compiled.flags & re.DOTALL))
-
-
-def _spans_lines(items: Any, dotall: bool) -> bool:
-    """Can the pattern match a newline? If not, the engine searches only the keyword's line."""
-    from re import _constants as c  # type: ignore[attr-defined]
-
-    nl = ord("\n")
-    for op, av in items:
-        if op == c.LITERAL and av == nl:
-            return True
-        if op == c.NOT_LITERAL and av != nl:
-            return True
-        if op == c.ANY and dotall:
-            return True
-        if op == c.IN:
-            negate = any(o == c.NEGATE for o, _ in av)
-            has_nl = any(
-                (o == c.LITERAL and a == nl)
-                or (o == c.RANGE and a[0] <= nl <= a[1])
-                or (o == c.CATEGORY and a in (c.CATEGORY_SPACE, c.CATEGORY_NOT_DIGIT,
-                                              c.CATEGORY_NOT_WORD, c.CATEGORY_LINEBREAK))
-                for o, a in av
-            )
-            if has_nl != negate:
-                return True
-        if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT) and _spans_lines(av[2], dotall):
-            return True
-        if op == c.SUBPATTERN and _spans_lines(av[-1], dotall or bool(av[1] & re.DOTALL)):
-            return True
-        if op == c.ATOMIC_GROUP and _spans_lines(av, dotall):
-            return True
-        if op == c.BRANCH and any(_spans_lines(b, dotall) for b in av[1]):
-            return True
-    return False
-
-
-def _unsafe(items: Any, inside_variable: bool) -> str | None:
-    from re import _constants as c  # type: ignore[attr-defined]
-
-    for op, av in items:
-        if op in (c.GROUPREF, c.GROUPREF_EXISTS):
-            return "back-reference"
-        if op in (c.ASSERT, c.ASSERT_NOT):
-            return "look-around"
-        if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
-            lo, hi, body = av
-            variable = lo != hi
-            if variable and inside_variable:
-                return "nested quantifier"
-            found = _unsafe(body, inside_variable or variable)
-            if found:
-                return found
-        elif op == c.SUBPATTERN:
-            found = _unsafe(av[-1], inside_variable)
-            if found:
-                return found
-        elif op == c.ATOMIC_GROUP:
-            found = _unsafe(av, inside_variable)
-            if found:
-                return found
-        elif op == c.BRANCH:
-            branches = av[1]
-            if inside_variable and any(b.getwidth() != (1, 1) for b in branches):
-                return "alternation inside a repeated group"
-            for b in branches:
-                found = _unsafe(b, inside_variable)
-                if found:
-                    return found
-    return None
-
-
-
-if __name__ == "__main__":  # python -m keyguard.rules: refresh the built-in rules' snapshot
-    out = builtin_rules_dir() / SNAPSHOT_NAME
-    out.write_text(snapshot(), encoding="utf-8")
-    print(f"wrote {out}")
+        return compile_rule_regex(pattern)
+    except RegexError as exc:
+        raise RuleError(f"{where}: {exc}") from None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from .model import Rule, ScanText, Stats, redact
+from ..model import Rule, ScanText, Stats, redact
 
 
 def describe(rule: Rule) -> str:
@@ -42,7 +42,7 @@ def test_rules(rules: list[Rule]) -> tuple[str, int]:
     Each rule runs alone, the way a scan judges it (entropy, placeholders, allow markers).
     Returns the report and the number of failures; a rule without a positive example fails.
     """
-    from .engine import Engine
+    from ..detect.engine import Engine
 
     out: list[str] = []
     failed = 0

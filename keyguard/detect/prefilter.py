@@ -19,14 +19,6 @@ HYPERSCAN_MIN_CHARS = 256 * 1024  # below this in all, start-up and call overhea
 HYPERSCAN_AFTER_TEXTS = 64  # ...unless many texts come: then compiling the database pays off
 # a base64 run: what the engine decodes; fingerprints count only inside one of these
 B64_RUN = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}")
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-
-
-def ascii_lower(text: str) -> str:
-    """Lower-case A-Z only, so that offsets stay the same as in ``text``."""
-    return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
-
-
 def base64_fingerprints(keyword: str, min_len: int = 4) -> set[str]:
     """Substrings that the base64 encoding of any text containing ``keyword`` must contain.
 
@@ -65,7 +57,7 @@ class PythonPrefilter:
             kw = _find_all(text.lower(), self.keywords)
         else:  # lower-case ASCII only, on the UTF-8 bytes, as Hyperscan's caseless mode does
             data = text.encode("utf-8", "surrogatepass")
-            kw = _bytes_to_chars(data, _find_all(data.lower(), self.keywords_b))
+            kw = bytes_to_chars(data, _find_all(data.lower(), self.keywords_b))
         b64: list[tuple[int, int]] = []
         if self.b64:
             for m in B64_RUN.finditer(text):
@@ -111,13 +103,13 @@ class HyperscanPrefilter:
 
         self.db.scan(data, match_event_handler=on_match)
         if len(data) != len(text):  # non-ASCII: map byte offsets to character offsets
-            raw = _bytes_to_chars(data, raw)
+            raw = bytes_to_chars(data, raw)
         kw = [(i, p) for i, p in raw if i < self.n_kw]
         b64 = [(i - self.n_kw, p) for i, p in raw if i >= self.n_kw]
         return kw, b64
 
 
-def _bytes_to_chars(data: bytes, hits: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def bytes_to_chars(data: bytes, hits: list[tuple[int, int]]) -> list[tuple[int, int]]:
     out = []
     last_b = last_c = 0
     for i, b in sorted(hits, key=lambda h: h[1]):
@@ -156,7 +148,7 @@ class ByteGate:
     Only for ASCII literals; ``for_literals`` returns None otherwise.
 
     With Hyperscan, a whole buffer is asked a narrower question: ``patterns()`` gives rule
-    patterns and the keywords they stand in for (see ``keyguard.engine.gate_patterns``; asked
+    patterns and the keywords they stand in for (see ``keyguard.detect.hyperscan.gate_patterns``; asked
     only once Hyperscan starts), so a file full of ``token`` passes only if a rule that needs
     ``token`` can match in it, and a base64 fingerprint counts only inside a base64 run long
     enough to be decoded. Blocks of a large file (``part``), and the plain path, ask for every
@@ -201,13 +193,13 @@ class ByteGate:
         # the literal API reads expressions as C strings (NUL ends them): the literals go in as
         # regexes of escaped bytes instead (and compile faster that way)
         if question == "narrow":
-            expressions = [_escaped(x) for x in self._literals]
+            expressions = [escaped_literal(x) for x in self._literals]
         elif question == "wide":
-            expressions = [_escaped(x.decode().encode("utf-16-le")) for x in self._literals]
+            expressions = [escaped_literal(x.decode().encode("utf-16-le")) for x in self._literals]
         else:
             kept = [x for x, c in zip(self._literals, self._caseless) if c and x not in self._replaced]
             fingerprints = [x for x, c in zip(self._literals, self._caseless) if not c]
-            expressions = self._patterns + [_escaped(x) for x in kept + fingerprints]
+            expressions = self._patterns + [escaped_literal(x) for x in kept + fingerprints]
             flags = [0] * len(self._patterns) + [caseless] * len(kept) + [0] * len(fingerprints)
             self._whole = (len(self._patterns) + len(kept), [len(x) for x in fingerprints])
         db = hs.Database(mode=hs.HS_MODE_BLOCK)  # type: ignore[attr-defined]
@@ -299,7 +291,7 @@ def _in_base64_run(data: bytes, start: int, end: int) -> bool:
     return run >= 22
 
 
-def _escaped(literal: bytes) -> bytes:
+def escaped_literal(literal: bytes) -> bytes:
     """A Hyperscan pattern that matches exactly these bytes."""
     return b"".join(b"\\x%02x" % c for c in literal)
 
