@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ..budget import OverBudget, time_budget
 from ..model import Finding, Rule, ScanText, Stats
 from . import judge
-from .base64 import decoded_text, runs_to_decode
+from .base64 import decoded_run, mostly_printable, runs_to_decode
 from .context import REACH, LineIndex, context_near, context_only, line_end, line_start, variable_name
 from .hyperscan import HS_MAX_WIDTH, RuleEnds, gate_patterns, narrow, utf8_of
 from .prefilter import (
@@ -114,7 +114,9 @@ class Engine:
         if hits < RULE_ENDS_MIN_HITS or not self._fast_wanted:
             return None
         if self._rule_ends is None:
-            if len(text) < RULE_ENDS_LINE_CHARS * (text.count("\n") + 1):
+            # long lines on average? judged on the text's first MiB (a whole map: 19 MB)
+            head = min(len(text), 1 << 20)
+            if head < RULE_ENDS_LINE_CHARS * (text.count("\n", 0, head) + 1):
                 return None
             self._hits_seen += hits
             if self._hits_seen < RULE_ENDS_AFTER_HITS:
@@ -295,17 +297,31 @@ class Engine:
         out: list[Finding] = []
         lines = LineIndex(text)
         for rs, re_ in runs_to_decode(text, [pos for _, pos in b64_hits], context_at):
-            decoded = decoded_text(text[rs:re_])
-            if decoded is None:
+            run = decoded_run(text, rs, re_)
+            if run is None:
                 continue
+            raw, decoded = run
             # keep the lines above and the line's start, so context words such as the variable
             # name still count for keys with no distinctive prefix
             prefix = text[line_start(text, rs, above=3):rs]
             combined = prefix + decoded
-            for c in self.candidates(combined):
+            # the same prefilter as any text (Hyperscan once started, on the bytes just decoded);
+            # whether the run is text at all is asked only of one that holds a keyword
+            prefilter = self._prefilter(combined)
+            utf8 = None
+            if isinstance(prefilter, HyperscanPrefilter):
+                head = utf8_of(prefix)
+                utf8 = head + raw if head is not None else None
+                hits, _ = prefilter.find(combined, utf8)
+            else:
+                hits, _ = prefilter.find(combined)
+            if not hits or not mostly_printable(raw, len(decoded)):
+                continue
+            combined_lines = LineIndex(combined)
+            for c in self._candidates(combined, hits, self._ends(combined, len(hits), utf8)):
                 if c.start < len(prefix):
                     continue
-                f = self._judge(c, combined, st, stats, origin_extra={"encoding": "base64"})
+                f = self._judge(c, combined, st, stats, combined_lines, origin_extra={"encoding": "base64"})
                 if f is None:
                     continue
                 # locate the finding at the encoded run in the artifact
