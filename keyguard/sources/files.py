@@ -338,8 +338,7 @@ def _one_file(ref: FileRef, stats: Stats, gate: Gate | None) -> Iterator[ScanTex
             if narrow and whole_map and data is not None:
                 # the bytes the gate read are the map's text: read once, and its UTF-8 kept for
                 # the engine's Hyperscan passes instead of encoding the text again
-                stats.bytes += len(data)
-                yield _whole_text(data, shown, ref.abs_path, ref.root)
+                yield from bytes_texts(data, shown, ref.abs_path, ref.root, stats, strings=False)
                 del data
             elif narrow:
                 del data
@@ -406,16 +405,6 @@ def _gate_stream(fh: BinaryIO, gate: Gate) -> tuple[bool, bool, int, bytes | Non
     return narrow, wide, total, None
 
 
-def _whole_text(data: bytes, shown: str, abs_path: str | None, root: str | None) -> ScanText:
-    """The text of a whole UTF-8 file held as bytes (``read_texts`` gives the same text)."""
-    bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
-    body = data[bom:] if bom else data
-    try:
-        return ScanText(body.decode("utf-8"), shown, abs_path, root=root, utf8=body)
-    except UnicodeDecodeError:
-        return ScanText(body.decode("utf-8", "replace"), shown, abs_path, root=root)
-
-
 def _bytes_texts(data: bytes, ref: FileRef, stats: Stats, gate: Gate | None) -> Iterator[ScanText]:
     """A whole small file: the same texts ``read_texts`` + ``utf16_strings`` give for it."""
     yield from bytes_texts(data, ref.shown, ref.abs_path, ref.root, stats, gate)
@@ -425,9 +414,9 @@ def bytes_texts(
     data: bytes, shown: str, abs_path: str | None, root: str | None, stats: Stats,
     gate: Gate | None = None, strings: bool = True,
 ) -> Iterator[ScanText]:
-    """The texts of bytes held whole (at most ``WHOLE_FILE_BYTES``): the ones ``read_texts``
-    gives, and with ``strings`` the UTF-16LE strings of a binary as ``utf16_strings`` does;
-    with a ``gate``, none that cannot hold a finding."""
+    """The texts of bytes held whole (at most ``WHOLE_FILE_BYTES``, or a whole source map): the
+    ones ``read_texts`` gives, and with ``strings`` the UTF-16LE strings of a binary as
+    ``utf16_strings`` does; with a ``gate``, none that cannot hold a finding."""
     stats.bytes += len(data)
     head = data[:4096]
     encoding, bom = _decoder_for(head)
