@@ -5,13 +5,16 @@ Corpora (built once into ~/.cache/keyguard-bench, or --cache DIR):
            site-packages, without __pycache__)
   bundles  big builds from the npm registry (`npm pack` of monaco-editor, three, pdfjs-dist,
            firebase and some @firebase packages), unpacked, plus a file of planted factory keys
+  published  every .js/.mjs/.map over 100 KB that `npm install` of five pinned packages
+           (monaco-editor, three, pdfjs-dist, firebase, @tensorflow/tfjs) brings, dependencies
+           included: base64-heavy builds and source maps up to 19 MB, nothing planted
   small    a 10-file directory: start-up cost of a pre-commit run
 
 For each corpus and tool: median wall time of N runs (the tools' runs interleaved), CPU
 (user+sys of the child, from wait4's rusage), peak RSS, MB/s (corpus bytes / wall), findings,
 and keyguard/other ratios.
 
-    python bench/run.py [--reps 3] [--corpus tree,bundles,small] [--tools keyguard,gitleaks,kingfisher]
+    python bench/run.py [--reps 3] [--corpus tree,bundles,published,small] [--tools keyguard,gitleaks,kingfisher]
                         [--keyguard-src DIR]   # another keyguard tree, e.g. an older commit
                         [--before-src DIR]     # and this one beside it, as "before"
                         [--cache DIR]
@@ -42,6 +45,14 @@ NPM_PACKAGES = [
     "monaco-editor@0.52.2", "three@0.170.0", "pdfjs-dist@4.8.69", "firebase@11.0.2",
     "@firebase/firestore@4.7.5", "@firebase/auth@1.8.1", "@firebase/database@1.0.10",
 ]
+
+# installed (not packed): their dependencies (@firebase/*, @tensorflow/tfjs-*) are part of it
+PUBLISHED_PACKAGES = [
+    "monaco-editor@0.57.0", "three@0.187.0", "pdfjs-dist@5.6.205", "firebase@11.10.0",
+    "@tensorflow/tfjs@4.22.0",
+]
+PUBLISHED_SUFFIXES = (".js", ".mjs", ".map")
+PUBLISHED_MIN_BYTES = 100_000
 
 
 # -- corpora --------------------------------------------------------------------------------------
@@ -102,6 +113,37 @@ def plant_keys(d: Path) -> int:
     (d / "config.env").write_text("\n".join(lines) + "\n")
     (d / "app.min.js").write_text(";".join(f"var k{i}={json.dumps(ln)}" for i, ln in enumerate(lines)))
     return len(rules)
+
+
+def published_corpus() -> Path:
+    """The big files of five published packages as npm installs them (405 files, 462 MB with
+    the versions pinned above), copied out of node_modules so that every scanner walks the same
+    files and none skips them as vendored."""
+    out = CACHE / "published"
+    done = out / ".complete"
+    if done.exists():
+        return out
+    npm = shutil.which("npm")
+    if not npm:
+        sys.exit("bench: npm is needed to build the published corpus")
+    prefix = CACHE / "published-npm"
+    prefix.mkdir(parents=True, exist_ok=True)
+    (prefix / "package.json").write_text('{"name": "kg-bench-published", "private": true}\n')
+    subprocess.run([npm, "install", "--ignore-scripts", "--no-audit", "--no-fund", "--save-exact",
+                    *PUBLISHED_PACKAGES], check=True, cwd=prefix, stdout=subprocess.DEVNULL)
+    if out.exists():
+        shutil.rmtree(out)
+    modules = prefix / "node_modules"
+    for dirpath, _, names in os.walk(modules):
+        for n in names:
+            src = Path(dirpath, n)
+            if (n.endswith(PUBLISHED_SUFFIXES) and not src.is_symlink()
+                    and src.stat().st_size > PUBLISHED_MIN_BYTES):
+                dest = out / src.relative_to(modules)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, dest)
+    done.write_text("")
+    return out
 
 
 def small_corpus() -> Path:
@@ -212,7 +254,7 @@ def main() -> None:
     global CACHE
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--corpus", default="tree,bundles,small")
+    ap.add_argument("--corpus", default="tree,bundles,published,small")
     ap.add_argument("--tools", default="keyguard,gitleaks,kingfisher")
     ap.add_argument("--keyguard-src", help="run keyguard from this source tree (PYTHONPATH)")
     ap.add_argument("--before-src", help="also run keyguard from this tree (an older commit), as 'before'")
@@ -235,7 +277,8 @@ def main() -> None:
         tools["kingfisher"] = (lambda c, o: (kingfisher_cmd(args.kingfisher, c, o), None),
                                kingfisher_count)
     print(f"machine: {os.cpu_count()} CPUs; python {sys.version.split()[0]}; tools: {', '.join(tools)}")
-    corpora = {"tree": tree_corpus, "bundles": bundles_corpus, "small": small_corpus}
+    corpora = {"tree": tree_corpus, "bundles": bundles_corpus, "published": published_corpus,
+               "small": small_corpus}
     results = {}
     for name in args.corpus.split(","):
         corpus = corpora[name]()

@@ -154,3 +154,50 @@ def test_runaway_user_regex_is_stopped_by_the_budget(monkeypatch):
     stats = Stats()
     assert eng.scan(ScanText("acme_" + "a" * 3000, "t"), stats) == []
     assert "slow" in eng.disabled and "budget" in eng.errors[0]
+
+
+def test_decoded_runs_are_judged_text_as_str_isprintable_would(rules, make_key):
+    """The printability test counts in C (bytes.translate), characters one by one only where
+    non-ASCII could change the answer: the same answer as counting every character."""
+    import random
+
+    from keyguard.detect.base64 import mostly_printable
+
+    def by_characters(text: str) -> bool:
+        printable = sum(1 for ch in text if ch.isprintable() or ch in "\n\r\t")
+        return not printable < len(text) * 0.95
+
+    odd = ["é", "\u00a0", "\u200b", "中", "\U0001F600", "\x85", "\u2028", "\ue000", "\U000e0001", "\x7f", "\x00"]
+    rnd = random.Random(19)
+    answers = set()
+    for _ in range(20_000):
+        share = rnd.random() * 0.2
+        text = "".join(rnd.choice(odd) if rnd.random() < share else rnd.choice("ab1 \n\t=")
+                       for _ in range(rnd.randint(16, 80)))
+        assert mostly_printable(text.encode(), len(text)) == by_characters(text), repr(text)
+        answers.add(by_characters(text))
+    assert answers == {True, False}
+    # and in a scan: a key in decoded non-ASCII text is found, one in decoded binary is not
+    key = make_key("google-api-key")
+    wide = base64.b64encode(f"# ünïcödé 𠮷\nGEMINI_API_KEY={key}\n".encode()).decode()
+    binary = base64.b64encode(bytes(range(1, 30)) * 2 + f"GEMINI_API_KEY={key}\n".encode()).decode()
+    assert [f.origin["encoding"] for f in scan(rules, f"a: {wide}\n")] == ["base64"]
+    assert scan(rules, f"a: {binary}\n") == []
+
+
+def test_a_base64_run_is_found_around_any_position_in_it():
+    import random
+
+    from keyguard.detect.base64 import run_at
+
+    rnd = random.Random(5)
+    for n in (10, 100, 70_000, 200_000):  # runs longer than the backward search's pieces
+        text = "".join(rnd.choice("ABab09+/") if rnd.random() < 0.9995 else rnd.choice("=-\n é")
+                       for _ in range(n))
+        for pos in [0, n - 1] + [rnd.randrange(n) for _ in range(20)]:
+            start, end = run_at(text, pos)
+            if text[pos] not in "=-\n é":
+                assert all(ch in "ABab09+/" for ch in text[start:pos + 1])
+                assert start == 0 or text[start - 1] not in "ABab09+/"
+                body_end = len(text[:end].rstrip("="))  # the run's end before its padding
+                assert body_end == n or text[body_end] not in "ABab09+/"

@@ -283,3 +283,79 @@ def test_blob_names_from_a_failing_source_are_read_then_the_failure_raised(tmp_p
     finally:
         reader.close()
     assert got == list(zip(shas, bodies))
+
+
+# -- directory scans: Hyperscan or not, one process or workers -----------------------------------
+def _bundle_tree(root: Path, rule_list) -> None:
+    """Keys of every rule in the shapes published bundles have: plain and minified lines, short
+    base64 runs, a long base64 run holding a JSON document, inline ``data:`` maps, a big ``.map``
+    (read on the large-file path) whose text holds a character outside the BMP, decoded text
+    that is not ASCII, and decoded bytes that are not text (never reported)."""
+    rnd = random.Random(19)
+    filler = "function(a){return a.b+c};" * 40
+    for i, rule in enumerate(rule_list):
+        line = line_for(rule, key_for(rule, 19_000 + i))
+        d = root / f"r{i:03}"
+        d.mkdir()
+        (d / "plain.py").write_text(f"x = 1\n{line}\n")
+        (d / "app.min.js").write_text(filler + line.replace("\n", " ") + ";" + filler)
+        encoded = base64.b64encode(f"{line}\n".encode()).decode()
+        (d / "secret.yaml").write_text(f"kind: Secret\ndata:\n  value: {encoded}\n")
+        wide = base64.b64encode(f"# ünïcödé 𠮷 \u200b\n{line}\n".encode()).decode()
+        (d / "wide.txt").write_text(f"blob = {wide}\n")
+        binary = base64.b64encode(bytes(rnd.randrange(32) for _ in range(200)) + line.encode()).decode()
+        (d / "binary.txt").write_text(f"blob = {binary}\n")
+        doc = json.dumps({"version": 3, "sources": ["a.js"], "sourcesContent": [filler * 20 + "\n" + line]})
+        inline = base64.b64encode(doc.encode()).decode()
+        (d / "bundle.js").write_text(f"{filler}\n//# sourceMappingURL=data:application/json;base64,{inline}\n")
+        (d / "long.txt").write_text("data = '" + base64.b64encode((filler * 50 + line).encode()).decode() + "'\n")
+    lines = [line_for(r, key_for(r, 29_000 + i)) for i, r in enumerate(rule_list)]
+    sources = ["𠮷 " + filler * 40 + "\n" + ln for ln in lines]
+    big = json.dumps({"version": 3, "sources": [f"s{i}.js" for i in range(len(sources))],
+                      "sourcesContent": sources, "mappings": "AAAA;" * 1000}, ensure_ascii=False)
+    (root / "big.js.map").write_text(big, encoding="utf-8")
+
+
+@needs_hyperscan
+def test_directory_scans_find_the_same_with_or_without_hyperscan_and_workers(tmp_path, rules, monkeypatch):
+    from keyguard.detect import prefilter
+    from keyguard.sources import decode
+    from keyguard.sources import files
+
+    from .pipeline_support import run_files
+
+    rule_list = list(rules.values())
+    _bundle_tree(tmp_path, rule_list)
+    assert (tmp_path / "big.js.map").stat().st_size > 64 * 1024
+    monkeypatch.setattr(decode, "WHOLE_FILE_BYTES", 64 * 1024)  # big.js.map: the large-file path
+    monkeypatch.setattr(files.FilesSource, "pool_min_items", 20)
+    monkeypatch.setattr(files, "BATCH_FILES", 16)
+    calls = []
+    real_find = prefilter.HyperscanPrefilter.find
+    monkeypatch.setattr(prefilter.HyperscanPrefilter, "find",
+                        lambda self, *a, **k: calls.append(1) or real_find(self, *a, **k))
+
+    def scan(jobs: int, fast: bool) -> list[tuple]:
+        with monkeypatch.context() as m:
+            for module in ("keyguard.detect.engine", "keyguard.detect.prefilter"):
+                m.setattr(f"{module}.hyperscan_available", lambda: fast)
+                m.setattr(f"{module}.HYPERSCAN_AFTER_TEXTS", -1)  # Hyperscan from the first text
+            stats = Stats()
+            result = run_files([str(tmp_path)], rule_list, stats, jobs, str(tmp_path))
+        return [(f.path, f.line, f.column, f.end_line, f.end_column, f.rule.id, f.secret,
+                 sorted((k, str(v)) for k, v in f.origin.items())) for f in result.findings]
+
+    plain = scan(1, fast=False)
+    assert not calls
+    fast = scan(1, fast=True)
+    assert calls  # Hyperscan read the texts, and the decoded base64 runs
+    assert fast == plain
+    assert scan(2, fast=True) == plain
+    assert scan(2, fast=False) == plain
+    paths = {p.split("/")[-1] for p, *_ in plain}
+    assert {"plain.py", "app.min.js", "secret.yaml", "wide.txt", "bundle.js", "long.txt", "big.js.map"} <= paths
+    assert "binary.txt" not in paths  # decoded, but not text
+    decoded = [k for k in plain if ("encoding", "base64") in k[7]]
+    assert len({k[6] for k in decoded}) >= len(rule_list)  # every rule's key found in base64
+    # (a few rules' lines do not survive JSON escaping: a PEM block's newlines)
+    assert len({k[5] for k in plain if k[0] == "big.js.map"}) >= len(rule_list) * 0.8

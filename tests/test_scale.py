@@ -209,10 +209,10 @@ def test_the_gate_sees_a_keyword_across_block_borders(tmp_path, monkeypatch, fas
     wide = tmp_path / "w.bin"
     wide.write_bytes(b"\x00" * 10 + b"." * 5000 + "AIZA".encode("utf-16-le") + b"." * 3000)
     with open(wide, "rb") as fh:
-        assert files.gate_stream(fh, gate) == (False, True, wide.stat().st_size)
+        assert files.gate_stream(fh, gate)[:3] == (False, True, wide.stat().st_size)
     (tmp_path / "none.bin").write_bytes(b"A.i.z.a" * 2000)
     with open(tmp_path / "none.bin", "rb") as fh:
-        assert files.gate_stream(fh, gate) == (False, False, 14000)
+        assert files.gate_stream(fh, gate)[:3] == (False, False, 14000)
 
 
 class _Trickle(io.BytesIO):

@@ -3,6 +3,11 @@
 A key may be stored base64-encoded (a Kubernetes Secret, a data: URL, a config blob). The
 prefilter reports where a keyword's base64 fingerprint occurs; a run is decoded only if it holds
 one, or if it sits where a context-only rule's word was seen (``OPENAI_KEY: c2stcHJvai0…``).
+
+Every step is linear in a run's length and done in C (binascii, the UTF-8 codec, bytes
+methods), never a Python loop over its characters: published bundles hold megabytes of base64
+(inline source maps, fonts, wasm), and the engine asks whether a decoded run holds a keyword
+(with the same prefilter as any text) before it asks whether the run is text at all.
 """
 from __future__ import annotations
 
@@ -15,7 +20,6 @@ from .prefilter import B64_RUN
 
 MIN_RUN = 24  # shorter runs cannot hold a key worth decoding
 _B64_CHARS = re.compile(r"[A-Za-z0-9+/]*")
-_NOT_B64 = re.compile(r"[^A-Za-z0-9+/]")
 _B64_PAD = re.compile(r"={0,2}")
 
 
@@ -45,21 +49,22 @@ def run_at(text: str, pos: int) -> tuple[int, int]:
     start, size = pos, 64
     while start > 0:  # back to the last character that is not base64, in growing pieces
         piece_start = max(0, start - size)
-        last = None
-        for last in _NOT_B64.finditer(text, piece_start, start):
-            pass
-        if last is not None:
-            start = last.end()
+        # the base64 characters at the piece's end, matched on the piece reversed (searching
+        # forward for the last other character tries a match at every position: 10x slower)
+        back = _B64_CHARS.match(text[piece_start:start][::-1]).end()  # type: ignore[union-attr]
+        if back < start - piece_start:
+            start -= back
             break
         start, size = piece_start, min(size * 2, 1 << 16)
-    end = _B64_CHARS.match(text, pos).end()
-    end = _B64_PAD.match(text, end).end()
+    end = _B64_CHARS.match(text, pos).end()  # type: ignore[union-attr]
+    end = _B64_PAD.match(text, end).end()  # type: ignore[union-attr]
     return start, end
 
 
-def decoded_text(token: str) -> str | None:
-    """The text a base64 run decodes to, if it is mostly printable UTF-8 of 16 bytes or more."""
-    body = token.rstrip("=")
+def decoded_run(text: str, start: int, end: int) -> tuple[bytes, str] | None:
+    """The bytes of the base64 run ``text[start:end]`` and their text, if they are 16 bytes or
+    more of UTF-8 (printable or not: see ``mostly_printable``)."""
+    body = text[start:end].rstrip("=")
     if len(body) % 4 == 1:
         return None
     try:
@@ -69,10 +74,28 @@ def decoded_text(token: str) -> str | None:
     if len(raw) < 16:
         return None
     try:
-        decoded = raw.decode("utf-8")
+        return raw, raw.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    printable = sum(1 for ch in decoded if ch.isprintable() or ch in "\n\r\t")
-    if printable < len(decoded) * 0.95:
-        return None
-    return decoded
+
+
+# printable ASCII, and the three controls a text holds
+_TEXT_ASCII = bytes(range(0x20, 0x7F)) + b"\t\n\r"
+_ASCII = bytes(range(0x80))
+_NOT_ASCII = bytes(range(0x80, 0x100))
+
+
+def mostly_printable(raw: bytes, chars: int) -> bool:
+    """Are at least 95% of the ``chars`` characters of the UTF-8 text ``raw`` printable (as
+    ``str.isprintable`` judges them) or tab, newline, carriage return? The printable ASCII bytes
+    are deleted (``bytes.translate``); only what remains, controls and non-ASCII, is looked at,
+    and its characters one by one only if that could change the answer."""
+    rest = raw.translate(None, _TEXT_ASCII)
+    bad = len(rest)  # ASCII controls, each one character
+    if bad and not rest.isascii():
+        controls = len(rest.translate(None, _NOT_ASCII))
+        wide = rest.translate(None, _ASCII).decode("utf-8")  # whole characters deleted: still UTF-8
+        bad = controls + len(wide)
+        if chars - bad < chars * 0.95:
+            bad = controls + (0 if wide.isprintable() else sum(1 for ch in wide if not ch.isprintable()))
+    return not chars - bad < chars * 0.95

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ..budget import OverBudget, time_budget
 from ..model import Finding, Rule, ScanText, Stats
 from . import judge
-from .base64 import decoded_text, runs_to_decode
+from .base64 import decoded_run, mostly_printable, runs_to_decode
 from .context import (
     REACH, LineIndex, PathContext, context_near, context_only, credential_name, line_end, line_start, path_words,
     variable_name,
@@ -34,6 +34,7 @@ USER_RULE_BUDGET_SECONDS = 30.0
 RULE_ENDS_MIN_HITS = 16
 RULE_ENDS_AFTER_HITS = 25_000  # each 8,000 hits saved 0.03-0.05 s; compiling costs 0.06-0.1 s
 RULE_ENDS_LINE_CHARS = 256
+INLINE_MAP_MARKER = "sourceMappingURL=data:"
 # a text whose path names a provider (``deepseek/config.py``) is searched whole for that
 # provider's context rules, up to this size
 PATH_CONTEXT_MAX_CHARS = 2_000_000
@@ -41,7 +42,10 @@ PATH_CONTEXT_MAX_CHARS = 2_000_000
 
 def byte_gate(rules: list[Rule]) -> ByteGate | None:
     """The gate a source asks before decoding raw bytes: can they hold a match of ``rules``?"""
-    gate = ByteGate.for_literals(*rule_literals([r.keywords for r in rules]), lambda: gate_patterns(rules))
+    # an inline source map is decoded (base64 or %-escapes) before it is scanned: its marker
+    # opens the gate as a keyword does (the Hyperscan patterns ask for it too)
+    keywords, b64 = rule_literals([r.keywords for r in rules] + [(INLINE_MAP_MARKER,)])
+    gate = ByteGate.for_literals(keywords, b64, lambda: gate_patterns(rules))
     if gate is not None:
         gate.path_words = frozenset(w for r in rules for w in path_words(r))
     return gate
@@ -125,7 +129,9 @@ class Engine:
         if hits < RULE_ENDS_MIN_HITS or not self._fast_wanted:
             return None
         if self._rule_ends is None:
-            if len(text) < RULE_ENDS_LINE_CHARS * (text.count("\n") + 1):
+            # long lines on average? judged on the text's first MiB (a whole map: 19 MB)
+            head = min(len(text), 1 << 20)
+            if head < RULE_ENDS_LINE_CHARS * (text.count("\n", 0, head) + 1):
                 return None
             self._hits_seen += hits
             if self._hits_seen < RULE_ENDS_AFTER_HITS:
@@ -314,17 +320,32 @@ class Engine:
         for rs, re_ in runs_to_decode(text, [pos for _, pos in b64_hits], context_at):
             if any(s <= rs and re_ <= e for s, e in st.decoded_elsewhere):
                 continue
-            decoded = decoded_text(text[rs:re_])
-            if decoded is None:
+            run = decoded_run(text, rs, re_)
+            if run is None:
                 continue
+            raw, decoded = run
             # keep the lines above and below the run, so context words such as the variable
             # name still count for keys with no distinctive prefix
             prefix = text[line_start(text, rs, above=3):rs]
-            combined = prefix + decoded + text[re_:line_end(text, re_, below=3)]
-            for c in self.candidates(combined):
+            suffix = text[re_:line_end(text, re_, below=3)]
+            combined = prefix + decoded + suffix
+            # the same prefilter as any text (Hyperscan once started, on the bytes just decoded);
+            # whether the run is text at all is asked only of one that holds a keyword
+            prefilter = self._prefilter(combined)
+            utf8 = None
+            if isinstance(prefilter, HyperscanPrefilter):
+                head, tail = utf8_of(prefix), utf8_of(suffix)
+                utf8 = head + raw + tail if head is not None and tail is not None else None
+                hits, _ = prefilter.find(combined, utf8)
+            else:
+                hits, _ = prefilter.find(combined)
+            if not hits or not mostly_printable(raw, len(decoded)):
+                continue
+            combined_lines = LineIndex(combined)
+            for c in self._candidates(combined, hits, self._ends(combined, len(hits), utf8)):
                 if not len(prefix) <= c.start < len(prefix) + len(decoded):
                     continue
-                f = self._judge(c, combined, st, stats, origin_extra={"encoding": "base64"})
+                f = self._judge(c, combined, st, stats, combined_lines, origin_extra={"encoding": "base64"})
                 if f is None:
                     continue
                 # locate the finding at the encoded run in the artifact

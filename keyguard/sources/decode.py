@@ -52,7 +52,10 @@ def read_texts(
     encoding, bom = (encoding, 0) if encoding else _decoder_for(head)
     origin = {"encoding": encoding} if encoding != "utf-8" else None
     decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
-    pending = decoder.decode(head[bom:])
+    # the head is decoded with the first block: a text read whole is then one string, not two
+    # joined (a copy of it, four bytes a character if one character is outside the BMP)
+    carry = head[bom:]
+    pending = ""
     stats.bytes += len(head)
     line_offset = 0
     column_offset = 0
@@ -63,12 +66,14 @@ def read_texts(
         while not eof and len(pending) < limit:
             # no more bytes than the chunk lacks characters (a byte is at most one character),
             # so that each character is copied once or twice, not four times
-            block = fh.read(max(limit - len(pending), 1 << 16))
+            block = fh.read(max(limit - len(pending) - len(carry), 1 << 16))
+            stats.bytes += len(block)
+            if carry:
+                block, carry = carry + block, b""
             if not block:
                 pending += decoder.decode(b"", final=True)
                 eof = True
                 break
-            stats.bytes += len(block)
             pending += decoder.decode(block)
         if eof and len(pending) <= limit:
             yield ScanText(pending, path, abs_path, line_offset, column_offset, origin=origin, root=root,
@@ -141,23 +146,25 @@ GATE_OVERLAP = 1024  # bytes kept between blocks: longer than any gate literal (
 GATE_WHOLE_MAX_BYTES = 64 * 2**20  # larger files: the gate asks for keywords block by block
 
 
-def gate_stream(fh: BinaryIO, gate: Gate) -> tuple[bool, bool, int]:
-    """The gate's answers for a large file, and the number of bytes read: asked of the whole
-    file at once where the gate can ask its rules' patterns (Hyperscan) and the file is at most
-    ``GATE_WHOLE_MAX_BYTES``, else read block by block (bounded memory either way). Not UTF-8
-    (a BOM, UTF-16 text): decoded as before, no question asked.
+def gate_stream(fh: BinaryIO, gate: Gate) -> tuple[bool, bool, int, bytes | None]:
+    """The gate's answers for a large file, the number of bytes read, and the file's bytes if
+    they were read whole: asked of the whole file at once where the gate can ask its rules'
+    patterns (Hyperscan) and the file is at most ``GATE_WHOLE_MAX_BYTES``, else read block by
+    block (bounded memory either way). Not UTF-8 (a BOM, UTF-16 text): decoded as before, no
+    question asked.
 
     Read, not memory-mapped: a mapped file truncated by another process mid-scan kills the
     reader with SIGBUS, which no handler can turn into a clean skip."""
     fh.seek(0)
     head = fh.read(4096)
     if _decoder_for(head)[0] != "utf-8":
-        return True, False, len(head)
+        return True, False, len(head), None
     size = os.fstat(fh.fileno()).st_size
     ask_wide = b"\x00" in head and size <= BINARY_UTF16_MAX
     if size <= GATE_WHOLE_MAX_BYTES and gate.reads_in_place():
         data = head + fh.read(max(size - len(head), 0) + 1)
-        return (*gate.check(data, ask_wide), len(data))
+        whole = data if len(data) <= size else None  # grown since fstat: read again, as it is now
+        return (*gate.check(data, ask_wide), len(data), whole)
     narrow = wide = False
     total = len(head)
     tail = b""
@@ -170,16 +177,16 @@ def gate_stream(fh: BinaryIO, gate: Gate) -> tuple[bool, bool, int]:
         tail = (tail + block)[-GATE_OVERLAP:]
         block = fh.read(WHOLE_FILE_BYTES)
         total += len(block)
-    return narrow, wide, total
+    return narrow, wide, total, None
 
 
 def bytes_texts(
     data: bytes, shown: str, abs_path: str | None, root: str | None, stats: Stats,
     gate: Gate | None = None, strings: bool = True,
 ) -> Iterator[ScanText]:
-    """The texts of bytes held whole (at most ``WHOLE_FILE_BYTES``): the ones ``read_texts``
-    gives, and with ``strings`` the UTF-16LE strings of a binary as ``utf16_strings`` does;
-    with a ``gate``, none that cannot hold a finding."""
+    """The texts of bytes held whole (at most ``WHOLE_FILE_BYTES``, or a whole source map): the
+    ones ``read_texts`` gives, and with ``strings`` the UTF-16LE strings of a binary as
+    ``utf16_strings`` does; with a ``gate``, none that cannot hold a finding."""
     stats.bytes += len(data)
     if gate is not None and gate.opens(shown):
         gate = None

@@ -187,15 +187,21 @@ def _one_file(ref: FileRef, stats: Stats, gate: Gate | None) -> Iterator[ScanTex
         return
     with os.fdopen(fd, "rb") as fh:  # large, or grew since fstat: stream it
         try:
-            narrow, wide, gated = True, True, 0
+            narrow, wide, gated, data = True, True, 0, None
             if gate is not None and not gate.opens(shown):
-                narrow, wide, gated = gate_stream(fh, gate)
+                narrow, wide, gated, data = gate_stream(fh, gate)
                 if not narrow:
                     stats.bytes += gated
             fh.seek(0)
-            if narrow:
-                # a source map is read whole (up to a cap) so that it can be parsed as one
-                whole_map = is_source_map(shown) and st.st_size <= SOURCE_MAP_MAX_BYTES
+            # a source map is read whole (up to a cap) so that it can be parsed as one
+            whole_map = is_source_map(shown) and st.st_size <= SOURCE_MAP_MAX_BYTES
+            if narrow and whole_map and data is not None:
+                # the bytes the gate read are the map's text: read once, and its UTF-8 kept for
+                # the engine's Hyperscan passes instead of encoding the text again
+                yield from bytes_texts(data, shown, ref.abs_path, ref.root, stats, strings=False)
+                del data
+            elif narrow:
+                del data
                 chunk = max(st.st_size + 1, CHUNK_CHARS) if whole_map else CHUNK_CHARS
                 yield from read_texts(fh, shown, ref.abs_path, ref.root, stats, chunk_chars=chunk)
             if wide:

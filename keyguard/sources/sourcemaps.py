@@ -52,6 +52,8 @@ class SourceMapText(ScanText):
     host_span: tuple[int, int] | None = None  # inline map: its encoded payload in the host text
 
     def locate(self, findings: list[Finding]) -> None:
+        if not findings:
+            return
         starts = _line_starts(self.text)
         span_starts = [s.start for s in self.spans]
         decoded: dict[int, tuple[int, int, int]] = {}  # per span: offset, line, column reached
@@ -219,19 +221,29 @@ def inline_maps(st: ScanText, stats: Stats) -> Iterator[ScanText]:
     """``//# sourceMappingURL=data:...`` maps in a script, reported at the comment's place."""
     if "sourceMappingURL=data:" not in st.text:
         return
-    for m in INLINE_MAP.finditer(st.text):
+    text = st.text
+    line, line_start, counted = 1, 0, 0  # the line of the last map met: one pass however many maps
+    for m in INLINE_MAP.finditer(text):
         payload = m.group(2)
+        utf8: bytes | None = None
         try:
             raw = (base64.b64decode(payload, validate=False) if m.group(1) else unquote(payload).encode())
-            text = raw.decode("utf-8", "replace")
         except ValueError:
             stats.skip(st.path, "malformed inline source map: bad base64")
             continue
-        before = st.text[: m.start()]
-        line = before.count("\n") + 1
-        column = m.start() - (before.rfind("\n") + 1) + 1 + (st.column_offset if line == 1 else 0)
-        mt = source_map_text(text, st.path, stats, abs_path=st.abs_path, root=st.root,
-                             origin=dict(st.origin or {}), commit=st.commit)
+        try:
+            decoded = raw.decode("utf-8")
+            utf8 = raw
+        except UnicodeDecodeError:
+            decoded = raw.decode("utf-8", "replace")
+        newlines = text.count("\n", counted, m.start())
+        if newlines:
+            line += newlines
+            line_start = text.rfind("\n", counted, m.start()) + 1
+        counted = m.start()
+        column = m.start() - line_start + 1 + (st.column_offset if line == 1 else 0)
+        mt = source_map_text(decoded, st.path, stats, abs_path=st.abs_path, root=st.root,
+                             origin=dict(st.origin or {}), commit=st.commit, utf8=utf8)
         if isinstance(mt, SourceMapText):
             mt.at = (line + st.line_offset, column)
             mt.host_span = m.span(2)
@@ -263,7 +275,7 @@ def with_source_maps(texts: Iterator[ScanText], stats: Stats) -> Iterator[ScanTe
         if is_source_map(st.path) and not isinstance(st, SourceMapText):
             if st.whole and len(st.text) <= SOURCE_MAP_MAX_CHARS:
                 yield source_map_text(st.text, st.path, stats, abs_path=st.abs_path,
-                                      origin=st.origin, commit=st.commit, root=st.root)
+                                      origin=st.origin, commit=st.commit, root=st.root, utf8=st.utf8)
                 continue
             if st.line_offset == 0 and st.column_offset == 0:
                 stats.skip(st.path, "source map over 64 MiB: scanned as plain text")
