@@ -506,8 +506,8 @@ TABLE: dict[str, list[tuple[str, str, dict, str, str, dict, dict]]] = {
             "status_code": 1004, "status_msg": "login fail: Please carry the API secret key in the "
                                                "'Authorization' field of the request header"}})},
          "invalid", "low", {}, {}),
-        ("undocumented 403", "minimax", {("GET", "/v1/models"): err(403, {"base_resp": {
-            "status_code": 1008, "status_msg": "insufficient balance"}})}, "unknown", "high", {}, {}),
+        # MiniMax documents no 403: the status alone, so the verdict cannot lean on a guessed body
+        ("undocumented 403", "minimax", {("GET", "/v1/models"): err(403, b"")}, "unknown", "high", {}, {}),
     ],
     # providers.md: 401 `invalid_api_key` (Kingfisher); the bodies follow DashScope's
     # OpenAI-compatible mode (model list; error object with a request id)
