@@ -75,6 +75,9 @@ OR_KEY = {"data": {"label": "sk-or-v1-abc...def", "limit": 20, "limit_remaining"
                    "expires_at": None}}
 OR_MGMT = {"data": {**OR_KEY["data"], "limit": None, "is_management_key": True}}
 PROJECT_UUID = UUID
+AQ_MODELS = GEMINI_MODELS
+XAI_MGMT = ("GET", "/auth/teams/ffffffff-ffff-ffff-ffff-ffffffffffff/api-keys")
+LANGFUSE_PK = {"langfuse_public_key": "pk-lf-1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f"}
 
 # provider -> [(scenario, key kind, routes, expected status, expected severity, fields, companions)]
 TABLE: dict[str, list[tuple[str, str, dict, str, str, dict, dict]]] = {
@@ -166,6 +169,15 @@ TABLE: dict[str, list[tuple[str, str, dict, str, str, dict, dict]]] = {
          "invalid", "low", {}, {}),
         ("rate limited", "google", {("GET", "/v1beta/models"): err(429, {"error": {"code": 429}}, RETRY)},
          "unknown", "high", {}, {}),
+        # auth keys (AQ.): models.list only, no second API asked
+        ("auth key live", "google-auth", {("GET", "/v1beta/models"): AQ_MODELS}, "live", "critical",
+         {"scope": {"key_type": "auth"}, "restrictions": {"gemini_reachable": True}}, {}),
+        ("auth key refused as invalid", "google-auth", {("GET", "/v1beta/models"): google(
+            400, "API_KEY_INVALID", "API key not valid. Please pass a valid API key.", "INVALID_ARGUMENT")},
+         "unknown", "high", {"scope": {"key_type": "auth"}}, {}),
+        ("auth key, API restricted", "google-auth", {("GET", "/v1beta/models"): google(
+            403, "API_KEY_SERVICE_BLOCKED", "Requests to this API are blocked.")},
+         "live", "medium", {"scope": {"key_type": "auth"}, "restrictions": {"api": "restricted"}}, {}),
     ],
     "google_service_account": [
         ("live", "sa", {("GET", "*"): ok({"f" * 40: "cert"})}, "live", "high",
@@ -222,6 +234,17 @@ TABLE: dict[str, list[tuple[str, str, dict, str, str, dict, dict]]] = {
         ("rate limited", "xai", {("GET", "/v1/api-key"): err(429, {"code": "Too many requests",
                                                                    "error": "rate limited"}, RETRY)},
          "unknown", "high", {}, {}),
+        # management keys: the facts file gives only `code: 7` (OSV-SCALIBR's validator); the rest of
+        # the body and the HTTP statuses are modelled on the gRPC-gateway error JSON the Management
+        # API answers with (https://docs.x.ai/docs/management-api): 7 PERMISSION_DENIED -> 403,
+        # 16 UNAUTHENTICATED -> 401
+        ("management key", "xai-token", {XAI_MGMT: err(403, {
+            "code": 7, "message": "The caller does not have permission to execute the specified operation",
+            "details": []})}, "live", "high", {"scope": {"kind": "management key"}}, {}),
+        ("management key invalid", "xai-token", {XAI_MGMT: err(401, {
+            "code": 16, "message": "Invalid bearer token", "details": []})}, "invalid", "low", {}, {}),
+        ("management key, another denial", "xai-token", {XAI_MGMT: err(403, {
+            "code": 13, "message": "internal", "details": []})}, "unknown", "high", {}, {}),
     ],
     "deepseek": [
         ("live", "deepseek", {("GET", "/user/balance"): ok({"is_available": True, "balance_infos": [
@@ -462,6 +485,89 @@ TABLE: dict[str, list[tuple[str, str, dict, str, str, dict, dict]]] = {
                     "plan_limit": 1000}}, {}),
         ("rejected", "tavily", {("GET", "/usage"): err(401, {"detail": {
             "error": "Unauthorized: missing or invalid API key."}})}, "unknown", "high", {}, {}),
+    ],
+    # providers.md captures no bodies for Moonshot: both modelled on Moonshot's API reference
+    # (OpenAI-shaped model list; error table: 401 `invalid_authentication_error`)
+    "moonshot": [
+        ("live", "moonshot", {("GET", "/v1/models"): ok({"object": "list", "data": [
+            {"id": "kimi-k2-0905-preview", "object": "model", "created": 1757030400, "owned_by": "moonshot"}]})},
+         "live", "high", {}, {}),
+        ("refused (maybe a .cn key)", "moonshot", {("GET", "/v1/models"): err(401, {"error": {
+            "message": "Invalid Authentication", "type": "invalid_authentication_error"}})},
+         "unknown", "high", {}, {}),
+    ],
+    # providers.md: 200 + `data` live, 401 invalid (BetterLeaks); bodies modelled on MiniMax's
+    # OpenAI-compatible model list and its error codes (1004: authentication failed)
+    "minimax": [
+        ("live", "minimax", {("GET", "/v1/models"): ok({"object": "list", "data": [
+            {"id": "MiniMax-M2", "object": "model", "created": 1761523200, "owned_by": "minimax"}]})},
+         "live", "high", {}, {}),
+        ("invalid", "minimax", {("GET", "/v1/models"): err(401, {"base_resp": {
+            "status_code": 1004, "status_msg": "login fail: Please carry the API secret key in the "
+                                               "'Authorization' field of the request header"}})},
+         "invalid", "low", {}, {}),
+        # MiniMax documents no 403: the status alone, so the verdict cannot lean on a guessed body
+        ("undocumented 403", "minimax", {("GET", "/v1/models"): err(403, b"")}, "unknown", "high", {}, {}),
+    ],
+    # providers.md: 401 `invalid_api_key` (Kingfisher); the bodies follow DashScope's
+    # OpenAI-compatible mode (model list; error object with a request id)
+    "dashscope": [
+        ("live", "dashscope", {("GET", "/compatible-mode/v1/models"): ok({"object": "list", "data": [
+            {"id": "qwen-plus", "object": "model", "created": 1717171200, "owned_by": "system"}]})},
+         "live", "high", {}, {}),
+        ("refused (maybe another region)", "dashscope", {("GET", "/compatible-mode/v1/models"): err(401, {
+            "error": {"message": "Incorrect API key provided. ", "type": "invalid_request_error", "param": None,
+                      "code": "invalid_api_key"}, "request_id": UUID})}, "unknown", "high", {}, {}),
+    ],
+    # live body: https://vercel.com/docs/ai-gateway/usage (in providers.md); the bad-key answer is
+    # undocumented, so its body is modelled on the gateway's OpenAI-style errors
+    "vercel": [
+        ("live", "vercel", {("GET", "/v1/credits"): ok({"balance": "95.50", "total_used": "4.50"})},
+         "live", "high", {"quota": {"balance": "95.50", "total_used": "4.50"}}, {}),
+        ("refused", "vercel", {("GET", "/v1/credits"): err(401, {"error": {
+            "message": "Invalid API key", "type": "authentication_error"}})}, "unknown", "high", {}, {}),
+    ],
+    # Cursor documents no error bodies (providers.md: OSV-SCALIBR counts 401/403 invalid), so the
+    # refusals carry the status alone; the live body follows Cursor's API reference for /v0/me
+    "cursor": [
+        ("live", "cursor", {("GET", "/v0/me"): ok({"apiKeyName": "ci", "createdAt": "2026-01-15T10:30:00Z",
+                                                   "userEmail": "dev@acme.example"})},
+         "live", "high", {"scope": {"user_email": "dev@acme.example"}}, {}),
+        ("invalid (401)", "cursor", {("GET", "/v0/me"): err(401, b"")}, "invalid", "low", {}, {}),
+        ("invalid (403)", "cursor", {("GET", "/v0/me"): err(403, b"")}, "invalid", "low", {}, {}),
+    ],
+    # providers.md: Basic pk:sk, 200 valid, 401 invalid (TruffleHog); bodies modelled on Langfuse's
+    # public API reference (GET /api/public/projects -> {"data": [...]}; 401 -> {"message": ...})
+    "langfuse": [
+        ("live", "langfuse", {("GET", "/api/public/projects"): ok({"data": [
+            {"id": "cm1a2b3c4d5e6f7g8h9i0j1k", "name": "prod", "metadata": {}}]})},
+         "live", "high", {"scope": {"projects": 1}}, LANGFUSE_PK),
+        ("refused (maybe another region)", "langfuse", {("GET", "/api/public/projects"): err(401, {
+            "message": "Invalid credentials. Confirm that you've configured the correct host."})},
+         "unknown", "high", {}, LANGFUSE_PK),
+        ("no public key near it", "langfuse", {}, "unknown", "high", {}, {}),
+    ],
+    # providers.md (BetterLeaks): `sessions` for apk_ keys, `principal_type`/`service_user_id` for
+    # cog_ tokens; the refusal is undocumented, its body modelled on Devin's API reference
+    "devin": [
+        ("live API key", "devin", {("GET", "/v1/sessions"): ok({"sessions": []})}, "live", "high", {}, {}),
+        ("live service-user token", "devin-cog", {("GET", "/v3/self"): ok({
+            "principal_type": "service_user", "service_user_id": "su-1"})}, "live", "high",
+         {"scope": {"principal_type": "service_user"}}, {}),
+        ("200 without sessions", "devin", {("GET", "/v1/sessions"): ok({"detail": "ok"})},
+         "unknown", "high", {}, {}),
+        ("refused", "devin", {("GET", "/v1/sessions"): err(401, {"detail": "Invalid API key"})},
+         "unknown", "high", {}, {}),
+    ],
+    # live body: Firecrawl's credit-usage reference (in providers.md); the bad-key answer is not in the
+    # facts file, its body modelled on Firecrawl's error shape ({"success": false, "error": ...})
+    "firecrawl": [
+        ("live", "firecrawl", {("GET", "/v2/team/credit-usage"): ok({"success": True, "data": {
+            "remainingCredits": 1000, "planCredits": 500000, "billingPeriodStart": "2026-12-01T00:00:00Z",
+            "billingPeriodEnd": "2026-12-31T23:59:59Z"}})}, "live", "high",
+         {"quota": {"remaining_credits": 1000, "plan_credits": 500000}}, {}),
+        ("refused", "firecrawl", {("GET", "/v2/team/credit-usage"): err(401, {
+            "success": False, "error": "Unauthorized: Invalid token"})}, "unknown", "high", {}, {}),
     ],
 }
 TABLE["aws"] = []  # signed requests: tests/test_verify_aws.py (a stand-in STS that checks SigV4)
