@@ -47,19 +47,24 @@ def _where(f: Finding) -> str:
         return "site"
     if f.commit and f.commit.get("sha"):
         return "history"
-    return "file"
+    return "build" if exposure.is_browser_build(f.path) else "file"
 
 
 # what to do about a key in each kind of place, after the rule's own rotation steps:
 # one line beside each finding, the whole story once under "What to do"
 _FIX = {
     "file": "rotate the key, then remove it from this file",
+    "build": "rotate the key, take it out of what the bundler reads, rebuild and redeploy",
     "history": "rotate the key: it stays in every clone of this history",
     "site": "rotate the key, redeploy without it, purge the old deploy and CDN caches",
 }
 _ADVICE = {
     "file": "Keys in files: rotate first (a key that was ever committed or shipped must be treated "
             "as public), then remove it and read it from the environment or a secret manager.",
+    "build": "Keys in a browser build: every visitor's browser gets them. Rotate the key; take it "
+             "out of what the bundler reads (a `VITE_*` or `NEXT_PUBLIC_*` variable, a `define`), "
+             "rebuild and redeploy. A key the browser must hold needs the provider's restrictions "
+             "(referrers, APIs); any other belongs behind a server-side proxy.",
     "history": "Keys in git history: deleting the line does not remove the key from the commits "
                "that hold it, nor from clones and forks. Rotate it; rewriting history (e.g. `git "
                "filter-repo --replace-text`, then a force-push) only helps after that.",
@@ -121,7 +126,7 @@ def _finding(f: Finding, show_secrets: bool, c: Callable[[str, str], str]) -> li
 def _what_to_do(findings: list[Finding]) -> list[str]:
     """Each kind of place's advice once, then each rule's remediation once, worst first."""
     out = []
-    for where in ("file", "history", "site"):
+    for where in ("file", "build", "history", "site"):
         if any(_where(f) == where for f in findings):
             out.extend(_wrap(_ADVICE[where], "  "))
     seen: set[str] = set()
@@ -131,9 +136,9 @@ def _what_to_do(findings: list[Finding]) -> list[str]:
             out.append(f"  {f.rule.id}:")
             out.extend(_wrap(f.rule.remediation or "Rotate the key with its provider.", "      "))
     out.append("A false positive? " + (
-        "Add `keyguard:allow` in a comment on that line, or run "
-        if any(_where(f) == "file" for f in findings) else "Run ")
-        + "`keyguard allow FINGERPRINT --reason \"...\"`.")
+        "Add `keyguard:allow` in a comment on that line, or run:"
+        if any(_where(f) in ("file", "build") for f in findings) else "Run:"))
+    out.append('  keyguard allow FINGERPRINT --reason "..."')
     return out
 
 
