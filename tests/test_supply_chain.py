@@ -74,9 +74,22 @@ def test_third_party_actions_are_pinned_by_commit_sha() -> None:
     seen = 0
     for place in places:
         for ref in USES.findall(place.read_text(encoding="utf-8")):
-            if ref.startswith("./") or ref.split("@")[0].endswith("/keyguard"):
-                continue  # this repository's own action: the README says to pin the commit you reviewed
+            if ref.startswith("./") or ref == "OWNER/REPO@COMMIT":
+                continue  # keyguard's own action: the docs say to pin the commit you reviewed
             seen += 1
             owner_repo, _, version = ref.partition("@")
             assert re.fullmatch(r"[0-9a-f]{40}", version), f"{place.name}: {ref} is not pinned by commit SHA"
     assert seen >= 1
+
+
+def test_docs_name_no_release_or_package_that_does_not_exist() -> None:
+    """keyguard is installed from a clone: no PyPI name, no pipx, no tag the repository lacks."""
+    import subprocess
+
+    tags = subprocess.run(["git", "-C", str(ROOT), "tag"], capture_output=True, text=True).stdout.split()
+    for place in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / ".pre-commit-hooks.yaml"]:
+        text = place.read_text(encoding="utf-8")
+        assert "pipx install" not in text, place.name
+        assert not re.search(r"pip install[^\n`]*?(?<![\w./-])keyguard(?:\[\w+\])?(?![\w/.-])", text), place.name
+        for tag in re.findall(r"(?:rev:\s*|@)(v\d+\.\d+\.\d+)\b", text):
+            assert tag in tags, f"{place.name} names {tag}, which is not a tag of this repository"
