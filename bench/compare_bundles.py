@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from keyguard.model import redact  # noqa: E402
-from keyguard.rules import load_rules  # noqa: E402
+from keyguard.ruleset.load import load_rules  # noqa: E402
 
 CACHE = Path(os.environ.get("KEYGUARD_TEST_CACHE", Path.home() / ".cache" / "keyguard-tests"))
 PLACES = ["bundle", "source map only", "inline data: map", "HTML inline script", "JSON island",

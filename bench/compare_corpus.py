@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from keyguard.rules import load_rules  # noqa: E402
+from keyguard.ruleset.load import load_rules  # noqa: E402
 from tests.corpus import Corpus, Planted, build_corpus  # noqa: E402
 
 DEFAULT_BIN = Path("/work/benchvenv/bin")

@@ -93,7 +93,7 @@ def bundles_corpus() -> Path:
 def plant_keys(d: Path) -> int:
     """One format-true fake key per keyguard rule, in a minified-looking file and a .env."""
     sys.path.insert(0, str(ROOT))
-    from keyguard.rules import load_rules
+    from keyguard.ruleset.load import load_rules
     from tests.factories import key_for, line_for
 
     d.mkdir(parents=True, exist_ok=True)

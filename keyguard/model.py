@@ -1,7 +1,7 @@
 """The data types that flow through the pipeline.
 
-sources -> ``ScanText`` -> engine -> ``Finding`` -> filters -> verifiers -> reporters.
-Each stage only knows these types, never another stage's internals.
+sources -> ``ScanText`` -> detect -> ``Finding`` -> findings (filters) -> verify -> report
+(``ScanResult``). Each stage only knows these types, never another stage's internals.
 """
 from __future__ import annotations
 
@@ -62,6 +62,8 @@ class ScanText:
     whole: bool = True  # False for each chunk of an artefact read in parts (large files)
     # ``text.encode("utf-8")`` when the source still holds those bytes (saves encoding it again)
     utf8: bytes | None = field(default=None, repr=False, compare=False)
+    # spans a transform decoded and scanned itself (an inline source map's base64): not again
+    decoded_elsewhere: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass
@@ -135,6 +137,17 @@ class Stats:
     def suppress(self, reason: str) -> None:
         self.suppressed[reason] = self.suppressed.get(reason, 0) + 1
 
+    def merge(self, other: Stats) -> None:
+        """Add another part of the same scan (a worker's batch) to these numbers."""
+        self.files += other.files
+        self.bytes += other.bytes
+        for reason, n in other.skipped.items():
+            self.skipped[reason] = self.skipped.get(reason, 0) + n
+        room = 1000 - len(self.skipped_paths)
+        self.skipped_paths.extend(other.skipped_paths[: max(0, room)])
+        for reason, n in other.suppressed.items():
+            self.suppressed[reason] = self.suppressed.get(reason, 0) + n
+
     def as_dict(self) -> dict[str, Any]:
         d = {
             "files": self.files,
@@ -147,3 +160,14 @@ class Stats:
         }
         d.update(self.extra)
         return d
+
+
+@dataclass
+class ScanResult:
+    """What a scan produced, as every reporter reads it."""
+
+    findings: list[Finding]
+    stats: Stats
+    rules: list[Rule]
+    root: str | None = None  # the one scanned directory, if there was exactly one
+    errors: list[str] = field(default_factory=list)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from keyguard.rules import load_rules
+from keyguard.ruleset.load import load_rules
 
 from .bundler import esbuild_exe
 from .factories import key_for

@@ -88,7 +88,7 @@ def random_match(pattern: str, seed: int | None = None, tries: int = 200) -> str
 
 def key_for(rule, seed: int | None = None) -> str:
     """The secret part of a random match of ``rule`` (the (?P<secret>) group if it has one)."""
-    from keyguard.filters import placeholder_reason, shannon_entropy
+    from keyguard.detect.judge import placeholder_reason, shannon_entropy
 
     rnd = random.Random(seed)
     for _ in range(200):

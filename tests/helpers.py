@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from keyguard.rules import load_rules
+from keyguard.ruleset.load import load_rules
 
 from .factories import key_for
 

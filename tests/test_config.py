@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from keyguard.config import ConfigError, parse_config
+from keyguard.config.file import ConfigError, parse_config
 
 from .helpers import key, keyguard, scan_json, write
 

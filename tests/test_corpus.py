@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from keyguard.rules import load_rules
+from keyguard.ruleset.load import load_rules
 
 from .corpus import FORMATS, SERVICE_ACCOUNT_RULE, build_corpus
 

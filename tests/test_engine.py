@@ -4,11 +4,11 @@ from __future__ import annotations
 import base64
 import io
 
-from keyguard.engine import Engine
+from keyguard.detect.engine import Engine
 from keyguard.model import ScanText, Stats
-from keyguard.rules import build_rule
-from keyguard.sources.files import read_texts
-from keyguard.scanner import scan_texts
+from keyguard.ruleset.load import build_rule
+from keyguard.sources.decode import read_texts
+from .pipeline_support import scan_texts
 
 
 def scan(rules, text, path="t.txt"):
@@ -108,7 +108,7 @@ def test_chunk_borders_do_not_lose_or_duplicate_keys(rules, make_key):
         data = ("a" * (offset - 1) + "\n" + f"{key}\n" + "b" * 5000 + "\n").encode()
         stats = Stats()
         texts = read_texts(io.BytesIO(data), "big.txt", None, None, stats, chunk_chars=chunk)
-        found = scan_texts(texts, engine, stats)
+        found = scan_texts(texts, engine.rules, stats)
         assert [(f.line, f.column, f.secret) for f in found] == [(2, 1, key)], offset
 
 
@@ -118,7 +118,7 @@ def test_chunked_single_line_columns(rules, make_key):
     col = 10_000
     data = ("x;" * ((col - 1) // 2) + " " * ((col - 1) % 2) + key + ";" + "y" * 20000).encode()
     stats = Stats()
-    found = scan_texts(read_texts(io.BytesIO(data), "min.js", None, None, stats, chunk_chars=3000), engine, stats)
+    found = scan_texts(read_texts(io.BytesIO(data), "min.js", None, None, stats, chunk_chars=3000), engine.rules, stats)
     assert [(f.line, f.column) for f in found] == [(1, col)]
 
 
@@ -132,12 +132,12 @@ def test_utf16_with_bom_and_invalid_utf8(rules, make_key):
         b"\xfa\xff bad bytes \x80\x81\nname=" + key.encode() + b"\n",
     ):
         stats = Stats()
-        found = scan_texts(read_texts(io.BytesIO(data), "f", None, None, stats), engine, stats)
+        found = scan_texts(read_texts(io.BytesIO(data), "f", None, None, stats), engine.rules, stats)
         assert [f.secret for f in found] == [key]
 
 
 def test_runaway_user_regex_is_stopped_by_the_budget(monkeypatch):
-    import keyguard.engine as engine_mod
+    import keyguard.detect.engine as engine_mod
 
     monkeypatch.setattr(engine_mod, "REGEX_BUDGET_SECONDS", 0.3)
     slow = build_rule(

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from keyguard.engine import Engine
+from keyguard.detect.engine import Engine
 from keyguard.model import ScanText, Stats
-from keyguard.parallel import POOL_MIN_BLOBS
-from keyguard.prefilter import base64_fingerprints, hyperscan_available
+from keyguard.sources.history import POOL_MIN_BLOBS
+from keyguard.detect.prefilter import base64_fingerprints, hyperscan_available
 
 from .factories import key_for, line_for
 
@@ -42,7 +42,7 @@ def _corpus(rules, seed: int, ascii: bool = False) -> str:
 @needs_hyperscan
 @pytest.mark.parametrize("seed,ascii", [(1, False), (2, False), (3, True), (4, True)])
 def test_fast_and_plain_paths_find_the_same(rules, seed, ascii, monkeypatch):
-    monkeypatch.setattr("keyguard.engine.RULE_ENDS_AFTER_HITS", 0)  # rule ends from the first text
+    monkeypatch.setattr("keyguard.detect.engine.RULE_ENDS_AFTER_HITS", 0)  # rule ends from the first text
     rule_list = list(rules.values())
     text = _corpus(rule_list, seed, ascii)
     # keys glued to look-alike assignments: windows that Hyperscan's rule ends narrow
@@ -135,12 +135,13 @@ def history_repo(tmp_path_factory, rules) -> Path:
 
 
 def _history_keys(repo: Path, rule_list, jobs: int, gate: bool) -> tuple[list[tuple], tuple]:
-    from keyguard.parallel import run_history
+    from keyguard.pipeline.run import Detection, run
     from keyguard.sources import git
+    from keyguard.sources.history import HistorySource
 
     stats = Stats()
     r = git.open_repo(str(repo))
-    result = run_history(r, rule_list, stats, jobs, gate=gate)
+    result = run([HistorySource(r, None, jobs)], Detection(rule_list, gate=gate), stats, jobs, r.toplevel)
     keys = [(f.path, f.line, f.column, f.end_line, f.end_column, f.rule.id, f.secret,
              sorted(f.origin.items()), sorted(f.commit.items())) for f in result.findings]
     return keys, (stats.files, stats.bytes, sorted(stats.suppressed.items()), stats.extra["git"])
@@ -149,12 +150,12 @@ def _history_keys(repo: Path, rule_list, jobs: int, gate: bool) -> tuple[list[tu
 @pytest.mark.parametrize("whole_file_bytes", [None, 700])
 def test_history_workers_and_gate_find_what_the_plain_path_finds(history_repo, rules, monkeypatch,
                                                                  whole_file_bytes):
-    from keyguard.sources import files
+    from keyguard.sources import decode as files
 
     if whole_file_bytes:  # most blobs take the large-blob path: streamed, not gated
         monkeypatch.setattr(files, "WHOLE_FILE_BYTES", whole_file_bytes)
     else:  # workers get blobs while the log is still being read, many small shares
-        monkeypatch.setattr("keyguard.parallel.SHARE_BLOBS", 16)
+        monkeypatch.setattr("keyguard.sources.history.SHARE_BLOBS", 16)
     rule_list = list(rules.values())
     expected, expected_stats = _history_keys(history_repo, rule_list, 1, gate=False)
     assert len({k[6] for k in expected}) >= len(rule_list)  # every rule's keys, and more
@@ -181,7 +182,8 @@ def test_hyperscan_patterns_open_only_real_repeats():
     """Rule ends come from the regex with each {m,n} opened to {m,} (a superset of its match
     ends, compiled far faster); escaped braces and braces in classes stay as they are, and a
     pattern the opening would change otherwise is used as written."""
-    from keyguard.engine import _open_repeats, _only_repeats_opened
+    from keyguard.detect.hyperscan import open_repeats
+    from keyguard.ruleset.regex import same_but_wider_repeats
 
     cases = {
         r"a{2,5}b": r"a{2,}b", r"\{3,5}": r"\{3,5}", r"[{2,5}]x{1,2}": r"[{2,5}]x{1,}",
@@ -189,10 +191,10 @@ def test_hyperscan_patterns_open_only_real_repeats():
         r"\\{2,3}": r"\\{2,}", r"[\]{1,2}]{5,6}": r"[\]{1,2}]{5,}",
     }
     for pattern, opened in cases.items():
-        assert _open_repeats(pattern) == opened
-        assert _only_repeats_opened(pattern, opened)
-    assert not _only_repeats_opened(r"\{3,5}", r"\{3,}")  # a literal changed: not a repeat
-    assert not _only_repeats_opened(r"a{2,5}", r"a{3,}")
+        assert open_repeats(pattern) == opened
+        assert same_but_wider_repeats(pattern, opened)
+    assert not same_but_wider_repeats(r"\{3,5}", r"\{3,}")  # a literal changed: not a repeat
+    assert not same_but_wider_repeats(r"a{2,5}", r"a{3,}")
 
 
 # -- directory scans: the byte gate's pattern questions ---------------------------------------
@@ -204,13 +206,14 @@ def test_pattern_gate_lets_through_all_the_plain_path_finds(tmp_path, rules, mon
     and keep out files with nothing but keywords."""
     from urllib.parse import quote
 
-    from keyguard.parallel import byte_gate, run_files
-    from keyguard.scanner import run
-    from keyguard.sources import files
-    from keyguard.sources.bundles import with_source_maps
-    from keyguard.sources.files import file_refs, read_texts, utf16_strings
+    from keyguard.detect.engine import byte_gate
+    from keyguard.sources import decode as files
+    from keyguard.sources.decode import read_texts, utf16_strings
+    from keyguard.sources.files import file_refs
 
-    monkeypatch.setattr("keyguard.prefilter.HYPERSCAN_AFTER_TEXTS", -1)  # Hyperscan from the start
+    from .pipeline_support import run_files, run_texts
+
+    monkeypatch.setattr("keyguard.detect.prefilter.HYPERSCAN_AFTER_TEXTS", -1)  # Hyperscan from the start
     monkeypatch.setattr(files, "WHOLE_FILE_BYTES", 4096)  # big.js is mapped, not read whole
     secret = "q8Z2vLx9Tm4kd7Rp1Wf6Hs3Nb0Yc5Gj8Ue2Ai"  # keyguard:allow
     google = key_for(rules["google-api-key"], 7)
@@ -238,16 +241,16 @@ def test_pattern_gate_lets_through_all_the_plain_path_finds(tmp_path, rules, mon
                 yield from utf16_strings(fh, ref.shown, ref.abs_path, ref.root)
 
     plain_stats = Stats()
-    plain = run(with_source_maps(plain_texts(plain_stats), plain_stats), rule_list, plain_stats, str(tmp_path))
+    plain = run_texts(plain_texts(plain_stats), rule_list, plain_stats, str(tmp_path))
     stats = Stats()
-    gated = run_files(file_refs([str(tmp_path)], stats), rule_list, stats, 1, str(tmp_path))
+    gated = run_files([str(tmp_path)], rule_list, stats, 1, str(tmp_path))
 
     def key(f):
         return (f.path, f.line, f.column, f.end_line, f.end_column, f.rule.id, f.secret)
     assert [key(f) for f in gated.findings] == [key(f) for f in plain.findings]
     assert {f.path for f in plain.findings} >= {"kelvin.py", "long_s.py", "dotless.py", "b64_22.yaml",
                                                  "map.js", "big.js"}
-    gate = byte_gate(rule_list, [])
+    gate = byte_gate(rule_list)
     assert gate.reads_in_place()
     assert not gate.check((tmp_path / "noise.py").read_bytes())[0]  # keywords alone: not decoded
     assert gate.check((tmp_path / "kelvin.py").read_bytes())[0]

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from keyguard.pathspec import PathSpec, PatternError
+from keyguard.config.pathspec import PathSpec, PatternError
 
 CASES = [
     # (patterns, path, excluded)

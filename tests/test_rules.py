@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from keyguard.engine import Engine
+from keyguard.detect.engine import Engine
 from keyguard.model import ScanText, Stats
-from keyguard.rules import load_rules
+from keyguard.ruleset.load import load_rules
 
 from .factories import key_for, line_for
 
@@ -55,7 +55,7 @@ def test_factory_key_is_found(rule):
     ("min_entropy", 99, "min_entropy must be a number from 0 to 8"),
 ])
 def test_rule_fields_are_validated(field, value, message):
-    from keyguard.rules import RuleError, build_rule
+    from keyguard.ruleset.load import RuleError, build_rule
 
     raw = {"id": "acme-key", "provider": "acme", "name": "Acme", "regex": "acme_[a-z0-9]{20}",
            "keywords": ["acme_"], "severity": "high", field: value}
@@ -66,15 +66,15 @@ def test_rule_fields_are_validated(field, value, message):
 
 def test_builtin_rules_snapshot_is_current():
     """rules/builtin-rules.json spares the pre-commit hook PyYAML; after editing a rules file,
-    refresh it with `python -m keyguard.rules` (a stale entry is ignored, not trusted)."""
-    from keyguard.rules import SNAPSHOT_NAME, builtin_rules_dir, snapshot
+    refresh it with `python -m keyguard.ruleset` (a stale entry is ignored, not trusted)."""
+    from keyguard.ruleset.load import SNAPSHOT_NAME, builtin_rules_dir, snapshot
 
     on_disk = (builtin_rules_dir() / SNAPSHOT_NAME).read_text(encoding="utf-8")
-    assert on_disk == snapshot(), "rules/builtin-rules.json is stale: run `python -m keyguard.rules`"
+    assert on_disk == snapshot(), "rules/builtin-rules.json is stale: run `python -m keyguard.ruleset`"
 
 
 def test_rules_from_the_snapshot_are_the_rules_from_yaml(monkeypatch):
-    import keyguard.rules as rules_mod
+    import keyguard.ruleset.load as rules_mod
 
     from_snapshot = rules_mod.load_rules()
     assert rules_mod._snapshot and rules_mod._snapshot.get("files")  # it was read
@@ -89,7 +89,7 @@ def test_rules_from_the_snapshot_are_the_rules_from_yaml(monkeypatch):
 
 
 def test_a_stale_snapshot_entry_is_not_used(monkeypatch):
-    import keyguard.rules as rules_mod
+    import keyguard.ruleset.load as rules_mod
 
     rules_mod.load_rules()
     path = rules_mod.rule_files(rules_mod.builtin_rules_dir())[0]
@@ -102,7 +102,7 @@ def test_loading_the_builtin_rules_does_not_import_yaml():
     import subprocess
     import sys
 
-    code = ("import sys; from keyguard.rules import load_rules; n = len(load_rules()); "
+    code = ("import sys; from keyguard.ruleset.load import load_rules; n = len(load_rules()); "
             "print(n, 'yaml' in sys.modules)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr

@@ -11,11 +11,12 @@ import jsonschema
 import pytest
 
 from keyguard.model import Stats
-from keyguard.parallel import POOL_MIN_FILES, run_files
-from keyguard.scanner import run
-from keyguard.shard import in_shard, parse_shard
-from keyguard.sources import files
-from keyguard.sources.files import file_refs, read_texts, utf16_strings
+from keyguard.sources.files import POOL_MIN_FILES
+from .pipeline_support import run_files, run_texts
+from keyguard.pipeline.shard import in_shard, parse_shard
+from keyguard.sources import decode as files
+from keyguard.sources.decode import read_texts, utf16_strings
+from keyguard.sources.files import file_refs
 
 from .conftest import run_keyguard, scan_json
 from .factories import key_for, line_for
@@ -78,15 +79,15 @@ def _plain_texts(root: Path, stats: Stats):
 def test_gate_and_workers_find_what_the_plain_path_finds(corpus, rules, whole_file_bytes, monkeypatch):
     if whole_file_bytes:  # most files take the large-file path: gated block by block
         monkeypatch.setattr(files, "WHOLE_FILE_BYTES", whole_file_bytes)
-    monkeypatch.setattr("keyguard.parallel.BATCH_FILES", 16)  # many batches, collected in order
+    monkeypatch.setattr("keyguard.sources.files.BATCH_FILES", 16)  # many batches, collected in order
     rule_list = list(rules.values())
     plain_stats = Stats()
-    plain = run(_plain_texts(corpus, plain_stats), rule_list, plain_stats, str(corpus))
+    plain = run_texts(_plain_texts(corpus, plain_stats), rule_list, plain_stats, str(corpus))
     expected = [_key(f) for f in plain.findings]
     assert len(expected) >= 4 * len(rule_list)  # plain, base64, UTF-16 and binary hits at least
     for jobs in (1, 2):
         stats = Stats()
-        got = run_files(file_refs([str(corpus)], stats), rule_list, stats, jobs, str(corpus))
+        got = run_files([str(corpus)], rule_list, stats, jobs, str(corpus))
         assert [_key(f) for f in got.findings] == expected, jobs
         assert all(f.rule is rules[f.rule.id] for f in got.findings)
         assert (stats.files, stats.bytes) == (plain_stats.files, plain_stats.bytes)
@@ -192,11 +193,11 @@ def test_bad_shard_is_a_usage_error(corpus):
 
 @pytest.mark.parametrize("fast", [False, True])
 def test_the_gate_sees_a_keyword_across_block_borders(tmp_path, monkeypatch, fast):
-    from keyguard.prefilter import ByteGate
+    from keyguard.detect.prefilter import ByteGate
 
     gate = ByteGate(["aiza"], [])
     if fast:
-        monkeypatch.setattr("keyguard.prefilter.HYPERSCAN_AFTER_TEXTS", -1)
+        monkeypatch.setattr("keyguard.detect.prefilter.HYPERSCAN_AFTER_TEXTS", -1)
     monkeypatch.setattr(files, "WHOLE_FILE_BYTES", 700)
     for where in (4094, 4096 + 700 * 3 - 1):  # across the head's end, across a later block's
         p = tmp_path / f"k{where}.bin"
@@ -204,14 +205,14 @@ def test_the_gate_sees_a_keyword_across_block_borders(tmp_path, monkeypatch, fas
         body[where : where + 4] = b"AiZa"
         p.write_bytes(bytes(body))
         with open(p, "rb") as fh:
-            assert files._gate_stream(fh, gate)[:2] == (True, False)
+            assert files.gate_stream(fh, gate)[:2] == (True, False)
     wide = tmp_path / "w.bin"
     wide.write_bytes(b"\x00" * 10 + b"." * 5000 + "AIZA".encode("utf-16-le") + b"." * 3000)
     with open(wide, "rb") as fh:
-        assert files._gate_stream(fh, gate) == (False, True, wide.stat().st_size)
+        assert files.gate_stream(fh, gate) == (False, True, wide.stat().st_size)
     (tmp_path / "none.bin").write_bytes(b"A.i.z.a" * 2000)
     with open(tmp_path / "none.bin", "rb") as fh:
-        assert files._gate_stream(fh, gate) == (False, False, 14000)
+        assert files.gate_stream(fh, gate) == (False, False, 14000)
 
 
 class _Trickle(io.BytesIO):

@@ -78,12 +78,44 @@ def test_live_pair_reads_identity_and_secret_never_travels():
     assert secret not in sent.path and secret not in str(sent.headers) and not sent.body
 
 
-def test_wrong_secret_is_invalid_after_one_resign():
+def test_a_secret_that_does_not_sign_is_a_pair_mismatch_not_a_dead_key():
+    """SignatureDoesNotMatch says the key id exists and the nearby secret is not its own."""
     key_id = key_id_for_account("123456789012")
     with StandIn({("GET", "/"): sts(fake("aws-secret", 1), key_id)}) as server:
         v = check("aws", key_id, client_for(server, HOST), aws_secret=fake("aws-secret", 2))
-    assert v.status == "invalid" and v.evidence["code"] == "SignatureDoesNotMatch"
-    assert len(server.requests) == 2
+    assert v.status == "unknown" and v.evidence["code"] == "SignatureDoesNotMatch"
+    assert "pair mismatch" in v.reasons[0]
+    assert len(server.requests) == 2  # re-signed once: a mismatch can be spurious
+
+
+def test_each_nearby_secret_is_tried_until_one_signs():
+    key_id, right = key_id_for_account("123456789012"), fake("aws-secret", 7)
+    wrong = [fake("aws-secret", 8), fake("aws-secret", 9)]
+    with StandIn({("GET", "/"): sts(right, key_id)}) as server:
+        v = check("aws", key_id, client_for(server, HOST), aws_secret=wrong[0], aws_secret_2=wrong[1],
+                  aws_secret_3=right)
+    assert v.status == "live" and v.scope["pairing"] == "3 of 3 nearby candidates"
+    assert len(server.requests) == 4  # the first pairing re-signed once, then one each
+
+
+def test_pairings_are_bounded_and_all_mismatching_is_unknown(tmp_path):
+    from keyguard.model import Finding, Rule
+    from keyguard.verify.context import MAX_PAIRINGS, context_for
+
+    key_id = key_id_for_account("123456789012")
+    secrets = [fake("aws-secret", 20 + n) for n in range(5)]
+    lines = [f"aws_access_key_id = {key_id}"] + [f"aws_secret_access_key = {s}" for s in secrets]
+    (tmp_path / "creds").write_text("\n".join(lines) + "\n")
+    rule = Rule(id="aws-access-key-id", provider="aws", name="k", description="", regex="", keywords=(),
+                severity="critical", remediation="")
+    f = Finding(rule=rule, secret=key_id, path="creds", line=1, column=21, end_column=41,
+                severity="critical", root=str(tmp_path))
+    ctx = context_for(f, [f])
+    assert [ctx.companions.get(k) for k in ("aws_secret", "aws_secret_2", "aws_secret_3")] == secrets[:3]
+    assert len(ctx.companions) == MAX_PAIRINGS and "5 possible AWS pairings" in ctx.notes[0]
+    with StandIn({("GET", "/"): sts(fake("aws-secret", 99), key_id)}) as server:
+        v = check("aws", key_id, client_for(server, HOST), **ctx.companions)
+    assert v.status == "unknown" and len(server.requests) == MAX_PAIRINGS + 1
 
 
 def test_unknown_key_id_is_invalid():
@@ -112,3 +144,21 @@ def test_pair_given_from_the_secret_side():
     with StandIn({("GET", "/"): sts(secret, key_id)}) as server:
         v = check("aws", secret, client_for(server, HOST), "aws-secret-access-key", aws_key_id=key_id)
     assert v.status == "live"
+
+
+def test_every_declared_field_is_produced():
+    from keyguard.verify import check_of
+
+    produced: set[str] = set()
+    for account, role in (("123456789012", "root"), ("052310077262", "user/ci")):
+        key_id, secret = key_id_for_account(account), fake("aws-secret")
+        body = OK_XML.format(account=account).replace("user/ci", role)
+        handler = sts(secret, key_id, account)
+        routes = {("GET", "/"): lambda r, h=handler, b=body: (lambda a: a if a[0] != 200 else reply(200, b))(h(r))}
+        with StandIn(routes) as server:
+            v = check("aws", key_id, client_for(server, HOST), aws_secret=fake("aws-secret", 5),
+                      aws_secret_2=secret)
+        produced |= set(v.scope)
+        if account == "123456789012":
+            assert v.status == "live" and v.severity == "critical"
+    assert produced == set(check_of("aws").scope)

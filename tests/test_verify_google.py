@@ -111,3 +111,68 @@ def test_slow_provider_times_out_as_error():
     v, _, key = run(slow(1.5, reply(200, {"models": []})))
     assert v.status == "error" and v.evidence["error"].endswith("timed out")
     assert key not in str(v.as_dict())
+
+
+TOOLKIT = "www.googleapis.com"
+TOOLKIT_ROUTE = ("GET", "/identitytoolkit/v3/relyingparty/getProjectConfig")
+
+
+def run_both(gemini, toolkit) -> tuple:
+    key = fake("google")
+    with StandIn({ROUTE: gemini, TOOLKIT_ROUTE: toolkit}) as server:
+        v = check("google", key, client_for(server, HOST, TOOLKIT), "google-api-key")
+    return v, server, key
+
+
+def test_two_unrelated_apis_answering_make_the_api_restriction_none():
+    v, server, key = run_both(reply(200, {"models": []}), reply(200, {"projectId": "acme-prod"}))
+    assert v.status == "live" and v.restrictions["api"] == "none" and v.severity == "critical"
+    assert v.scope["project_id"] == "acme-prod"
+    second = server.requests[1]
+    assert second.method == "GET" and second.headers["x-goog-api-key"] == key and no_key_in_urls(server, key)
+
+
+def test_one_api_answering_is_not_enough_for_none():
+    v, _, _ = run(reply(200, {"models": []}))  # the second API is not reachable from this test
+    assert v.restrictions["api"] == "unknown"
+    assert any(u.startswith("a second API (Identity Toolkit)") for u in v.unknown)
+
+
+def test_second_api_blocked_means_an_api_restriction():
+    v, _, _ = run_both(reply(200, {"models": []}), google_error(
+        403, "PERMISSION_DENIED", "Requests to this API are blocked.", "API_KEY_SERVICE_BLOCKED"))
+    assert v.status == "live" and v.restrictions["api"] == "restricted"
+    assert v.restrictions["identity_toolkit_reachable"] is False
+
+
+def test_expired_key_is_invalid():
+    v, _, _ = run(google_error(400, "INVALID_ARGUMENT", "API key expired. Please renew the API key.",
+                               "API_KEY_EXPIRED"))
+    assert v.status == "invalid" and v.evidence["reason_code"] == "API_KEY_EXPIRED"
+
+
+def test_billing_disabled_is_live_without_billing():
+    v, _, _ = run(google_error(403, "PERMISSION_DENIED", "This API method requires billing to be enabled.",
+                               "BILLING_DISABLED"))
+    assert v.status == "live" and v.quota["billing"] == "disabled"
+
+
+def test_consumer_suspended_is_invalid_and_nothing_more_is_asked():
+    v, server, _ = run_both(google_error(403, "PERMISSION_DENIED", "Consumer has been suspended.",
+                                         "CONSUMER_SUSPENDED"), reply(200, {"projectId": "p"}))
+    assert v.status == "invalid" and len(server.requests) == 1
+
+
+def test_gemini_policy_refusal_is_not_dead_and_the_second_api_settles_it():
+    refusal = google_error(401, "UNAUTHENTICATED", "API keys are not supported by this API.",
+                           "ACCESS_TOKEN_TYPE_UNSUPPORTED")
+    v, _, _ = run(refusal)
+    assert v.status == "unknown"
+    v, _, _ = run_both(refusal, reply(200, {"projectId": "acme-prod"}))
+    assert v.status == "live" and v.restrictions["identity_toolkit_reachable"] is True
+
+
+def test_app_restricted_key_is_not_probed_twice():
+    v, server, _ = run_both(google_error(403, "PERMISSION_DENIED", "Requests from referer <empty> are blocked.",
+                                         "API_KEY_HTTP_REFERRER_BLOCKED"), reply(200, {"projectId": "p"}))
+    assert v.status == "live" and len(server.requests) == 1

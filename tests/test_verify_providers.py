@@ -7,6 +7,7 @@ from urllib.parse import parse_qs
 import pytest
 
 from .standin import StandIn, reply, slow
+from .test_verify_answers import TABLE
 from .verify_support import check, client_for, fake, no_key_in_urls
 
 # provider, host, method, path, header carrying the key (value template), invalid status
@@ -37,14 +38,20 @@ GENERATION = ("/chat/completions", "/completions", "/messages", "generateContent
               "/text-to-speech", "/embeddings")
 
 
+def _documented(provider: str, scenario: str) -> dict:
+    return next(c[2] for c in TABLE[provider] if c[0].startswith(scenario))
+
+
 @pytest.mark.parametrize("provider,host,method,path,header,template,bad", PROVIDERS,
                          ids=[p[0] for p in PROVIDERS])
 def test_live_invalid_and_what_was_sent(provider, host, method, path, header, template, bad):
+    """With that provider's documented bodies: what goes out, and the two verdicts that matter."""
     key = fake(provider)
-    with StandIn({(method, path): reply(200, {"data": []}),
-                  ("GET", "/v1/user/balance"): reply(200, {"credits": 3})}) as server:
+    with StandIn(_documented(provider, "live")) as server:
         live = check(provider, key, client_for(server, host))
-    with StandIn({(method, path): reply(bad, {"error": {"message": f"Incorrect API key provided: {key}"}})}) as bad_server:
+    invalid_routes = _documented(provider, "invalid")
+    assert next(iter(invalid_routes.values()))[0] == bad
+    with StandIn(invalid_routes) as bad_server:
         invalid = check(provider, key, client_for(bad_server, host))
     assert live.status == "live", live.reasons
     assert invalid.status == "invalid", invalid.reasons
@@ -88,7 +95,7 @@ def test_openai_insufficient_quota_is_live_and_exhausted():
                       "code": "insufficient_quota"}}
     with StandIn({("GET", "/v1/models"): reply(429, body)}) as server:
         v = check("openai", fake("openai"), client_for(server, "api.openai.com"))
-    assert v.status == "live" and v.quota["exhausted"] is True
+    assert v.status == "live" and v.quota["exhausted"] == "insufficient_quota"
 
 
 def test_openai_admin_key_uses_admin_endpoint_and_is_critical():
@@ -253,18 +260,97 @@ def test_github_installation_token_uses_rate_limit_and_refresh_token_is_not_sent
     assert r.status == "unknown" and r.scope["kind"] == "refresh token" and "liveness" in r.unknown
 
 
-@pytest.mark.parametrize("provider,host,path", [
-    ("openai", "api.openai.com", "/v1/models"),  # e.g. unsupported_country_region_territory
-    ("groq", "api.groq.com", "/openai/v1/models"),
-    ("mistral", "api.mistral.ai", "/v1/models"),
-    ("deepgram", "api.deepgram.com", "/v1/auth/token"),
-])
-def test_an_undocumented_403_is_unknown_not_invalid(provider, host, path):
-    with StandIn({("GET", path): reply(403, {"error": {"message": "Country, region, or territory "
-                                                                  "not supported", "code": "unsupported"}})}) as server:
-        v = check(provider, fake(provider), client_for(server, host))
-    assert v.status == "unknown" and v.evidence["http_status"] == 403
-    assert "does not explain" in v.reasons[0]
+# Every check whose provider does not document a 403 as a bad-key answer (all but Anthropic,
+# Voyage and Pinecone, where a 403 is a live key without a permission): (provider, host, method, path)
+NO_DOCUMENTED_403 = [(p[0], p[1], p[2], p[3]) for p in PROVIDERS if p[0] not in ("anthropic", "voyage", "pinecone")] + [
+    ("perplexity", "api.perplexity.ai", "POST", "/chat/completions"),
+    ("nvidia", "api.ngc.nvidia.com", "POST", "/v3/keys/get-caller-info"),
+    ("tavily", "api.tavily.com", "GET", "/usage"),
+    ("langsmith-sk", "api.smith.langchain.com", "GET", "/api/v1/orgs/current"),
+]
+EVERY_CHECK = [(p[0], p[1], p[2], p[3]) for p in PROVIDERS] + NO_DOCUMENTED_403[-4:]
+
+
+def _run(kind: str, host: str, routes: dict):
+    provider = "langsmith" if kind == "langsmith-sk" else kind
+    with StandIn(routes) as server:
+        return check(provider, fake(kind), client_for(server, host), f"{kind}-key")
+
+
+@pytest.mark.parametrize("kind,host,method,path", NO_DOCUMENTED_403, ids=[p[0] for p in NO_DOCUMENTED_403])
+def test_an_undocumented_403_is_unknown_not_invalid(kind, host, method, path):
+    v = _run(kind, host, {(method, path): reply(403, {"error": {
+        "message": "Country, region, or territory not supported", "code": "unsupported"}})})
+    assert v.status == "unknown", v.reasons
+    assert v.evidence["http_status"] == 403
+
+
+@pytest.mark.parametrize("kind,host,method,path", EVERY_CHECK, ids=[p[0] for p in EVERY_CHECK])
+@pytest.mark.parametrize("status", [200, 401, 403])
+def test_a_web_page_from_a_proxy_is_never_a_verdict(kind, host, method, path, status):
+    if kind == "perplexity" and status == 401:
+        pytest.skip("Perplexity's own 401 is an HTML page (its documented bad-key answer)")
+    page = "<!DOCTYPE html><html><body><h1>Access denied by the corporate proxy</h1></body></html>"
+    v = _run(kind, host, {(method, path): reply(status, page, {"Content-Type": "text/html"}),
+                          ("GET", "*"): reply(status, page, {"Content-Type": "text/html"})})
+    assert v.status == "unknown", v.reasons
+    assert "web page" in " ".join(v.reasons) or "JSON" in " ".join(v.reasons)
+
+
+@pytest.mark.parametrize("kind,host,method,path", EVERY_CHECK, ids=[p[0] for p in EVERY_CHECK])
+@pytest.mark.parametrize("body", [[{"data": 1}], "just text", {"data": "not a list", "accounts": 3,
+                                                              "auth": [], "key": 1, "user": "x"}])
+def test_a_body_of_another_shape_is_read_safely(kind, host, method, path, body):
+    """Never an error, never a traceback: a live answer of another shape is live or unknown."""
+    v = _run(kind, host, {(method, path): reply(200, body), ("GET", "*"): reply(200, body),
+                          ("POST", "*"): reply(400, body)})
+    assert v.status in ("live", "unknown") and v.reasons
+
+
+def test_stability_balance_as_a_list_leaves_credits_unknown_not_the_verdict():
+    with StandIn({("GET", "/v1/user/account"): reply(200, {"id": "u", "organizations": []}),
+                  ("GET", "/v1/user/balance"): reply(200, [{"credits": 3}])}) as server:
+        v = check("stability", fake("stability"), client_for(server, "api.stability.ai"))
+    assert v.status == "live" and "credits" not in v.quota
+    assert any(u.startswith("credits (the balance call answered a JSON list") for u in v.unknown)
+
+
+def test_xai_spent_team_is_live_and_exhausted():
+    body = {"code": "The caller does not have permission to execute the specified operation",
+            "error": "Your team t-1 has either used all available credits or reached its monthly spending "
+                     "limit. To continue making API requests, please purchase more credits or raise your "
+                     "spending limit."}
+    with StandIn({("GET", "/v1/api-key"): reply(403, body)}) as server:
+        v = check("xai", fake("xai"), client_for(server, "api.x.ai"))
+    assert v.status == "live" and v.quota["exhausted"] == "team credits or monthly spending limit"
+
+
+def test_langsmith_service_key_uses_the_org_endpoint_and_a_403_is_not_dead():
+    key = fake("langsmith-sk")
+    with StandIn({("GET", "/api/v1/orgs/current"): reply(200, {"id": "o-1", "display_name": "Acme",
+                                                               "is_personal": False}),
+                  ("GET", "/api/v1/api-key"): reply(403, {"detail": "Forbidden"})}) as server:
+        v = check("langsmith", key, client_for(server, "api.smith.langchain.com"))
+    assert [r.path for r in server.requests] == ["/api/v1/orgs/current"]
+    assert v.status == "live" and v.scope["organization_name"] == "Acme"
+    with StandIn({("GET", "*"): reply(403, {"detail": "Forbidden"})}) as server:
+        v = check("langsmith", key, client_for(server, "api.smith.langchain.com"))
+    assert v.status == "unknown"
+
+
+@pytest.mark.parametrize("code", ["project_spend_limit_exceeded", "organization_spend_limit_exceeded"])
+def test_openai_spend_limits_are_live_and_exhausted(code):
+    body = {"error": {"message": "You have exceeded your spend limit.", "type": "insufficient_quota",
+                      "param": None, "code": code}}
+    with StandIn({("GET", "/v1/models"): reply(429, body)}) as server:
+        v = check("openai", fake("openai"), client_for(server, "api.openai.com"))
+    assert v.status == "live" and v.quota["exhausted"] == code
+
+
+def test_openrouter_402_is_live_and_exhausted():
+    with StandIn({("GET", "/api/v1/key"): reply(402, {"error": {"code": 402, "message": "Insufficient credits"}})}) as server:
+        v = check("openrouter", fake("openrouter"), client_for(server, "api.openrouter.ai"[4:]))
+    assert v.status == "live" and v.quota["exhausted"] == "credits"
 
 
 def test_429_with_a_long_retry_after_is_not_waited_for():

@@ -107,6 +107,7 @@ class AuditResult:
     skipped: list[dict[str, str]] = field(default_factory=list)  # {"project", "reason"}
     notes: list[str] = field(default_factory=list)  # what keyguard could not tell, and why
     rules: dict[str, AuditRule] = field(default_factory=dict)
+    usage: Any = None  # a usage.Usage when the audit ran with --usage
 
     def flag(self, finding: AuditFinding) -> None:
         self.rules.setdefault(finding.rule.id, finding.rule)

@@ -77,7 +77,7 @@ def audit(client: CredentialClient, admin_key: str, now: datetime | None = None)
             raise AuditError(f"OpenAI rejected {KEY_VARIABLE} ({exc})") from None
         raise AuditError(f"cannot list projects ({exc}); {KEY_VARIABLE} must be an Admin API key "
                          "of an organization owner") from None
-    org_limit = _spend_limit(client, headers, "/v1/organization/spend_limit")
+    org_limit = spend_limit(client, headers, "/v1/organization/spend_limit")
     _admin_keys(client, headers, admin_key, result, now)
     unknown_limits: list[str] = []
     for project in sorted(projects, key=lambda p: str(p.get("id"))):
@@ -147,7 +147,7 @@ def _project(client: CredentialClient, headers: Mapping[str, str], project: dict
             raise AuditError(f"OpenAI rejected {KEY_VARIABLE} ({exc})") from None
         result.skip(pid, str(exc))
         return
-    limit = _spend_limit(client, headers, base + "/spend_limit")
+    limit = spend_limit(client, headers, base + "/spend_limit")
     rate_limits = _rate_limit_count(client, headers, base + "/rate_limits")
     name = str(project.get("name") or pid)
     result.projects.append({"id": pid, "name": name, "status": project.get("status"), "keys": len(keys),
@@ -208,7 +208,7 @@ def _staleness(raw: dict[str, Any], now: datetime) -> str | None:
     return f"never used in the {age} days since it was created" if age is not None and age >= STALE_DAYS else None
 
 
-def _spend_limit(client: CredentialClient, headers: Mapping[str, str], path: str) -> tuple[str, int | None, str]:
+def spend_limit(client: CredentialClient, headers: Mapping[str, str], path: str) -> tuple[str, int | None, str]:
     """("enforced" | "not enforced" | "unknown", threshold in cents, why unknown)."""
     try:
         body = get_json(client, HOST, path, headers=headers)

@@ -16,7 +16,7 @@ from ..model import SEVERITIES, severity_rank
 from ..report.sarif import INFO_URI, LEVEL, SECURITY_SEVERITY
 from .model import AuditFinding, AuditResult
 
-FORMATS = ("text", "json", "sarif")
+FORMATS = ("text", "json", "sarif")  # html: keyguard.audit.html
 _COLORS = {"critical": "\033[1;31m", "high": "\033[31m", "medium": "\033[33m", "low": "\033[36m"}
 _RESET, _DIM, _BOLD = "\033[0m", "\033[2m", "\033[1m"
 
@@ -86,6 +86,10 @@ def render_text(result: AuditResult, color: bool = False) -> str:
                 parts.append(f"LEAKED ({len(k.leaked_in)})")
             out.append(_safe("  " + "  ".join(map(str, parts))))
         out.append("")
+    if result.usage is not None:
+        from .usage_report import render as render_usage
+
+        out.extend(c(_BOLD, line) if i == 0 else _safe(line) for i, line in enumerate(render_usage(result.usage)))
     for s in result.skipped:
         out.append(_safe(f"skipped {s['project']}: {s['reason']}"))
     for n in result.notes:
@@ -112,6 +116,8 @@ def render_json(result: AuditResult) -> str:
         "notes": result.notes,
         "summary": summary(result),
     }
+    if result.usage is not None:
+        doc["usage"] = result.usage.as_dict()
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 

@@ -1,7 +1,7 @@
 """``--format github``: workflow commands that GitHub Actions shows as annotations."""
 from __future__ import annotations
 
-from ..scanner import ScanResult
+from ..model import ScanResult
 
 _LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "notice"}
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from .. import __version__
 from ..model import Finding
-from ..scanner import ScanResult
+from ..model import ScanResult
 
 
 def finding_dict(f: Finding, show_secrets: bool = False) -> dict[str, Any]:

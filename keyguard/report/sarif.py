@@ -12,7 +12,7 @@ from typing import Any
 
 from .. import __version__
 from ..model import Finding, Rule
-from ..scanner import ScanResult
+from ..model import ScanResult
 
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}
 LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}

@@ -5,9 +5,8 @@ import textwrap
 from itertools import groupby
 from typing import Callable
 
-from .. import exposure
-from ..model import Finding, severity_rank
-from ..scanner import ScanResult
+from ..findings import exposure
+from ..model import Finding, ScanResult, severity_rank
 
 _COLORS = {"critical": "\033[1;31m", "high": "\033[31m", "medium": "\033[33m", "low": "\033[36m"}
 _RESET = "\033[0m"

@@ -1,30 +1,24 @@
-"""Git objects as ``ScanText``: whole history, a commit range (a pull request), the index.
+"""Git plumbing shared by the history and change sources: the repository, and blobs read
+through ``git cat-file --batch`` as ``ScanText``.
 
 Plumbing only, never code from the scanned repo: every git process runs with the repo's
 fsmonitor, hooks, pager and signature programs switched off, no textconv or filters, and no
 transport at all (a partial clone would fetch a missing object through its promisor remote).
-
-- history: one ``git log --all --raw`` pass maps each blob to the paths and the oldest commit
-  that introduced it there; each unique blob is then read once through one long-lived
-  ``git cat-file --batch`` process, in the order the log met them.
-- range and index: the changed files' new blobs are scanned whole (so context words on
-  unchanged lines still count); only findings on added lines whose secret was not already in
-  the file's old version are kept.
+See ``history`` (every blob reachable from any ref) and ``changes`` (a commit range, the index).
 """
 from __future__ import annotations
 
 import itertools
 import os
 import queue
-import re
 import subprocess
 import threading
-from dataclasses import dataclass, field, replace
-from typing import IO, Any, Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any, Iterable, Iterator
 
-from ..model import Finding, ScanText, Stats
-from . import files
-from .files import Gate, bytes_texts, read_texts
+from ..model import ScanText, Stats
+from . import decode
+from .decode import Gate, bytes_texts, read_texts
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 SAFE_CONFIG = (
@@ -35,7 +29,6 @@ SAFE_CONFIG = (
 LFS_HEAD = b"version https://git-lfs.github.com/spec/"
 SUBMODULE_SKIP = "submodule (not followed: scan its repository on its own)"
 MAX_BLOB_BYTES = 256 * 1024 * 1024  # larger blobs are skipped (and reported in stats)
-_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 
 
 class GitError(Exception):
@@ -81,7 +74,7 @@ class Repo:
         except FileNotFoundError:
             raise GitError("git is not installed (or not on PATH)") from None
         if check and p.returncode != 0:
-            raise GitError(f"git {args[0]}: {_first_line(p.stderr)}")
+            raise GitError(f"git {args[0]}: {first_line(p.stderr)}")
         return p
 
     def out(self, *args: str) -> str:
@@ -91,7 +84,7 @@ class Repo:
         return self.run("rev-parse", "--verify", "-q", "HEAD^{commit}", check=False).returncode == 0
 
 
-def _first_line(err: bytes) -> str:
+def first_line(err: bytes) -> str:
     lines = [ln.strip() for ln in err.decode("utf-8", "replace").splitlines() if ln.strip()]
     fatal = [ln for ln in lines if ln.startswith(("fatal:", "error:"))]
     return (fatal or lines or ["failed"])[0]
@@ -103,7 +96,7 @@ def open_repo(path: str) -> Repo:
     probe = Repo(path, path, False, False)
     p = probe.run("rev-parse", "--is-bare-repository", "--is-shallow-repository", "--git-dir", check=False)
     if p.returncode != 0:
-        msg = _first_line(p.stderr)
+        msg = first_line(p.stderr)
         if "not a git repository" in msg:
             gitfile = os.path.join(path, ".git")
             if os.path.isfile(gitfile):
@@ -214,7 +207,7 @@ class BlobReader:
             header = proc.stdout.readline()
             if not header:
                 self._drain.join(timeout=5)
-                raise CatFileError(sha, f"git cat-file stopped: {_first_line(bytes(self.errors))}")
+                raise CatFileError(sha, f"git cat-file stopped: {first_line(bytes(self.errors))}")
             parts = header.split()
             if len(parts) >= 2 and parts[1] == b"missing":
                 yield sha, None, None
@@ -290,7 +283,7 @@ def blob_texts(repo: Repo, wanted: Iterable[tuple[str, str, dict[str, Any] | Non
                 if size > MAX_BLOB_BYTES:
                     stats.skip(path, f"git blob over {MAX_BLOB_BYTES >> 20} MiB")
                     continue
-                if size <= files.WHOLE_FILE_BYTES:  # one read, and the gate asked before decoding
+                if size <= decode.WHOLE_FILE_BYTES:  # one read, and the gate asked before decoding
                     data = body.read(size)
                     if data.startswith(LFS_HEAD) and size < 1024:
                         stats.skip(path, "git-lfs pointer (content not in git)")
@@ -314,339 +307,8 @@ def blob_texts(repo: Repo, wanted: Iterable[tuple[str, str, dict[str, Any] | Non
                 reader.close()
 
 
-# -- whole history -------------------------------------------------------------------------------
-_LOG_FORMAT = "%x01%H%x00%an%x00%ae%x00%aI%x00%ct"
-_ZERO = "0" * 40
+ZERO_SHA = "0" * 40
 
 
-def _tokens(stream: IO[bytes]) -> Iterator[bytes]:
-    rest = b""
-    while True:
-        block = stream.read(1 << 20)
-        if not block:
-            break
-        parts = (rest + block).split(b"\0")
-        rest = parts.pop()
-        yield from parts
-    if rest:
-        yield rest
-
-
-def _decode_path(raw: bytes) -> str:
+def decode_path(raw: bytes) -> str:
     return raw.decode("utf-8", "backslashreplace")
-
-
-@dataclass
-class History:
-    """Every blob reachable from any ref, with each path it appeared at and the oldest commit
-    that put it there."""
-
-    commits: list[dict[str, Any]] = field(default_factory=list)
-    commit_times: list[int] = field(default_factory=list)
-    blobs: dict[str, dict[str, int]] = field(default_factory=dict)  # blob -> path -> commit index
-
-    def commit_for(self, blob: str, path: str) -> dict[str, Any]:
-        c = dict(self.commits[self.blobs[blob][path]])
-        c["blob"] = blob
-        return c
-
-
-def walk_history(repo: Repo, stats: Stats, h: History,
-                 keep: Callable[[str], bool] | None = None) -> Iterator[tuple[str, str]]:
-    """Fill ``h`` from one ``git log --all --raw`` pass, newest first (the last commit seen for
-    a (blob, path) is the oldest one that introduced it), only at the paths ``keep`` accepts
-    (``--shard``). Yields (blob, path) as each blob is first met, at the first path ``h`` will
-    hold for it, so that blobs can be read while the log goes on; their commits are known only
-    once it has ended (``h.commit_for``)."""
-    args = repo.args("log", "--all", "-z", "--raw", "--no-abbrev", "--no-renames", "-c", "--root",
-                     "--no-textconv", "--no-ext-diff", "--no-color", f"--format={_LOG_FORMAT}")
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=repo.env,
-                            stdin=subprocess.DEVNULL)
-    assert proc.stdout and proc.stderr
-    err_chunks: list[bytes] = []
-    drain = threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()), daemon=True)  # type: ignore[union-attr]
-    drain.start()
-    tokens = _tokens(proc.stdout)
-    current = -1
-    interned: dict[bytes, str | None] = {}
-    submodules: set[bytes] = set()
-    people: dict[bytes, tuple[str, str]] = {}
-    blobs = h.blobs
-    try:
-        for tok in tokens:
-            if tok.startswith(b"\x01"):
-                author, email, date, ctime = (next(tokens, b"") for _ in range(4))
-                who = people.get(author + b"\0" + email)
-                if who is None:  # one copy per author, not per commit
-                    who = people[author + b"\0" + email] = (author.decode("utf-8", "replace"),
-                                                             email.decode("utf-8", "replace"))
-                h.commits.append({"sha": tok[1:].decode(), "author": who[0], "email": who[1],
-                                  "date": date.decode()})
-                h.commit_times.append(int(ctime or b"0"))
-                current = len(h.commits) - 1
-                continue
-            tok = tok.lstrip(b"\n")
-            if not tok.startswith(b":"):
-                continue
-            raw_path = next(tokens, b"")
-            fields = tok.split()
-            if len(fields) < 3 or current < 0:
-                continue
-            new_sha, new_mode = fields[-2].decode(), fields[len(fields) // 2 - 1].lstrip(b":")
-            if new_mode == b"160000":  # a submodule: its history is another repository's
-                submodules.add(raw_path)
-                continue
-            if new_sha == _ZERO or not new_mode.startswith(b"10"):  # deleted, symlink
-                continue
-            if raw_path in interned:
-                path = interned[raw_path]
-            else:
-                path = interned[raw_path] = _decode_path(raw_path)
-                if keep is not None and not keep(path):
-                    interned[raw_path] = path = None
-            if path is None:
-                continue
-            paths = blobs.get(new_sha)
-            if paths is None:
-                blobs[new_sha] = {path: current}
-                yield new_sha, path
-            else:
-                paths[path] = current
-    finally:
-        proc.stdout.close()
-        rc = proc.wait()
-        drain.join()
-    for raw_path in sorted(submodules):
-        stats.skip(_decode_path(raw_path), SUBMODULE_SKIP)
-    if rc != 0:
-        msg = _first_line(b"".join(err_chunks))
-        known = len(h.blobs)
-        yield from _readable_objects(repo, h, msg, keep)
-        stats.extra.setdefault("git_warnings", []).append(
-            f"git log: {msg}: history partly unreadable (corrupt or missing objects); "
-            f"{len(h.blobs) - known} more readable blobs scanned without their commit")
-
-
-def _readable_objects(repo: Repo, h: History, log_error: str,
-                      keep: Callable[[str], bool] | None = None) -> Iterator[tuple[str, str]]:
-    """After ``git log`` failed on a broken object store: every blob still reachable through
-    readable trees, at its path, under a commit of which only the blob is known."""
-    p = repo.run("rev-list", "--all", "--objects", "--missing=allow-any", "--filter=object:type=blob",
-                 check=False)
-    if p.returncode != 0:
-        raise GitError(f"git log: {log_error}")
-    unknown = -1
-    for line in p.stdout.split(b"\n"):
-        sha, _, raw_path = line.partition(b" ")
-        if not raw_path or len(sha) != 40:
-            continue  # a commit
-        blob, path = sha.decode(), _decode_path(raw_path)
-        if blob in h.blobs or (keep is not None and not keep(path)):
-            continue
-        if unknown < 0:
-            h.commits.append({})
-            h.commit_times.append(1 << 62)
-            unknown = len(h.commits) - 1
-        h.blobs[blob] = {path: unknown}
-        yield blob, path
-
-
-def count_history(h: History, stats: Stats) -> None:
-    stats.extra["git"] = {"commits": sum(1 for c in h.commits if c), "blobs": len(h.blobs)}
-
-
-
-def attribute_history(findings: list[Finding], h: History) -> list[Finding]:
-    """Copy each blob's findings to every path that blob had, then keep, per path and secret,
-    the finding from the oldest commit: the one that introduced the secret there."""
-    best: dict[tuple[str, str, str, str | None], tuple[int, Finding]] = {}
-    for f in findings:
-        blob = (f.commit or {}).get("blob")
-        paths = h.blobs.get(blob, {}) if blob else {}
-        for path, ci in (paths.items() if paths else [(f.path, -1)]):
-            key = (path, f.rule.id, f.secret, (f.origin or {}).get("encoding"))
-            when = h.commit_times[ci] if ci >= 0 else 1 << 62
-            old = best.get(key)
-            if old is not None and (old[0], old[1].line) <= (when, f.line):
-                continue
-            g = f if path == f.path else replace(
-                f, path=path, commit=h.commit_for(blob, path), origin=dict(f.origin))  # type: ignore[arg-type]
-            best[key] = (when, g)
-    return [g for _, g in best.values()]
-
-
-# -- a commit range or the index -----------------------------------------------------------------
-@dataclass
-class Change:
-    path: str
-    new_blob: str
-    old_blob: str | None
-    added: set[int] = field(default_factory=set)  # 1-based line numbers in the new blob
-    every_line: bool = False  # the diff could not be read (a corrupt old version): all lines new
-    old_text: str = ""
-
-
-def _diff_args(base: str, head: str | None) -> list[str]:
-    common = ["--no-abbrev", "-M", "--no-color", "--no-ext-diff", "--no-textconv",
-              "--ignore-submodules=all"]
-    return [*common, "--cached", base] if head is None else [*common, base, head]
-
-
-def read_changes(repo: Repo, base: str, head: str | None, stats: Stats | None = None) -> list[Change]:
-    """Files that ``head`` (a commit, or the index when None) adds or changes against ``base``,
-    with the numbers of the lines added."""
-    raw = repo.run("diff", "--raw", "-z", *_diff_args(base, head)).stdout
-    tokens = iter(raw.split(b"\0"))
-    entries: list[Change | None] = []
-    for tok in tokens:
-        if not tok.startswith(b":"):
-            continue
-        fields = tok.split()
-        status = fields[-1][:1]
-        path = next(tokens, b"")
-        if status in (b"R", b"C"):
-            path = next(tokens, b"")
-        new_mode, old_sha, new_sha = fields[1], fields[2].decode(), fields[3].decode()
-        if status == b"D" or not new_mode.startswith(b"10") or new_mode == b"120000":
-            entries.append(None)  # still has a section in the patch below
-            continue
-        entries.append(Change(_decode_path(path), new_sha, None if old_sha == _ZERO else old_sha))
-    p = repo.run("diff", "-p", "-U0", *_diff_args(base, head), check=False)
-    if p.returncode == 0:
-        _mark_added(p.stdout, entries)
-    else:  # a corrupt or missing object: each file on its own, so one bad blob costs one file
-        for ch in entries:
-            if ch is None:
-                continue
-            one = repo.run("diff", "-p", "-U0", *_diff_args(base, head), "--", ch.path, check=False)
-            if one.returncode == 0:
-                _mark_added(one.stdout, [ch])
-            else:  # its old version cannot be read: every line counts as added
-                ch.every_line = True
-                if stats is not None:
-                    stats.extra.setdefault("git_warnings", []).append(
-                        f"git diff {ch.path}: {_first_line(one.stderr)}: every line judged as added")
-    return [c for c in entries if c is not None and (c.added or c.every_line)]
-
-
-def _mark_added(patch: bytes, entries: list[Change | None]) -> None:
-    """The added lines of each section of ``patch`` (``diff -p -U0``), one section per entry."""
-    section = -1
-    for line in patch.split(b"\n"):
-        if line.startswith(b"diff --git ") or line.startswith(b"diff --cc "):
-            section += 1
-            continue
-        if line.startswith(b"@@ ") and 0 <= section < len(entries):
-            ch = entries[section]
-            m = _HUNK.match(line.decode("ascii", "replace"))
-            if ch is not None and m:
-                start, count = int(m.group(1)), int(m.group(2) or 1)
-                ch.added.update(range(start, start + count))
-
-
-def _old_texts(repo: Repo, changes: list[Change]) -> None:
-    olds = {c.old_blob: c for c in changes if c.old_blob}
-    if not olds:
-        return
-    reader = BlobReader(repo)
-    try:
-        for sha, size, body in reader.stream(list(olds)):
-            if body is not None and size is not None and size <= MAX_BLOB_BYTES:
-                text = body.read().decode("utf-8", "replace")
-                for c in changes:
-                    if c.old_blob == sha:
-                        c.old_text = text
-    except CatFileError:
-        pass  # an unreadable old version: every added line counts as new
-    finally:
-        reader.close()
-
-
-def change_texts(repo: Repo, changes: list[Change], stats: Stats) -> Iterator[ScanText]:
-    _old_texts(repo, changes)
-    yield from blob_texts(repo, [(c.new_blob, c.path, None) for c in changes], stats)
-
-
-def added_only(findings: list[Finding], changes: list[Change]) -> list[Finding]:
-    """Findings on added lines whose secret was not already in the file's old version.
-
-    A blob is scanned once, at its first path: its findings are judged at every changed path
-    with that content (a file copied to a new name is a new file with its own old version).
-    """
-    by_path = {c.path: c for c in changes}
-    same_blob: dict[str, list[Change]] = {}
-    for c in changes:
-        same_blob.setdefault(c.new_blob, []).append(c)
-    kept = []
-    for first in findings:
-        scanned = by_path.get(first.path)
-        for c in same_blob.get(scanned.new_blob, []) if scanned else []:
-            f = first if c is scanned else replace(first, path=c.path, origin=dict(first.origin))
-            if not c.every_line and not (set(range(f.line, max(f.line, f.end_line) + 1)) & c.added):
-                continue
-            if c.old_text and f.secret in c.old_text:
-                continue
-            kept.append(f)
-    return kept
-
-
-def blame(repo: Repo, findings: list[Finding], head: str) -> None:
-    """The commit that last wrote each finding's line: in a range, the one that added it."""
-    import datetime
-
-    for f in findings:
-        p = repo.run("blame", "--porcelain", "--no-textconv", "-L", f"{f.line},{f.line}", head,
-                     "--", f.path, check=False)
-        if p.returncode != 0:
-            continue
-        lines = p.stdout.decode("utf-8", "replace").split("\n")
-        info = dict(ln.split(" ", 1) for ln in lines[1:] if " " in ln and not ln.startswith("\t"))
-        commit: dict[str, Any] = {"sha": lines[0].split(" ")[0], "author": info.get("author", "")}
-        commit["email"] = info.get("author-mail", "").strip("<>")
-        try:
-            tz = info.get("author-tz", "+0000")
-            offset = datetime.timedelta(hours=int(tz[1:3]), minutes=int(tz[3:5])) * (-1 if tz[0] == "-" else 1)
-            when = datetime.datetime.fromtimestamp(int(info["author-time"]), datetime.timezone(offset))
-            commit["date"] = when.isoformat()
-        except (KeyError, ValueError, IndexError):
-            pass
-        f.commit = commit
-
-
-def fetch_command(repo: Repo, ref: str) -> str:
-    """A ``git fetch`` that makes the missing ``ref`` resolvable, as the user typed it.
-
-    ``origin/main`` is a remote-tracking ref: fetching the remote's ``main`` into it works even
-    in a single-branch clone (whose refspec does not cover it). A shallow clone also needs
-    history below the fetched commit to find a merge base.
-    """
-    remotes = repo.run("remote", check=False).stdout.decode("utf-8", "replace").split()
-    deepen = " --deepen=100" if repo.shallow else ""
-    remote, _, branch = ref.partition("/")
-    if remote in remotes and branch:
-        return f"git fetch{deepen} {remote} {branch}:refs/remotes/{remote}/{branch}"
-    origin = "origin" if "origin" in remotes or not remotes else remotes[0]
-    if re.fullmatch(r"[0-9a-fA-F]{40}", ref):
-        return f"git fetch{deepen} {origin} {ref}"
-    if re.fullmatch(r"[0-9a-fA-F]{7,39}", ref) or re.search(r"[~^@:{\s]", ref):
-        # a short sha or a revision expression cannot be fetched by name: fetch history
-        return "git fetch --unshallow" if repo.shallow else f"git fetch {origin}"
-    return f"git fetch{deepen} {origin} {ref}:{ref}"
-
-
-def resolve_base(repo: Repo, ref: str) -> str:
-    """The merge base of ``ref`` and HEAD, as the pull request's diff uses it."""
-    if not repo.has_commits():
-        raise GitError(f"{repo.path}: no commits yet, nothing to compare with {ref}")
-    p = repo.run("rev-parse", "--verify", "-q", "--end-of-options", f"{ref}^{{commit}}", check=False)
-    if p.returncode != 0:
-        shallow = " The clone is shallow." if repo.shallow else ""
-        raise GitError(f"--since {ref}: no such commit in {repo.toplevel}.{shallow} Fetch it first: "
-                       f"`{fetch_command(repo, ref)}`"
-                       + (" (actions/checkout: `fetch-depth: 0`)." if repo.shallow else "."))
-    sha = p.stdout.decode().strip()
-    mb = repo.run("merge-base", sha, "HEAD", check=False)
-    if mb.returncode != 0:
-        hint = " (shallow clone: deepen it with `git fetch --deepen=100` or `--unshallow`)" if repo.shallow else ""
-        raise GitError(f"--since {ref}: no common ancestor with HEAD{hint}")
-    return mb.stdout.decode().strip()

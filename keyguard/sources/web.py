@@ -15,19 +15,17 @@ import ipaddress
 import json
 import posixpath
 import re
-import signal
 import socket
 import sys
-import threading
 import time
 from collections import deque
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from .. import __version__
-from ..model import ScanText, Stats, redact
+from ..budget import OverBudget, time_budget
+from ..model import Finding, ScanText, Stats, redact
 
 USER_AGENT = f"keyguard/{__version__} (secret scanner; +https://github.com/keyguard)"
 MAX_REDIRECTS = 5
@@ -290,40 +288,13 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme, (parts.hostname or "").lower(), parts.port
 
 
-class _OutOfTime(BaseException):
-    """--max-time passed during a request (a BaseException: no library's ``except Exception``
-    may swallow it)."""
-
-
-@contextmanager
-def _time_bound(seconds: float) -> Iterator[None]:
-    """Raise ``_OutOfTime`` after ``seconds``, even inside a blocking socket read: a server that
-    trickles its status line or headers keeps each read under --timeout, and nothing else would
-    end it. Only in the main thread (signals); elsewhere the request is bounded by --timeout and
-    the body by the checks between reads."""
-    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def fire(signum: int, frame: object) -> None:
-        raise _OutOfTime()
-
-    old = signal.signal(signal.SIGALRM, fire)
-    signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.001))
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
-
-
 def _get(session: Any, url: str, start_host: str, start_public: bool, crawl: Crawl) -> Fetched | str:
     """The resource at ``url`` (same-host redirects followed by hand), or why not; all of it
     within the time --max-time has left."""
     try:
-        with _time_bound(crawl.seconds_left()):
+        with time_budget(crawl.seconds_left()):
             return _get_within(session, url, start_host, start_public, crawl)
-    except _OutOfTime:
+    except OverBudget:
         return "limit: --max-time reached"
 
 
@@ -487,3 +458,28 @@ def _manifest_names(url: str, name: str, text: str) -> tuple[list[str], str]:
     if _path(url).endswith("/.vite/manifest.json"):
         return names, urljoin(url, "../")  # Vite 5: files are relative to the build's root
     return names, url
+
+
+class WebSource:
+    """A deployed site by URL: a bounded crawl of its pages, scripts, chunks and source maps."""
+
+    pool_min_items = 0
+    pool_min_jobs = 1 << 30  # one crawl, its politeness limits shared: this process
+
+    def __init__(self, urls: list[str], limits: Limits) -> None:
+        self.urls, self.limits = urls, limits
+
+    def items(self, stats: Stats) -> Iterator[str]:
+        return iter(self.urls)
+
+    def batches(self, items: Iterator[str]) -> Iterator[list[str]]:
+        yield list(items)
+
+    def stays_here(self, url: str) -> bool:
+        return True
+
+    def texts(self, urls: Iterable[str], stats: Stats, gate: object) -> Iterator[ScanText]:
+        return web_texts(list(urls), stats, self.limits)
+
+    def refine(self, findings: list[Finding], stats: Stats, errors: list[str]) -> list[Finding]:
+        return findings

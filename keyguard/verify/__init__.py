@@ -1,8 +1,9 @@
 """Live checks (``--verify``): is a found key live, how restricted, what quota, what scope.
 
-One small module per provider in this package, each exposing
-``verify(secret: str, context: Context, client: CredentialClient) -> Verification``.
-``verifier_for`` maps a rule's ``provider`` field (and, failing that, its rule id) to a module,
+``registry.py`` lists every check once: a provider whose check is one GET is a row of data
+there (``simple.py`` runs it); a provider whose check needs logic is a small module here exposing
+``CHECK`` and ``verify(secret: str, context: Context, client: CredentialClient) -> Verification``.
+``verifier_for`` maps a rule's ``provider`` field (and, failing that, its rule id) to a check,
 so exact rule ids matter little. Every call is a metadata call (list models, whoami, key info,
 balance) sent by ``keyguard.http.CredentialClient`` to the provider's fixed https host; nothing in
 a scanned file can change where a key goes (see ``context.py`` for the two values a file may
@@ -52,7 +53,7 @@ class Verification:
 
 @dataclass(frozen=True)
 class Check:
-    """What one provider's live check does and can read; each module declares its ``CHECK``.
+    """What one provider's live check does and can read (a module's ``CHECK``, or a row's).
 
     docs/live-checks.md is generated from these (``python -m keyguard.verify.table``), and the
     tests hold every verdict to them: ``Verification.check`` is one of ``requests``, the keys a
@@ -74,39 +75,21 @@ class Verifier(Protocol):
     def __call__(self, secret: str, context: Context, client: CredentialClient) -> Verification: ...
 
 
-# provider (normalised: lower case, letters and digits only) -> module in this package.
-# No bare "azure": only Azure *OpenAI* keys may go to <resource>.openai.azure.com.
-PROVIDERS: dict[str, str] = {
-    "openai": "openai", "anthropic": "anthropic", "google": "google", "gcp": "google",
-    "googlegemini": "google_api_key", "gemini": "google_api_key", "firebase": "google_api_key",
-    "googleapikey": "google_api_key", "googleserviceaccount": "google_service_account",
-    "googlecloud": "google",
-    "huggingface": "huggingface", "hf": "huggingface", "groq": "groq", "xai": "xai", "grok": "xai",
-    "deepseek": "deepseek", "deepseekai": "deepseek", "openrouter": "openrouter", "replicate": "replicate",
-    "together": "together", "togetherai": "together", "perplexity": "perplexity", "perplexityai": "perplexity",
-    "fireworks": "fireworks", "fireworksai": "fireworks", "mistral": "mistral",
-    "mistralai": "mistral", "cohere": "cohere", "azureopenai": "azure_openai",
-    "aws": "aws", "amazon": "aws", "bedrock": "aws", "awsbedrock": "aws", "amazonbedrock": "aws",
-    "elevenlabs": "elevenlabs", "stability": "stability", "stabilityai": "stability",
-    "voyage": "voyage", "voyageai": "voyage", "langsmith": "langsmith", "langchain": "langsmith",
-    "pinecone": "pinecone", "deepgram": "deepgram", "assemblyai": "assemblyai",
-    "cerebras": "cerebras", "nvidia": "nvidia", "nvidianim": "nvidia", "nvapi": "nvidia",
-    "ngc": "nvidia", "github": "github",
-}
+def names() -> tuple[str, ...]:
+    """Every check in the docs table, in the registry's order."""
+    from .registry import REGISTRY
+
+    return tuple(e.name for e in REGISTRY if e.listed)
 
 
-# every verifier module, in the issue's order (the docs table follows it); "google" only dispatches
-MODULES: tuple[str, ...] = (
-    "openai", "anthropic", "google_api_key", "google_service_account", "huggingface", "groq", "xai",
-    "deepseek", "openrouter", "replicate", "together", "perplexity", "fireworks", "mistral", "cohere",
-    "azure_openai", "aws", "elevenlabs", "stability", "voyage", "langsmith", "pinecone", "deepgram",
-    "assemblyai", "cerebras", "nvidia", "github",
-)
+def check_of(name: str) -> Check:
+    """What a check declares: a data row's derived ``Check``, or a module's ``CHECK``."""
+    from .registry import BY_NAME
 
-
-def check_of(module: str) -> Check:
-    """The declared ``CHECK`` of a verifier module."""
-    return importlib.import_module(f"{__name__}.{module}").CHECK  # type: ignore[no-any-return]
+    row = BY_NAME[name].row
+    if row is not None:
+        return row.check
+    return importlib.import_module(f"{__name__}.{name}").CHECK  # type: ignore[no-any-return]
 
 
 def _norm(name: str) -> str:
@@ -114,21 +97,28 @@ def _norm(name: str) -> str:
 
 
 def module_for(provider: str, rule_id: str) -> str | None:
-    """The verifier module for a rule, by its provider, else by its rule id's leading words."""
-    found = PROVIDERS.get(_norm(provider))
+    """The check for a rule, by its provider, else by its rule id's leading words."""
+    from .registry import BY_ALIAS
+
+    found = BY_ALIAS.get(_norm(provider))
     if found is None:
         words = rule_id.lower().split("-")
         for n in range(len(words), 0, -1):
-            found = PROVIDERS.get(_norm("".join(words[:n])))
+            found = BY_ALIAS.get(_norm("".join(words[:n])))
             if found:
                 break
     return found
 
 
 def verifier_for(provider: str, rule_id: str) -> Verifier | None:
+    from .registry import BY_NAME
+
     name = module_for(provider, rule_id)
     if name is None:
         return None
+    row = BY_NAME[name].row
+    if row is not None:
+        return row.verify
     module = importlib.import_module(f"{__name__}.{name}")
     return module.verify  # type: ignore[no-any-return]
 
@@ -143,4 +133,4 @@ def implied_severity(rule_severity: str, v: Verification) -> str:
 
 
 __all__ = ["Check", "Context", "Verification", "Verifier", "verifier_for", "module_for",
-           "implied_severity", "STATUSES", "MODULES", "check_of"]
+           "implied_severity", "STATUSES", "names", "check_of"]

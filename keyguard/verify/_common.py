@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Iterable
 
-from ..http import RequestFailed, retry_after_seconds
+from ..http import EndpointError, RequestFailed, retry_after_seconds
 from . import Verification
 
 if TYPE_CHECKING:
@@ -40,8 +40,38 @@ def send(client: CredentialClient, method: str, host: str, path: str,
 def body_json(response: requests.Response) -> Any:
     try:
         return response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
+
+
+def is_html(response: requests.Response) -> bool:
+    """A web page (a proxy's block page, a captive portal, a CDN error), not an API answer."""
+    if "html" in response.headers.get("content-type", "").lower():
+        return True
+    return response.content[:200].lstrip()[:1] == b"<" and b"<?xml" not in response.content[:10]
+
+
+def optional_get(client: CredentialClient, host: str, path: str,
+                 headers: dict[str, str]) -> requests.Response | str:
+    """A follow-up read: the response, or why there is none (the verdict never hangs on it).
+
+    A host left out of KEYGUARD_ENDPOINTS is skipped here instead of stopping the run: the first
+    call already proved the configuration, and a follow-up read only adds detail.
+    """
+    try:
+        return client.request("GET", host, path, headers=headers)
+    except RequestFailed as exc:
+        return f"no answer ({exc})"
+    except EndpointError:
+        return f"{host} is not among the allowed endpoints"
+
+
+def count(body: Any, field: str = "data") -> str | int | None:
+    """How many items a list page holds: n, or "n+" when the provider says there are more."""
+    if not isinstance(body, dict) or not isinstance(body.get(field), list):
+        return None
+    n = len(body[field])
+    return f"{n}+" if body.get("has_more") is True else n
 
 
 def rate_limit_headers(response: requests.Response) -> dict[str, str]:
@@ -82,16 +112,25 @@ def evidence(response: requests.Response, secret: str, body: Any = None) -> dict
 
 
 def interpret(response: requests.Response, secret: str, check: str, *,
-              live: Iterable[int] = (200,), invalid: Iterable[int] = (401, 403),
-              unknown_fields: Iterable[str] = ()) -> Verification:
-    """The common reading: ``live`` codes live, ``invalid`` codes invalid, 429 and the rest honest."""
+              live: Iterable[int] = (200,), invalid: Iterable[int] = (401,),
+              unknown_fields: Iterable[str] = (), html_ok: bool = False) -> Verification:
+    """The common reading: ``live`` codes live, ``invalid`` codes invalid, 429 and the rest honest.
+
+    Only the answers a provider documents decide; anything else (an undocumented status, a web
+    page from a proxy in between) is ``unknown``, never ``invalid``: a live key called dead is
+    the costliest mistake a scanner can make.
+    """
     status = response.status_code
     v = Verification("unknown", check, evidence=evidence(response, secret),
                      unknown=list(unknown_fields))
     limits = rate_limit_headers(response)
     if limits:
         v.quota["rate_limit"] = limits
-    if status in tuple(live):
+    if status < 500 and status != 429 and not html_ok and is_html(response):
+        v.evidence["body"] = "web page"
+        v.reasons.append(f"{check} answered {status} with a web page, not the provider's API "
+                         "answer (a proxy or portal in between?): whether the key is live is unknown")
+    elif status in tuple(live):
         v.status = "live"
         v.reasons.append(f"{check} answered {status}: the key is accepted")
     elif status in tuple(invalid):
@@ -115,7 +154,7 @@ def bearer(secret: str) -> dict[str, str]:
 
 def simple_get(client: CredentialClient, host: str, path: str, secret: str, *,
                headers: dict[str, str] | None = None, live: Iterable[int] = (200,),
-               invalid: Iterable[int] = (401, 403), unknown_fields: Iterable[str] = (),
+               invalid: Iterable[int] = (401,), unknown_fields: Iterable[str] = (),
                ) -> tuple[Verification, Any]:
     """GET a metadata endpoint with the key in a header; (verification, parsed JSON body)."""
     check = f"GET {host}{path.split('?')[0]}"
@@ -126,3 +165,15 @@ def simple_get(client: CredentialClient, host: str, path: str, secret: str, *,
         return answer, None
     return interpret(answer, secret, check, live=live, invalid=invalid,
                      unknown_fields=unknown_fields), body_json(answer)
+
+
+def expect_shape(v: Verification, body: Any, kind: type, what: str) -> bool:
+    """True if a live answer's body has the documented shape; else the verdict turns unknown."""
+    if v.status != "live" or isinstance(body, kind):
+        return v.status == "live"
+    v.status = "unknown"
+    v.severity = None
+    shape = "no JSON" if body is None else f"a JSON {type(body).__name__}"
+    v.reasons = [f"{v.check} answered {v.evidence.get('http_status')} with {shape} where {what} "
+                 "was expected: whether the key is live is unknown"]
+    return False

@@ -6,7 +6,9 @@ Authorization header (the secret never travels; only a signature made with it do
 
 The check needs the key id *and* its secret. The secret comes from a finding or a strictly
 matched ``aws_secret_access_key`` value near the key id in the same file (see ``context.py``);
-without it the result is ``unknown``. Known canary-token accounts are not contacted at all, so a
+without it the result is ``unknown``. Pairing by proximity is a guess, so up to three nearby
+candidates are tried in turn, and ``SignatureDoesNotMatch`` for all of them is ``unknown`` (the
+key id exists, the secret found with it is not its own), never ``invalid``. Known canary-token accounts are not contacted at all, so a
 check does not set off someone's alarm. Session keys (ASIA...) need their session token, and
 Bedrock API keys (ABSK..., bedrock-api-key-...) have no documented zero-cost check: unknown.
 """
@@ -24,6 +26,8 @@ from . import Check, Context, Verification
 from ._common import scrub, send
 
 if TYPE_CHECKING:
+    import requests
+
     from ..http import CredentialClient
 
 HOST = "sts.amazonaws.com"
@@ -34,10 +38,11 @@ SECRET = re.compile(r"[A-Za-z0-9+/]{40}")
 CHECK = Check(
     provider="AWS (access keys; Bedrock API keys)",
     requests=(f"GET {HOST}/?Action=GetCallerIdentity (SigV4)",),
-    status="200 live; `InvalidClientTokenId`, `SignatureDoesNotMatch` (after one re-sign), "
-           "`ExpiredToken` invalid; canary-token account, session key without its token, "
-           "unpaired key id or secret, Bedrock API key: unknown (nothing sent)",
-    scope=("kind", "account", "arn", "user_id", "canary"),
+    status="200 live; `InvalidClientTokenId`, `ExpiredToken` invalid; `SignatureDoesNotMatch` "
+           "for every nearby pairing (at most 3, the first re-signed once) unknown (pair mismatch: "
+           "the key id exists); canary-token account, session key without its token, unpaired "
+           "key id or secret, Bedrock API key: unknown (nothing sent)",
+    scope=("kind", "account", "arn", "user_id", "canary", "pairing"),
     unknown=("permissions of the principal (GetCallerIdentity reads identity only)",),
     severity="critical: the account's root user key",
 )
@@ -101,9 +106,8 @@ def verify(secret: str, context: Context, client: CredentialClient) -> Verificat
                                      "liveness: no zero-cost check for Bedrock API keys is documented"],
                             reasons=["Bedrock API keys work only for Bedrock actions; "
                                      "not checked (no zero-cost call known)"])
-    key_id, aws_secret = secret, context.companions.get("aws_secret", "")
-    if not KEY_ID.fullmatch(key_id) and KEY_ID.fullmatch(context.companions.get("aws_key_id", "")):
-        key_id, aws_secret = context.companions["aws_key_id"], secret
+    pairs = _pairs(secret, context.companions)
+    key_id = pairs[0][0] if pairs else secret
     v = Verification("unknown", check, scope={"kind": "aws access key"}, unknown=list(CHECK.unknown))
     account = account_from_key_id(key_id) if KEY_ID.fullmatch(key_id) else None
     if account:
@@ -116,20 +120,20 @@ def verify(secret: str, context: Context, client: CredentialClient) -> Verificat
         v.unknown.append("liveness: a temporary (ASIA) key needs its session token")
         v.reasons = ["temporary key without its session token: not checked"]
         return v
-    if not KEY_ID.fullmatch(key_id) or not SECRET.fullmatch(aws_secret):
+    pairs = [(k, s) for k, s in pairs if not k.startswith("ASIA")
+             and account_from_key_id(k) not in CANARY_ACCOUNTS]
+    if not pairs:
         v.unknown.append("liveness: the key id / secret pair is incomplete")
         v.reasons = ["no matching key id and secret access key found together: not checked"]
         return v
-    for attempt in range(2):
-        headers = _sign(key_id, aws_secret, datetime.datetime.now(datetime.timezone.utc))
-        answer = send(client, "GET", HOST, f"/?{QUERY}", headers=headers)
+    for n, (key_id, aws_secret) in enumerate(pairs):
+        answer, text, code = _call(client, key_id, aws_secret, resign=n == 0)
         if isinstance(answer, Verification):
             answer.check, answer.scope, answer.unknown = check, v.scope, v.unknown
             return answer
-        text = answer.text[:20000]
-        code = _tag(text, "Code")
-        if code == "SignatureDoesNotMatch" and attempt == 0:
-            continue  # can be spurious on rapid re-signing; sign again once
+        if n + 1 < len(pairs) and (code == "SignatureDoesNotMatch" or (
+                code == "InvalidClientTokenId" and pairs[n + 1][0] != key_id)):
+            continue  # this pairing is wrong; the next candidate may be right
         break
     v.evidence = {"http_status": answer.status_code}
     if code:
@@ -137,6 +141,10 @@ def verify(secret: str, context: Context, client: CredentialClient) -> Verificat
         message = _tag(text, "Message")
         if message:
             v.evidence["reason"] = scrub(message, aws_secret)
+    if len(pairs) > 1:
+        v.scope["pairing"] = f"{n + 1} of {len(pairs)} nearby candidates"
+    if account_from_key_id(key_id):
+        v.scope["account"] = account_from_key_id(key_id)
     if answer.status_code == 200:
         v.status = "live"
         for tag, name in (("Arn", "arn"), ("Account", "account"), ("UserId", "user_id")):
@@ -147,11 +155,14 @@ def verify(secret: str, context: Context, client: CredentialClient) -> Verificat
         if v.scope.get("arn", "").endswith(":root"):
             v.severity = "critical"
             v.reasons.append("the account's root user key")
-    elif code in ("InvalidClientTokenId", "SignatureDoesNotMatch", "ExpiredToken"):
+    elif code == "SignatureDoesNotMatch":
+        v.unknown.append("liveness: no secret found near the key id signs for it")
+        v.reasons = [f"SignatureDoesNotMatch for all {len(pairs)} pairing(s) tried: AWS knows the key "
+                     "id, but the secret found near it is not its own (a pair mismatch), so "
+                     "whether the key is live is unknown"]
+    elif code in ("InvalidClientTokenId", "ExpiredToken"):
         v.status = "invalid"
         v.reasons = [{"InvalidClientTokenId": "InvalidClientTokenId: AWS does not know this key id",
-                      "SignatureDoesNotMatch": "SignatureDoesNotMatch: the secret does not belong "
-                                               "to this key id (or the pairing is wrong)",
                       "ExpiredToken": "ExpiredToken: the key has expired"}[code]]
     elif answer.status_code >= 500:
         v.status = "error"
@@ -159,3 +170,30 @@ def verify(secret: str, context: Context, client: CredentialClient) -> Verificat
     else:
         v.reasons = [f"{answer.status_code} {code or ''}: not a documented answer".strip()]
     return v
+
+
+def _pairs(secret: str, companions: dict[str, str]) -> list[tuple[str, str]]:
+    """(key id, secret) candidates, nearest first: the found half with each companion."""
+    def listed(name: str) -> list[str]:
+        return [companions[k] for k in (name, f"{name}_2", f"{name}_3") if k in companions]
+
+    if KEY_ID.fullmatch(secret):
+        return [(secret, s) for s in listed("aws_secret") if SECRET.fullmatch(s)]
+    if SECRET.fullmatch(secret):
+        return [(k, secret) for k in listed("aws_key_id") if KEY_ID.fullmatch(k)]
+    return []
+
+
+def _call(client: CredentialClient, key_id: str, aws_secret: str, *,
+          resign: bool) -> tuple[requests.Response | Verification, str, str | None]:
+    """One signed GetCallerIdentity: (answer, body text, error code)."""
+    for attempt in range(2 if resign else 1):
+        headers = _sign(key_id, aws_secret, datetime.datetime.now(datetime.timezone.utc))
+        answer = send(client, "GET", HOST, f"/?{QUERY}", headers=headers)
+        if isinstance(answer, Verification):
+            return answer, "", None
+        text = answer.text[:20000]
+        code = _tag(text, "Code")
+        if code != "SignatureDoesNotMatch":
+            break  # a mismatch can be spurious on rapid re-signing: sign again once
+    return answer, text, code

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import Check, Context, Verification
-from ._common import bearer, body_json, interpret, send
+from ._common import bearer, body_json, expect_shape, interpret, send
 
 if TYPE_CHECKING:
     from ..http import CredentialClient
@@ -34,7 +34,7 @@ def verify(secret: str, context: Context, client: CredentialClient) -> Verificat
         return answer
     v = interpret(answer, secret, check, invalid=(401,), unknown_fields=unknown)
     body = body_json(answer)
-    if v.status == "live" and isinstance(body, dict):
+    if expect_shape(v, body, dict, "{valid, organization_id, owner_id}"):
         if body.get("valid") is False:
             v.status = "invalid"
             v.reasons = ["check-api-key answered valid: false"]

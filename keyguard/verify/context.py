@@ -19,6 +19,7 @@ from .aws import KEY_ID as AWS_KEY_ID, SECRET as AWS_SECRET
 from .azure_openai import RESOURCE_HOST
 
 WINDOW_LINES = 12  # lines either side of the key
+MAX_PAIRINGS = 3  # AWS key id / secret pairings tried per key (each is one signed GET)
 WINDOW_CHARS = 4000  # characters either side on one long (minified) line
 MAX_FILE_BYTES = 8 * 1024 * 1024
 _AWS_SECRET_NEAR = re.compile(
@@ -85,16 +86,25 @@ def context_for(f: Finding, findings: list[Finding]) -> Context:
 
 
 def _aws(f: Finding, findings: list[Finding], ctx: Context) -> None:
+    """The other half of an AWS pair: up to MAX_PAIRINGS candidates, nearest first.
+
+    Pairing is by proximity, so the nearest secret may belong to another key id; the verifier
+    tries each candidate (``aws_secret``, ``aws_secret_2``, ...) until one signs.
+    """
     near = _same_file(f, findings, WINDOW_LINES)
     if AWS_KEY_ID.fullmatch(f.secret):
-        secrets = [o.secret for o in near if AWS_SECRET.fullmatch(o.secret)]
-        if not secrets:
-            secrets = _AWS_SECRET_NEAR.findall(nearby_text(f))
-        if secrets:
-            ctx.companions["aws_secret"] = secrets[0]
+        found = [o.secret for o in near if AWS_SECRET.fullmatch(o.secret)]
+        found += _AWS_SECRET_NEAR.findall(nearby_text(f))
+        name = "aws_secret"
     elif AWS_SECRET.fullmatch(f.secret):
-        ids = [o.secret for o in near if AWS_KEY_ID.fullmatch(o.secret)]
-        if not ids:
-            ids = AWS_KEY_ID.findall(nearby_text(f))
-        if ids:
-            ctx.companions["aws_key_id"] = ids[0]
+        found = [o.secret for o in near if AWS_KEY_ID.fullmatch(o.secret)]
+        found += AWS_KEY_ID.findall(nearby_text(f))
+        name = "aws_key_id"
+    else:
+        return
+    candidates = list(dict.fromkeys(c for c in found if c != f.secret))
+    for n, value in enumerate(candidates[:MAX_PAIRINGS]):
+        ctx.companions[name if n == 0 else f"{name}_{n + 1}"] = value
+    if len(candidates) > MAX_PAIRINGS:
+        ctx.notes.append(f"{len(candidates)} possible AWS pairings near the key; "
+                         f"the nearest {MAX_PAIRINGS} were tried")

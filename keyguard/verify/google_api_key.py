@@ -4,8 +4,17 @@ The key goes in the ``x-goog-api-key`` header, never in the URL. The request car
 and no Android/iOS app headers, so an application restriction shows up as an
 ``API_KEY_*_BLOCKED`` reason; an API restriction that leaves out Gemini shows up as
 ``API_KEY_SERVICE_BLOCKED``. Reading the restrictions directly needs the owner's IAM rights, so
-they are inferred from these reasons (see the facts file). ``api`` is never ``none``: one
-service reached cannot rule out an API restriction that happens to list it.
+they are inferred from these reasons (see the facts file).
+
+One service reached cannot rule out an API restriction that happens to list it, so a second,
+free GET goes to an unrelated API that takes the key in the same header: Identity Toolkit's
+project config (read-only; it is what Firebase Auth clients fetch). ``X-Goog-Api-Key`` is one
+of the system parameters Google lists for all its REST APIs
+(https://cloud.google.com/apis/docs/system-parameters); the facts file has no capture of this
+API's header form, so only its documented reasons decide anything here. Both answering means ``api``
+is ``none`` (or an allow-list broad enough to hold both); ``API_KEY_SERVICE_BLOCKED`` on either
+means ``restricted``. The second answer also settles liveness when Gemini's does not (a key
+Gemini refuses by credential-type policy may still work elsewhere).
 """
 from __future__ import annotations
 
@@ -13,27 +22,34 @@ import re
 from typing import Any, TYPE_CHECKING
 
 from . import Check, Context, Verification
-from ._common import body_json, evidence, send
+from ._common import body_json, evidence, is_html, optional_get, send
 
 if TYPE_CHECKING:
     from ..http import CredentialClient
 
 HOST = "generativelanguage.googleapis.com"
 PATH = "/v1beta/models"
+SECOND_HOST = "www.googleapis.com"
+SECOND_PATH = "/identitytoolkit/v3/relyingparty/getProjectConfig"
+OTHER_HOSTS = (SECOND_HOST,)
 CHECK = Check(
     provider="Google API key (AIza…)",
-    requests=(f"GET {HOST}{PATH}",),
-    status="200 with `models` live (Gemini reachable); 400 `API_KEY_INVALID` invalid; 403 "
-           "`API_KEY_*_BLOCKED`, `SERVICE_DISABLED`, \"reported as leaked\" live; "
-           "`RATE_LIMIT_EXCEEDED`/`RESOURCE_QUOTA_EXCEEDED` live; `CONSUMER_SUSPENDED` invalid",
+    requests=(f"GET {HOST}{PATH}", f"GET {SECOND_HOST}{SECOND_PATH}"),
+    status="200 with `models` live (Gemini reachable); 400 `API_KEY_INVALID`, `API_KEY_EXPIRED` "
+           "invalid; 403 `API_KEY_*_BLOCKED`, `SERVICE_DISABLED`, \"reported as leaked\" live; "
+           "`BILLING_DISABLED` live (no billing); `RATE_LIMIT_EXCEEDED`/`RESOURCE_QUOTA_EXCEEDED` "
+           "live; `CONSUMER_SUSPENDED` invalid; 401 `ACCESS_TOKEN_TYPE_UNSUPPORTED` unknown "
+           "(credential-type policy). Unless the key is dead or app-restricted, a second GET "
+           "(Identity Toolkit project config): 200 there too makes `api` `none`, and a live key",
     restrictions=("referrer", "api", "ip", "android", "ios", "gemini_reachable", "leaked_flag",
-                  "project_number"),
-    quota=("exhausted",),
+                  "project_number", "identity_toolkit_reachable"),
+    quota=("exhausted", "billing"),
+    scope=("project_id",),
     unknown=("quota and spend (Google documents no quota headers)",
              "the key's restrictions as configured (reading them needs the owner's "
              "apikeys.keys.lookup permission; they are inferred from error reasons)",
-             "APIs other than Gemini the key can reach (`api` is `restricted` or `unknown`, "
-             "never `none`)"),
+             "which APIs beyond the two probed the key can reach (`api` `none` means both "
+             "unrelated APIs answered; a broad allow-list holding both looks the same)"),
     severity="critical: Gemini models listed with no referrer/IP/app restriction; medium: a "
              "referrer, IP, Android, iOS or API restriction blocks the call, or the key was "
              "reported as leaked",
@@ -54,9 +70,12 @@ def _details(body: Any) -> tuple[str | None, dict[str, Any], str]:
     """(ErrorInfo reason, its metadata, error message) from a Google error body."""
     err = body.get("error", {}) if isinstance(body, dict) else {}
     message = err.get("message", "") if isinstance(err, dict) else ""
-    for detail in (err.get("details") or []) if isinstance(err, dict) else []:
+    details = err.get("details") if isinstance(err, dict) else None
+    for detail in details if isinstance(details, list) else []:
         if isinstance(detail, dict) and detail.get("reason"):
-            return str(detail["reason"]), dict(detail.get("metadata") or {}), str(message)
+            metadata = detail.get("metadata")
+            return (str(detail["reason"]), metadata if isinstance(metadata, dict) else {},
+                    str(message))
     return None, {}, str(message)
 
 
@@ -86,11 +105,27 @@ def verify(secret: str, context: Context, client: CredentialClient) -> Verificat
         v.severity = "critical"
         v.reasons = ["a request with no referrer and no app identity listed Gemini models: "
                      "no application restriction, and the key can spend on the Gemini API"]
+        _second_probe(v, secret, client)
         return v
     restrictions["gemini_reachable"] = False
+    _read_gemini_error(v, status, reason, message, is_html(answer))
+    if v.status not in ("invalid", "error") and reason not in APP_BLOCKS:
+        _second_probe(v, secret, client)
+    return v
+
+
+def _read_gemini_error(v: Verification, status: int, reason: str | None, message: str,
+                       html: bool) -> None:
+    restrictions = v.restrictions
+    if html:
+        v.reasons = [f"{status}: a web page, not Google's API answer (a proxy in between?)"]
+        return
     if status == 400 and (reason == "API_KEY_INVALID" or "API key not valid" in message):
         v.status = "invalid"
         v.reasons = ["API_KEY_INVALID: Google does not know this key (deleted or never valid)"]
+    elif reason == "API_KEY_EXPIRED" or (status == 400 and "API key expired" in message):
+        v.status = "invalid"
+        v.reasons = ["API_KEY_EXPIRED: the key has expired"]
     elif reason in APP_BLOCKS:
         v.status = "live"
         for kind in APP_BLOCKS.values():  # a key has at most one application restriction
@@ -113,9 +148,17 @@ def verify(secret: str, context: Context, client: CredentialClient) -> Verificat
         v.status = "live"
         v.quota["exhausted"] = reason
         v.reasons = [f"{reason}: a valid key that reached its quota"]
+    elif reason == "BILLING_DISABLED":
+        v.status = "live"
+        v.quota["billing"] = "disabled"
+        v.reasons = ["BILLING_DISABLED: a valid key whose project has billing turned off (it cannot "
+                     "spend on paid APIs until someone with project rights turns billing on)"]
     elif reason == "CONSUMER_SUSPENDED":
         v.status = "invalid"
         v.reasons = ["CONSUMER_SUSPENDED: the key's project is suspended"]
+    elif reason == "ACCESS_TOKEN_TYPE_UNSUPPORTED":
+        v.reasons = ["ACCESS_TOKEN_TYPE_UNSUPPORTED: Gemini refuses this kind of key by policy; "
+                     "that says nothing about the key on other Google APIs"]
     elif status == 403 and "reported as leaked" in message:
         v.status = "live"
         restrictions["leaked_flag"] = True
@@ -129,4 +172,41 @@ def verify(secret: str, context: Context, client: CredentialClient) -> Verificat
         v.reasons = [f"{status}: provider error"]
     else:
         v.reasons = [f"{status} {reason or ''}: not an answer the facts file documents".strip()]
-    return v
+
+
+def _second_probe(v: Verification, secret: str, client: CredentialClient) -> None:
+    """Identity Toolkit's project config with the same header: does an unrelated API answer?"""
+    answer = optional_get(client, SECOND_HOST, SECOND_PATH, {"x-goog-api-key": secret})
+    if isinstance(answer, str):
+        v.unknown.append(f"a second API (Identity Toolkit): {answer}")
+        return
+    body = body_json(answer)
+    reason, _, _ = _details(body)
+    r = v.restrictions
+    if answer.status_code == 200 and isinstance(body, dict) and not is_html(answer):
+        r["identity_toolkit_reachable"] = True
+        if isinstance(body.get("projectId"), str):
+            v.scope["project_id"] = body["projectId"][:80]
+        if r.get("gemini_reachable") is True:
+            r["api"] = "none"
+            v.reasons.append("Identity Toolkit answered too: two unrelated APIs reached, so no API "
+                             "restriction (or one broad enough to hold both)")
+        elif v.status != "live":
+            v.status = "live"
+            v.reasons.append("Identity Toolkit accepted the key: it is live on other Google APIs")
+        return
+    r["identity_toolkit_reachable"] = False
+    if reason == "API_KEY_SERVICE_BLOCKED":
+        r["api"] = "restricted"
+        v.status = "live"
+        v.reasons.append("API_KEY_SERVICE_BLOCKED on Identity Toolkit: the key carries an API "
+                         "restriction")
+        if v.severity is None and r.get("gemini_reachable") is not True:
+            v.severity = "medium"
+    elif reason == "SERVICE_DISABLED" and v.status != "live":
+        v.status = "live"
+        v.reasons.append("SERVICE_DISABLED on Identity Toolkit: Google knows the key (the API is "
+                         "not enabled in its project)")
+    elif reason == "API_KEY_INVALID" and v.status == "unknown":
+        v.status = "invalid"
+        v.reasons.append("API_KEY_INVALID on Identity Toolkit: Google does not know this key")

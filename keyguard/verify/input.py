@@ -5,7 +5,7 @@ import json
 from typing import Any
 
 from ..model import Finding, Rule, ScanText, Stats
-from ..scanner import ScanResult
+from ..model import ScanResult
 
 
 class InputError(ValueError):
@@ -42,8 +42,8 @@ def _from_report(doc: dict[str, Any], source: str, rules: dict[str, Rule]) -> Sc
 
 
 def read_findings(text: str, source: str) -> ScanResult:
-    from ..engine import Engine
-    from ..rules import load_rules
+    from ..detect.engine import Engine
+    from ..ruleset.load import load_rules
 
     rules = load_rules()
     stripped = text.lstrip()

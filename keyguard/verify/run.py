@@ -48,8 +48,10 @@ def _check(module: str, secret: str, context: Context, client: CredentialClient)
         v = verifier(secret, context, client)
     except EndpointError:
         raise
-    except Exception as exc:  # a provider answered something we failed to read: say so, go on
-        return Verification("error", reasons=[f"keyguard could not read the answer ({type(exc).__name__})"])
+    except Exception as exc:  # an answer keyguard failed to read says nothing about the key
+        return Verification("unknown", reasons=[
+            f"keyguard could not read the provider's answer ({type(exc).__name__}): "
+            "whether the key is live is unknown"])
     if context.notes:
         v.reasons.extend(context.notes)
     return v

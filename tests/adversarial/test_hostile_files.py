@@ -373,7 +373,7 @@ def test_a_deeply_nested_config_or_baseline_in_the_tree_is_one_line_not_a_crash(
 def test_a_source_map_over_64_mib_is_scanned_as_plain_text_with_the_reason(tmp_path):
     """Past SOURCE_MAP_MAX_BYTES a map is not parsed whole (memory): it is read in chunks like
     any large file, its keys still found, and the stats say why it has no original positions."""
-    from keyguard.sources.files import SOURCE_MAP_MAX_BYTES
+    from keyguard.sources.decode import SOURCE_MAP_MAX_BYTES
 
     secret = key("openai-project-key", 880)
     filler = "const x = 1;\\n" * 1000
@@ -392,9 +392,9 @@ def test_a_source_map_over_64_mib_is_scanned_as_plain_text_with_the_reason(tmp_p
 _TRUNCATED_WHILE_GATED = """
 import sys
 from keyguard.model import Stats
-from keyguard.parallel import byte_gate
-from keyguard.prefilter import ByteGate
-from keyguard.rules import load_rules
+from keyguard.detect.engine import byte_gate
+from keyguard.detect.prefilter import ByteGate
+from keyguard.ruleset.load import load_rules
 from keyguard.sources.files import file_refs, ref_texts
 
 path = sys.argv[1]
@@ -406,7 +406,7 @@ def check(self, data, wide=False, part=False):
     return real_check(self, data, wide, part)
 
 ByteGate.check = check
-gate = byte_gate(load_rules(), [])
+gate = byte_gate(load_rules())
 assert gate is not None and gate.reads_in_place()
 stats = Stats()
 texts = [t for ref in file_refs([path], stats) for t in ref_texts(ref, stats, gate)]

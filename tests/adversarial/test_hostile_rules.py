@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-import keyguard.engine as engine_mod
-from keyguard.engine import Engine
+import keyguard.detect.engine as engine_mod
+from keyguard.detect.engine import Engine
 from keyguard.model import ScanText, Stats
-from keyguard.rules import build_rule, load_rules
+from keyguard.ruleset.load import build_rule, load_rules
 
 from ..helpers import key, write
 from ..test_git import sha256

@@ -8,7 +8,7 @@ import hashlib
 
 import pytest
 
-from keyguard.engine import Engine
+from keyguard.detect.engine import Engine
 from keyguard.model import ScanText, Stats
 
 from ..factories import key_for

@@ -17,13 +17,14 @@ from pathlib import Path
 import pytest
 from hypothesis import assume, given, strategies as st
 
-from keyguard.engine import Engine
+from keyguard.detect.engine import Engine
 from keyguard.model import ScanText, Stats
-from keyguard.rules import load_rules
-from keyguard.scanner import scan_texts
-from keyguard.sources import files
-from keyguard.sources.bundles import parse_source_map, with_source_maps
-from keyguard.sources.files import bytes_texts, read_texts
+from keyguard.ruleset.load import load_rules
+from keyguard.sources import decode as files
+from keyguard.sources.decode import bytes_texts, read_texts
+from keyguard.sources.sourcemaps import parse_source_map
+
+from ..pipeline_support import scan_texts
 
 from ..factories import key_for, line_for
 
@@ -77,9 +78,9 @@ def test_finding_is_invariant_to_chunk_borders(monkeypatch_chunks, rk, before, c
     text = "\n".join(["x" * 49] * (before // 50)) + ("\n" if before >= 50 else "") + "y " * ((before % 50) // 2) \
         + line + "\n" + "z" * after + "\n"
     data = text.encode()
-    whole = scan_texts(read_texts(io.BytesIO(data), "f.txt", None, None, Stats()), ENGINE, Stats())
+    whole = scan_texts(read_texts(io.BytesIO(data), "f.txt", None, None, Stats()), ENGINE.rules, Stats())
     chunked = scan_texts(read_texts(io.BytesIO(data), "f.txt", None, None, Stats(), chunk_chars=chunk),
-                         ENGINE, Stats())
+                         ENGINE.rules, Stats())
     expected = where(whole, key)
     assert expected and expected[0][0] == lines
     assert where(chunked, key) == expected
@@ -124,7 +125,7 @@ def test_finding_is_invariant_to_encoding(rk, above, encoding, streamed) -> None
         texts = read_texts(io.BytesIO(data), "f", None, None, stats)
     else:
         texts = bytes_texts(data, "f", None, None, stats)
-    found = scan_texts(texts, ENGINE, stats)
+    found = scan_texts(texts, ENGINE.rules, stats)
     reference = ENGINE.scan(ScanText(text, "f"), Stats())
     assert where(reference, key) and where(found, key) == where(reference, key), (name, bom)
 
@@ -161,7 +162,7 @@ def test_source_map_parser(data: bytes) -> None:
              ScanText("x=1;\n//# sourceMappingURL=data:application/json;base64,"
                       + __import__("base64").b64encode(data).decode() + "\n", "app.js", whole=True),
              ScanText("//# sourceMappingURL=data:application/json," + raw.replace("\n", " "), "b.js", whole=True)]
-    scan_texts(with_source_maps(iter(texts), stats), ENGINE, stats)
+    scan_texts(texts, ENGINE.rules, stats)
 
 
 @given(st.text(max_size=300), st.sampled_from(["text/html", "", "application/javascript", "application/json"]),
@@ -176,7 +177,7 @@ def test_html_and_manifest_link_parser(text: str, ctype: str, url: str) -> None:
 
 @given(raw_inputs(["version", "entries", "results", "generated_at", "plugins_used"]))
 def test_baseline_loader(tmp_path: Path, data: bytes) -> None:
-    from keyguard.baseline import BaselineError, load
+    from keyguard.findings.baseline import BaselineError, load
 
     path = tmp_path / "baseline.json"
     path.write_bytes(data)
@@ -190,7 +191,7 @@ def test_baseline_loader(tmp_path: Path, data: bytes) -> None:
     st.dictionaries(st.sampled_from(["hashed_secret", "is_secret", "filename", "type", "line_number"]),
                     json_values | st.just("a" * 40), max_size=5), max_size=3), max_size=3)}))
 def test_detect_secrets_baseline_import(tmp_path: Path, doc: dict) -> None:
-    from keyguard.baseline import BaselineError, load
+    from keyguard.findings.baseline import BaselineError, load
 
     path = tmp_path / ".secrets.baseline"
     path.write_text(json.dumps(doc))
@@ -203,7 +204,7 @@ def test_detect_secrets_baseline_import(tmp_path: Path, doc: dict) -> None:
 @given(raw_inputs(["version", "findings", "stats", "errors", "runs", "$schema"]),
        raw_inputs(["version", "findings", "stats", "runs"]))
 def test_report_merge(tmp_path: Path, a: bytes, b: bytes) -> None:
-    from keyguard.merge import MergeError, merge
+    from keyguard.report.merge import MergeError, merge
 
     pa, pb = tmp_path / "a.json", tmp_path / "b.json"
     pa.write_bytes(a)
@@ -229,7 +230,7 @@ sarif_result = st.dictionaries(st.sampled_from(["ruleId", "locations", "partialF
         json_values | st.lists(sarif_result, max_size=3), max_size=4), max_size=2)}),
 ), min_size=1, max_size=3))
 def test_report_merge_of_report_shaped_documents(tmp_path: Path, docs: list) -> None:
-    from keyguard.merge import MergeError, merge
+    from keyguard.report.merge import MergeError, merge
 
     paths = []
     for i, doc in enumerate(docs):
@@ -245,7 +246,7 @@ def test_report_merge_of_report_shaped_documents(tmp_path: Path, docs: list) -> 
 @given(raw_inputs(["allow", "exclude", "rules", "verify", "baseline", "paths", "fingerprints",
                    "include_vendored", "fail_on", "min_severity"]))
 def test_config_loader(tmp_path: Path, data: bytes) -> None:
-    from keyguard.config import ConfigError, load_config
+    from keyguard.config.file import ConfigError, load_config
 
     for name in (".keyguard.yml", "pyproject.toml"):
         path = tmp_path / name
@@ -262,7 +263,7 @@ def test_config_loader(tmp_path: Path, data: bytes) -> None:
                             "context_lines", "examples"]), json_values, max_size=9), max_size=3)}).map(
            lambda d: json.dumps(d).encode()))
 def test_rules_loader(tmp_path: Path, data: bytes) -> None:
-    from keyguard.rules import RuleError, load_file
+    from keyguard.ruleset.load import RuleError, load_file
 
     path = tmp_path / "mine.yml"
     path.write_bytes(data)

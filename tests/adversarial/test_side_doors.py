@@ -173,7 +173,7 @@ def test_an_internal_error_is_one_line_without_its_message(tmp_path):
     """A bug whose exception text quotes the scanned text: the user sees its type and place,
     not the message (nor a traceback)."""
     plant(tmp_path / "tree")
-    boom = ("import keyguard.engine as engine\n"
+    boom = ("import keyguard.detect.engine as engine\n"
             "def scan(self, st, stats=None):\n"
             "    raise ValueError('cannot handle ' + st.text)\n"
             "engine.Engine.scan = scan\n")

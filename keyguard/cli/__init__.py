@@ -1,0 +1,53 @@
+"""The command line: one module per command. Each imports what it needs inside the command, so
+that ``keyguard --help`` and the hooks start fast."""
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from .. import __version__
+from .allow import allow
+from .audit import audit
+from .baseline import baseline
+from .common import EXIT_ERROR
+from .merge import merge_reports
+from .rules import rules
+from .scan import scan
+from .verify import verify_command
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="keyguard")
+def cli() -> None:
+    """Find leaked AI-provider keys in files, git history and browser bundles."""
+
+
+for command in (scan, baseline, allow, rules, merge_reports, verify_command, audit):
+    cli.add_command(command)
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="keyguard", standalone_mode=True)
+    except KeyboardInterrupt:
+        click.echo("keyguard: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # a bug: one line, exit 2, and no traceback
+        click.echo(crash_line(exc), err=True)
+        sys.exit(EXIT_ERROR)
+
+
+def crash_line(exc: BaseException) -> str:
+    """The one line shown for an unexpected error: its type and where it was raised, never its
+    message or the traceback's values, which may quote the scanned text (a secret)."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = ""
+    if frames:
+        frame = frames[-1]
+        where = f" at {os.path.basename(frame.filename)}:{frame.lineno}"
+    return (f"keyguard: internal error ({type(exc).__name__}{where}); please report it "
+            "(its message is not shown: it may quote scanned text)")

@@ -1,0 +1,89 @@
+"""What every command shares: exit codes, the one-line error, writing a report, the project
+options and turning them into a ``Setup``. Heavy modules are imported inside functions."""
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING, Any, Callable
+
+import click
+
+from ..sources import is_url
+
+if TYPE_CHECKING:
+    from ..config.project import Setup
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class KeyguardError(click.ClickException):
+    """A fatal, expected error: one clear line, exit 2, no traceback."""
+
+    exit_code = EXIT_ERROR
+
+
+def emit_report(text: str, output: str | None) -> None:
+    """Write a report to ``output`` (atomically) or standard output. A failed write (a full
+    disk, a closed pipe) is a one-line error, exit 2 — not a traceback and exit 1."""
+    from ..atomic import write_output
+
+    try:
+        if output:
+            write_output(text, output)
+        else:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+    except OSError as exc:
+        if not output:  # what is still buffered cannot be written either: drop it quietly
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            except OSError:
+                pass
+        raise KeyguardError(f"cannot write {output or 'to standard output'}: {exc.strerror or exc}") from None
+
+
+def exit_for(failing: bool) -> None:
+    sys.exit(EXIT_FINDINGS if failing else EXIT_CLEAN)
+
+
+def project_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Options every scanning command shares: config, rule choice, skip patterns."""
+    options = [
+        click.option("--config", "config_file", type=click.Path(dir_okay=False),
+                     help="Use this config file (default: .keyguard.yaml or pyproject.toml "
+                          "[tool.keyguard] in the scanned root)."),
+        click.option("--no-config", is_flag=True,
+                     help="Ignore config and baseline files found in the scanned tree."),
+        click.option("--rules", "extra_rules", multiple=True, metavar="FILE_OR_DIR",
+                     help="Extra YAML rules (repeatable)."),
+        click.option("--enable", multiple=True, metavar="PACK_OR_RULE",
+                     help="Turn on an opt-in pack or rule, e.g. 'generic' (repeatable)."),
+        click.option("--disable", multiple=True, metavar="RULE_OR_PROVIDER",
+                     help="Turn off a rule, provider or pack (repeatable)."),
+        click.option("--skip", multiple=True, metavar="PATTERN",
+                     help="Drop findings in paths matching this gitignore pattern (repeatable)."),
+        click.option("--include-vendored", is_flag=True,
+                     help="Also scan node_modules/, .venv/, site-packages/ and similar folders."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def setup_for(targets: tuple[str, ...], config_file: str | None = None, no_config: bool = False,
+              enable: tuple[str, ...] = (), disable: tuple[str, ...] = (),
+              extra_rules: tuple[str, ...] = (), skip: tuple[str, ...] = (),
+              fail_on: str | None = None, baseline: str | None = None,
+              use_baseline: bool = True) -> Setup:
+    """The rules, packs, config and baselines that apply to a scan of ``targets``."""
+    from ..config.project import Overrides, SetupError, setup
+
+    for t in targets:
+        if t != "-" and not is_url(t) and not os.path.lexists(t):
+            raise KeyguardError(f"{t}: no such file or directory")
+    o = Overrides(config_file=config_file, no_config=no_config, enable=enable, disable=disable,
+                  extra_rules=extra_rules, skip=skip, fail_on=fail_on, baseline=baseline)
+    try:
+        return setup(targets, o, use_baseline)
+    except SetupError as exc:
+        raise KeyguardError(str(exc)) from None

@@ -1,0 +1,232 @@
+"""What a commit range (a pull request) or the index adds: the changed files' new blobs are
+scanned whole (so context words on unchanged lines still count); only findings on added lines
+whose secret was not already in the file's old version are kept."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterable, Iterator
+
+from ..model import Finding, ScanText, Stats
+from .decode import Gate
+from .git import EMPTY_TREE, MAX_BLOB_BYTES, ZERO_SHA, BlobReader, CatFileError, GitError, Repo, blob_texts, decode_path, first_line
+
+_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+
+@dataclass
+class Change:
+    path: str
+    new_blob: str
+    old_blob: str | None
+    added: set[int] = field(default_factory=set)  # 1-based line numbers in the new blob
+    every_line: bool = False  # the diff could not be read (a corrupt old version): all lines new
+    old_text: str = ""
+
+
+def _diff_args(base: str, head: str | None) -> list[str]:
+    common = ["--no-abbrev", "-M", "--no-color", "--no-ext-diff", "--no-textconv",
+              "--ignore-submodules=all"]
+    return [*common, "--cached", base] if head is None else [*common, base, head]
+
+
+def read_changes(repo: Repo, base: str, head: str | None, stats: Stats | None = None) -> list[Change]:
+    """Files that ``head`` (a commit, or the index when None) adds or changes against ``base``,
+    with the numbers of the lines added."""
+    raw = repo.run("diff", "--raw", "-z", *_diff_args(base, head)).stdout
+    tokens = iter(raw.split(b"\0"))
+    entries: list[Change | None] = []
+    for tok in tokens:
+        if not tok.startswith(b":"):
+            continue
+        fields = tok.split()
+        status = fields[-1][:1]
+        path = next(tokens, b"")
+        if status in (b"R", b"C"):
+            path = next(tokens, b"")
+        new_mode, old_sha, new_sha = fields[1], fields[2].decode(), fields[3].decode()
+        if status == b"D" or not new_mode.startswith(b"10") or new_mode == b"120000":
+            entries.append(None)  # still has a section in the patch below
+            continue
+        entries.append(Change(decode_path(path), new_sha, None if old_sha == ZERO_SHA else old_sha))
+    p = repo.run("diff", "-p", "-U0", *_diff_args(base, head), check=False)
+    if p.returncode == 0:
+        _mark_added(p.stdout, entries)
+    else:  # a corrupt or missing object: each file on its own, so one bad blob costs one file
+        for ch in entries:
+            if ch is None:
+                continue
+            one = repo.run("diff", "-p", "-U0", *_diff_args(base, head), "--", ch.path, check=False)
+            if one.returncode == 0:
+                _mark_added(one.stdout, [ch])
+            else:  # its old version cannot be read: every line counts as added
+                ch.every_line = True
+                if stats is not None:
+                    stats.extra.setdefault("git_warnings", []).append(
+                        f"git diff {ch.path}: {first_line(one.stderr)}: every line judged as added")
+    return [c for c in entries if c is not None and (c.added or c.every_line)]
+
+
+def _mark_added(patch: bytes, entries: list[Change | None]) -> None:
+    """The added lines of each section of ``patch`` (``diff -p -U0``), one section per entry."""
+    section = -1
+    for line in patch.split(b"\n"):
+        if line.startswith(b"diff --git ") or line.startswith(b"diff --cc "):
+            section += 1
+            continue
+        if line.startswith(b"@@ ") and 0 <= section < len(entries):
+            ch = entries[section]
+            m = _HUNK.match(line.decode("ascii", "replace"))
+            if ch is not None and m:
+                start, count = int(m.group(1)), int(m.group(2) or 1)
+                ch.added.update(range(start, start + count))
+
+
+def _old_texts(repo: Repo, changes: list[Change]) -> None:
+    olds = {c.old_blob: c for c in changes if c.old_blob}
+    if not olds:
+        return
+    reader = BlobReader(repo)
+    try:
+        for sha, size, body in reader.stream(list(olds)):
+            if body is not None and size is not None and size <= MAX_BLOB_BYTES:
+                text = body.read().decode("utf-8", "replace")
+                for c in changes:
+                    if c.old_blob == sha:
+                        c.old_text = text
+    except CatFileError:
+        pass  # an unreadable old version: every added line counts as new
+    finally:
+        reader.close()
+
+
+def change_texts(repo: Repo, changes: list[Change], stats: Stats) -> Iterator[ScanText]:
+    _old_texts(repo, changes)
+    yield from blob_texts(repo, [(c.new_blob, c.path, None) for c in changes], stats)
+
+
+def added_only(findings: list[Finding], changes: list[Change]) -> list[Finding]:
+    """Findings on added lines whose secret was not already in the file's old version.
+
+    A blob is scanned once, at its first path: its findings are judged at every changed path
+    with that content (a file copied to a new name is a new file with its own old version).
+    """
+    by_path = {c.path: c for c in changes}
+    same_blob: dict[str, list[Change]] = {}
+    for c in changes:
+        same_blob.setdefault(c.new_blob, []).append(c)
+    kept = []
+    for first in findings:
+        scanned = by_path.get(first.path)
+        for c in same_blob.get(scanned.new_blob, []) if scanned else []:
+            f = first if c is scanned else replace(first, path=c.path, origin=dict(first.origin))
+            if not c.every_line and not (set(range(f.line, max(f.line, f.end_line) + 1)) & c.added):
+                continue
+            if c.old_text and f.secret in c.old_text:
+                continue
+            kept.append(f)
+    return kept
+
+
+def blame(repo: Repo, findings: list[Finding], head: str) -> None:
+    """The commit that last wrote each finding's line: in a range, the one that added it."""
+    import datetime
+
+    for f in findings:
+        p = repo.run("blame", "--porcelain", "--no-textconv", "-L", f"{f.line},{f.line}", head,
+                     "--", f.path, check=False)
+        if p.returncode != 0:
+            continue
+        lines = p.stdout.decode("utf-8", "replace").split("\n")
+        info = dict(ln.split(" ", 1) for ln in lines[1:] if " " in ln and not ln.startswith("\t"))
+        commit: dict[str, Any] = {"sha": lines[0].split(" ")[0], "author": info.get("author", "")}
+        commit["email"] = info.get("author-mail", "").strip("<>")
+        try:
+            tz = info.get("author-tz", "+0000")
+            offset = datetime.timedelta(hours=int(tz[1:3]), minutes=int(tz[3:5])) * (-1 if tz[0] == "-" else 1)
+            when = datetime.datetime.fromtimestamp(int(info["author-time"]), datetime.timezone(offset))
+            commit["date"] = when.isoformat()
+        except (KeyError, ValueError, IndexError):
+            pass
+        f.commit = commit
+
+
+def fetch_command(repo: Repo, ref: str) -> str:
+    """A ``git fetch`` that makes the missing ``ref`` resolvable, as the user typed it.
+
+    ``origin/main`` is a remote-tracking ref: fetching the remote's ``main`` into it works even
+    in a single-branch clone (whose refspec does not cover it). A shallow clone also needs
+    history below the fetched commit to find a merge base.
+    """
+    remotes = repo.run("remote", check=False).stdout.decode("utf-8", "replace").split()
+    deepen = " --deepen=100" if repo.shallow else ""
+    remote, _, branch = ref.partition("/")
+    if remote in remotes and branch:
+        return f"git fetch{deepen} {remote} {branch}:refs/remotes/{remote}/{branch}"
+    origin = "origin" if "origin" in remotes or not remotes else remotes[0]
+    if re.fullmatch(r"[0-9a-fA-F]{40}", ref):
+        return f"git fetch{deepen} {origin} {ref}"
+    if re.fullmatch(r"[0-9a-fA-F]{7,39}", ref) or re.search(r"[~^@:{\s]", ref):
+        # a short sha or a revision expression cannot be fetched by name: fetch history
+        return "git fetch --unshallow" if repo.shallow else f"git fetch {origin}"
+    return f"git fetch{deepen} {origin} {ref}:{ref}"
+
+
+def resolve_base(repo: Repo, ref: str) -> str:
+    """The merge base of ``ref`` and HEAD, as the pull request's diff uses it."""
+    if not repo.has_commits():
+        raise GitError(f"{repo.path}: no commits yet, nothing to compare with {ref}")
+    p = repo.run("rev-parse", "--verify", "-q", "--end-of-options", f"{ref}^{{commit}}", check=False)
+    if p.returncode != 0:
+        shallow = " The clone is shallow." if repo.shallow else ""
+        raise GitError(f"--since {ref}: no such commit in {repo.toplevel}.{shallow} Fetch it first: "
+                       f"`{fetch_command(repo, ref)}`"
+                       + (" (actions/checkout: `fetch-depth: 0`)." if repo.shallow else "."))
+    sha = p.stdout.decode().strip()
+    mb = repo.run("merge-base", sha, "HEAD", check=False)
+    if mb.returncode != 0:
+        hint = " (shallow clone: deepen it with `git fetch --deepen=100` or `--unshallow`)" if repo.shallow else ""
+        raise GitError(f"--since {ref}: no common ancestor with HEAD{hint}")
+    return mb.stdout.decode().strip()
+
+
+class ChangesSource:
+    """What a commit range (``--since REF``: the merge base of REF and HEAD, to HEAD) or the
+    index (``--staged``) adds. Scanned in this process: a change is small."""
+
+    pool_min_items = 0
+    pool_min_jobs = 1 << 30
+
+    def __init__(self, repo: Repo, base: str, head: str | None) -> None:
+        self.repo, self.base, self.head = repo, base, head
+        self.changes: list[Change] = []
+
+    @classmethod
+    def since(cls, repo: Repo, ref: str) -> ChangesSource:
+        return cls(repo, resolve_base(repo, ref), repo.out("rev-parse", "HEAD"))
+
+    @classmethod
+    def staged(cls, repo: Repo) -> ChangesSource:
+        if repo.bare:
+            raise GitError(f"{repo.path}: a bare repository has no index to scan (--staged)")
+        return cls(repo, "HEAD" if repo.has_commits() else EMPTY_TREE, None)
+
+    def items(self, stats: Stats) -> Iterator[Change]:
+        if self.head is not None:
+            stats.extra["git"] = {"base": self.base, "head": self.head}
+        self.changes = read_changes(self.repo, self.base, self.head, stats)
+        return iter(self.changes)
+
+    def batches(self, items: Iterator[Change]) -> Iterator[list[Change]]:
+        yield list(items)
+
+    def stays_here(self, item: Change) -> bool:
+        return True
+
+    def texts(self, changes: Iterable[Change], stats: Stats, gate: Gate | None) -> Iterator[ScanText]:
+        return change_texts(self.repo, list(changes), stats)
+
+    def refine(self, findings: list[Finding], stats: Stats, errors: list[str]) -> list[Finding]:
+        kept = added_only(findings, self.changes)
+        if self.head is not None:
+            blame(self.repo, kept, self.head)
+        return kept
