@@ -32,7 +32,6 @@ def interrupt(p: subprocess.Popen) -> tuple[int, float, str]:
     return p.returncode, time.monotonic() - sent, err
 
 
-@pytest.mark.xfail(strict=True, reason="not fixed yet: Ctrl-C exits 1")
 def test_ctrl_c_during_verify_stops_at_once_and_keeps_the_old_report(tmp_path: Path) -> None:
     write(tmp_path / "src" / "llm.py", f'OPENAI_API_KEY = "{key("openai-project-key", 921)}"\n')
     old = tmp_path / "report.json"
@@ -54,7 +53,6 @@ def test_ctrl_c_during_verify_stops_at_once_and_keeps_the_old_report(tmp_path: P
     assert not list(tmp_path.glob(".keyguard-*.tmp"))
 
 
-@pytest.mark.xfail(strict=True, reason="not fixed yet: Ctrl-C exits 1")
 def test_ctrl_c_during_a_scan_exits_130_not_1(tmp_path: Path) -> None:
     """Reading standard input that never ends: the run is interrupted, with a key already read."""
     r, w = os.pipe()

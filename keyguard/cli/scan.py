@@ -1,18 +1,40 @@
 """``keyguard scan``: files, directories, ``-``, git history or changes, and sites by URL."""
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
-from .common import KeyguardError, exit_for, project_options, setup_for
+from .common import FORMAT_HELP, KeyguardError, exit_for, project_options, report_format, setup_for, use_color
 
 if TYPE_CHECKING:
     from ..config.project import Setup
     from ..findings.baseline import Baseline
     from ..model import ScanResult
     from ..sources.web import Limits
+
+
+class ScanCommand(click.Command):
+    """``scan --help`` with the options that only URL targets use in a section of their own."""
+
+    URL_ONLY = "URL scans: "
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        general, web = [], []
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx) if isinstance(param, click.Option) else None
+            if record is None:
+                continue
+            if record[1].startswith(self.URL_ONLY):
+                rest = record[1][len(self.URL_ONLY):]
+                web.append((record[0], rest[:1].upper() + rest[1:]))
+            else:
+                general.append(record)
+        with formatter.section("Options"):
+            formatter.write_dl(general)
+        if web:
+            with formatter.section("URL scan options"):
+                formatter.write_dl(web)
 
 
 def git_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -89,9 +111,21 @@ def git_mode(targets: tuple[str, ...], history: bool, since_ref: str | None, sta
         return None
     if len(chosen) > 1:
         raise KeyguardError(f"{' and '.join(chosen)}: choose one")
+    if chosen[0] == "--staged" and staged_paths(targets):
+        return "staged"
     if len(targets) != 1 or targets[0] == "-":
         raise KeyguardError(f"{chosen[0]}: give one git repository (default: .)")
     return chosen[0][2:]
+
+
+def staged_paths(targets: tuple[str, ...]) -> list[str] | None:
+    """``--staged FILE...`` (the pre-commit hook): judge only these files' staged lines, in the
+    repository of the current directory. ``--staged [REPO]`` judges the whole index."""
+    import os
+
+    if len(targets) == 1 and (targets[0] == "-" or os.path.isdir(targets[0])):
+        return None
+    return list(targets)
 
 
 def git_toplevel(target: str) -> str:
@@ -109,7 +143,7 @@ def git_toplevel(target: str) -> str:
 def run_scan(targets: tuple[str, ...], s: Setup, baseline: Baseline | None, *, mode: str | None = None,
              since_ref: str | None = None, include_vendored: bool = False, jobs: int = 1,
              shard: tuple[int, int] | None = None, limits: Limits | None = None,
-             seen: set[str] | None = None) -> ScanResult:
+             seen: set[str] | None = None, paths: list[str] | None = None) -> ScanResult:
     """The scan, with every error the user can act on as one line."""
     from ..config.project import SetupError
     from ..pipeline.plan import PlanError, scan_git, scan_targets
@@ -118,17 +152,16 @@ def run_scan(targets: tuple[str, ...], s: Setup, baseline: Baseline | None, *, m
 
     try:
         if mode is not None:
-            return scan_git(targets[0], mode, since_ref, s, baseline, jobs, shard)
+            return scan_git(targets[0], mode, since_ref, s, baseline, jobs, shard, paths)
         return scan_targets(list(targets), s, baseline, include_vendored, jobs, shard, limits, seen)
     except (GitError, SetupError, WebError, PlanError) as exc:
         raise KeyguardError(str(exc)) from None
 
 
-@click.command()
+@click.command(cls=ScanCommand, short_help="Scan files, directories, git history or a deployed site.")
 @click.argument("targets", nargs=-1)
 @git_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]),
-              default="text", show_default=True, help="Report format.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]), help=FORMAT_HELP)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
               help="Write the report to FILE instead of standard output.")
 @click.option("--baseline", type=click.Path(dir_okay=False),
@@ -137,7 +170,9 @@ def run_scan(targets: tuple[str, ...], s: Setup, baseline: Baseline | None, *, m
               help="Exit 1 only for findings of this severity or worse (default: low).")
 @project_options
 @click.option("--show-secrets", is_flag=True, help="Print full secrets (never in SARIF).")
-@click.option("--color/--no-color", default=None, help="Colour text output (default: on a terminal).")
+@click.option("--color/--no-color", default=None,
+              help="Colour text output (default: on a terminal, unless NO_COLOR is set; FORCE_COLOR forces it).")
+@click.option("-v", "--verbose", is_flag=True, help="Text report: name every skipped file, not the first 10.")
 @click.option("--verify", is_flag=True,
               help="Check each distinct key live with its provider (metadata calls only, no cost).")
 @speed_options
@@ -147,8 +182,21 @@ def scan(targets: tuple[str, ...], fmt: str, output: str | None, show_secrets: b
          staged: bool, baseline: str | None, fail_on: str | None, jobs: int | None, shard: str | None,
          config_file: str | None, no_config: bool, extra_rules: tuple[str, ...], enable: tuple[str, ...],
          disable: tuple[str, ...], skip: tuple[str, ...], max_pages: int | None, max_mb: int | None,
-         max_time: int | None, timeout: int | None, max_depth: int | None, cross_origin: bool) -> None:
-    """Scan files, directories, or - (standard input). Exit 0 clean, 1 findings, 2 error."""
+         max_time: int | None, timeout: int | None, max_depth: int | None, cross_origin: bool,
+         verbose: bool = False) -> None:
+    """Scan TARGETS for leaked keys: files, directories, - (standard input), or the URL of a
+    deployed site (its page, scripts, chunks and source maps; default target: .).
+
+    Exit 0 clean, 1 findings, 2 error, 130 interrupted.
+
+    \b
+    Examples:
+      keyguard scan .                          the working tree
+      keyguard scan . --since origin/main      what a pull request's commits add
+      keyguard scan dist/ .env.production      a build and the .env it was made from
+      keyguard scan https://app.example.com/   a deployed site
+      keyguard scan https://app.example.com/ --max-pages 50 --cross-origin
+    """
     from ..config.project import SetupError, read_baselines
     from ..model import severity_rank
     from ..report import render
@@ -156,9 +204,11 @@ def scan(targets: tuple[str, ...], fmt: str, output: str | None, show_secrets: b
 
     targets = targets or (".",)
     mode = git_mode(targets, history, since_ref, staged)
+    paths = staged_paths(targets) if mode == "staged" else None
+    repo = "." if paths else targets[0]
     # git findings' paths are relative to the repository's top level: its config applies,
     # also when keyguard runs in a subdirectory
-    s = setup_for((git_toplevel(targets[0]),) if mode else targets, config_file, no_config, enable,
+    s = setup_for((git_toplevel(repo),) if mode else targets, config_file, no_config, enable,
                   disable, extra_rules, skip, fail_on, baseline)
     try:
         accepted = read_baselines(s.baseline_files)
@@ -166,13 +216,15 @@ def scan(targets: tuple[str, ...], fmt: str, output: str | None, show_secrets: b
         raise KeyguardError(str(exc)) from None
     n_jobs, parsed_shard = speed(jobs, shard)
     limits = web_limits(max_pages, max_mb, max_time, timeout, max_depth, cross_origin)
-    result = run_scan(targets, s, accepted, mode=mode, since_ref=since_ref, include_vendored=include_vendored,
-                      jobs=n_jobs, shard=parsed_shard, limits=limits)
+    result = run_scan((repo,) if paths else targets, s, accepted, mode=mode, since_ref=since_ref,
+                      include_vendored=include_vendored, jobs=n_jobs, shard=parsed_shard, limits=limits,
+                      paths=paths)
     if verify:
         verify_in_place(result.findings)
-    use_color = color if color is not None else (output is None and sys.stdout.isatty())
     from .common import emit_report
 
-    emit_report(render(fmt, result, show_secrets=show_secrets, color=use_color), output)
+    fmt = report_format(fmt, output, ("text", "json", "sarif", "github"))
+    emit_report(render(fmt, result, show_secrets=show_secrets, color=use_color(color, output),
+                       verbose=verbose), output)
     threshold = severity_rank(s.config.fail_on)
     exit_for(any(severity_rank(f.severity) >= threshold for f in result.findings))

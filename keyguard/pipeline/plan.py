@@ -70,9 +70,11 @@ def scan_targets(targets: list[str], s: Setup, baseline: Baseline | None = None,
 
 
 def scan_git(target: str, mode: str, ref: str | None, s: Setup, baseline: Baseline | None = None,
-             jobs: int = 1, shard: tuple[int, int] | None = None) -> ScanResult:
+             jobs: int = 1, shard: tuple[int, int] | None = None,
+             paths: list[str] | None = None) -> ScanResult:
     """``mode``: ``history`` (every blob of every ref; ``shard`` splits it by path), ``since``
-    (what REF..HEAD adds) or ``staged`` (what the index adds). Raises ``GitError``."""
+    (what REF..HEAD adds) or ``staged`` (what the index adds; under ``paths`` only, if given).
+    Raises ``GitError``."""
     from ..config.project import suppressor_for
     from ..sources import git
     from ..sources.changes import ChangesSource
@@ -94,7 +96,7 @@ def scan_git(target: str, mode: str, ref: str | None, s: Setup, baseline: Baseli
         assert ref is not None
         sources.append(ChangesSource.since(repo, ref))
     else:
-        sources.append(ChangesSource.staged(repo))
+        sources.append(ChangesSource.staged(repo, paths))
     result = run(sources, detection_for(s), stats, jobs, repo.toplevel, suppressor)
     result.errors.extend(result.stats.extra.pop("git_warnings", []))
     return result

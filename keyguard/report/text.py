@@ -164,7 +164,23 @@ def _summary(result: ScanResult) -> str:
     return summary
 
 
-def render(result: ScanResult, show_secrets: bool = False, color: bool = False) -> str:
+_SKIPPED_SHOWN = 10  # skipped paths named without --verbose
+_VENDORED = "vendored directory"
+
+
+def _skipped(result: ScanResult, verbose: bool) -> list[str]:
+    """What was not scanned, by name: a short list, or every name kept (up to 1000) with --verbose."""
+    # vendored folders are skipped on purpose, and counted: not worth a line each
+    paths = [p for p in result.stats.skipped_paths if p["reason"] != _VENDORED]
+    shown = paths if verbose else paths[:_SKIPPED_SHOWN]
+    out = [f"  skipped: {_printable(p['path'])} ({_printable(p['reason'])})" for p in shown]
+    rest = sum(n for r, n in result.stats.skipped.items() if r != _VENDORED) - len(shown)
+    if rest > 0:
+        out.append(f"  … and {rest} more" + ("" if verbose else " (--verbose names them)"))
+    return out
+
+
+def render(result: ScanResult, show_secrets: bool = False, color: bool = False, verbose: bool = False) -> str:
     def c(code: str, s: str) -> str:
         return f"{code}{s}{_RESET}" if color else s
 
@@ -181,6 +197,7 @@ def render(result: ScanResult, show_secrets: bool = False, color: bool = False) 
         out.append("")
     summary = _summary(result)
     out.append(c(_BOLD, summary) if findings else summary)
+    out.extend(_skipped(result, verbose))
     for e in result.errors:
         out.append(f"warning: {e}")
     return "\n".join(out) + "\n"
