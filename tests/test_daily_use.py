@@ -23,7 +23,6 @@ def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.
 
 
 # -- several targets: every path says which target it is under -------------------------------------
-@pytest.mark.xfail(strict=True, reason="not fixed yet: colliding paths with several targets")
 def test_two_targets_with_the_same_relative_path_stay_apart(tmp_path: Path) -> None:
     front, back = key("google-api-key", 901), key("openai-project-key", 902)
     write(tmp_path / "frontend" / "src" / "config.js", f'export const KEY = "{front}";\n')
@@ -36,7 +35,6 @@ def test_two_targets_with_the_same_relative_path_stay_apart(tmp_path: Path) -> N
     assert "frontend/src/config.js" in text and "backend/src/config.js" in text
 
 
-@pytest.mark.xfail(strict=True, reason="not fixed yet: colliding paths with several targets")
 def test_a_file_and_a_directory_keep_the_directory_prefix(tmp_path: Path) -> None:
     k = key("google-api-key", 903)
     write(tmp_path / ".env", "PORT=3000\n")
@@ -46,7 +44,6 @@ def test_a_file_and_a_directory_keep_the_directory_prefix(tmp_path: Path) -> Non
     assert [f["path"] for f in json.loads(r.stdout)["findings"]] == ["dist/app.js"]
 
 
-@pytest.mark.xfail(strict=True, reason="not fixed yet: colliding paths with several targets")
 def test_a_baseline_of_two_targets_tells_their_files_apart(tmp_path: Path) -> None:
     same = key("google-api-key", 904)  # the same key in both: two findings, two entries
     write(tmp_path / "a" / "config.js", f'export const KEY = "{same}";\n')
@@ -62,7 +59,6 @@ def test_a_baseline_of_two_targets_tells_their_files_apart(tmp_path: Path) -> No
 
 
 # -- a target the user named that cannot be scanned is an error ------------------------------------
-@pytest.mark.xfail(strict=True, reason="not fixed yet: an unscannable named target exits 0")
 def test_a_fifo_or_a_device_named_as_target_is_exit_2_with_the_reason(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "pipe.env")
     for target in ("pipe.env", "/dev/zero"):
@@ -94,7 +90,6 @@ sys.exit(run(sys.argv[1:]))
 """
 
 
-@pytest.mark.xfail(strict=True, reason="not fixed yet: an unscannable named target exits 0")
 def test_an_unreadable_file_named_as_target_is_exit_2(tmp_path: Path) -> None:
     base = tmp_path / "perm"
     base.mkdir()

@@ -41,10 +41,14 @@ def scan_targets(targets: list[str], s: Setup, baseline: Baseline | None = None,
                  limits: Limits | None = None, seen: set[str] | None = None) -> ScanResult:
     """Files, directories, ``-`` and URLs. ``seen`` collects the paths of the files walked."""
     from ..config.project import suppressor_for
-    from ..sources.files import FilesSource, is_git_dir
+    from ..sources.files import FilesSource, TargetError, check_targets, is_git_dir
 
     paths = [t for t in targets if not is_url(t)]
     urls = [t for t in targets if is_url(t)]
+    try:
+        check_targets(paths)
+    except TargetError as exc:
+        raise PlanError(str(exc)) from None
     for d in paths:
         if d != "-" and os.path.isdir(d) and is_git_dir(d):
             raise PlanError(f"{d}: a git repository's own directory (bare repository or .git): its "
