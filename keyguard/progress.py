@@ -9,7 +9,12 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING, Iterable, Iterator, TextIO, TypeVar
+
+if TYPE_CHECKING:
+    from .model import Stats
+
+T = TypeVar("T")
 
 _REDRAW = 0.1  # seconds between redraws
 
@@ -30,10 +35,9 @@ class Progress:
         self.done = 0
         self.bytes = 0
 
-    def add(self, items: int, nbytes: int) -> None:
-        """``items`` more files (or blobs) done, ``nbytes`` more bytes read."""
-        self.done += items
-        self.bytes += nbytes
+    def update(self, done: int, nbytes: int) -> None:
+        """``done`` files (or blobs) and ``nbytes`` bytes read so far."""
+        self.done, self.bytes = done, nbytes
         if not self.on:
             return
         now = time.monotonic()
@@ -44,6 +48,13 @@ class Progress:
         line = f"keyguard: {self.done:,} {self.unit}, {self.bytes / 1e6:,.1f} MB, {rate:,.1f} MB/s"
         self._write(f"\r{line}\x1b[K")
         self.shown = True
+
+    def follow(self, items: Iterable[T], stats: Stats) -> Iterator[T]:
+        """``items`` unchanged, the line updated from ``stats`` after each one."""
+        for item in items:
+            yield item
+            if self.on:
+                self.update(stats.files, stats.bytes)
 
     def clear(self) -> None:
         if self.shown:

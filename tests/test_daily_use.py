@@ -264,7 +264,6 @@ def stderr_on_a_terminal(args: list[str], cwd: Path, env: dict[str, str]) -> tup
     return p.returncode, out, b"".join(chunks).decode("utf-8", "replace")
 
 
-@pytest.mark.xfail(strict=True, reason="not fixed yet: no progress line")
 def test_progress_goes_to_a_terminal_never_to_reports_or_pipes(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()

@@ -274,6 +274,7 @@ class FilesSource:
 
     pool_min_items = POOL_MIN_FILES
     pool_min_jobs = 2
+    progress_unit = "files"  # a progress line on a terminal for long scans
 
     def __init__(self, targets: list[str], include_vendored: bool = False,
                  keep: Callable[[str], bool] | None = None) -> None:
