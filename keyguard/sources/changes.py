@@ -9,7 +9,7 @@ from typing import Any, Iterable, Iterator
 
 from ..model import Finding, ScanText, Stats
 from .decode import Gate
-from .git import EMPTY_TREE, MAX_BLOB_BYTES, ZERO_SHA, BlobReader, CatFileError, GitError, Repo, blob_texts, decode_path, first_line
+from .git import MAX_BLOB_BYTES, ZERO_SHA, BlobReader, CatFileError, GitError, Repo, blob_texts, decode_path, first_line
 
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 
@@ -23,13 +23,17 @@ class Change:
     old_text: str = ""
 
 
-def _diff_args(base: str, head: str | None) -> list[str]:
+def _diff_args(base: str | None, head: str | None) -> list[str]:
+    """``base`` None: the index against HEAD, or against nothing before the first commit."""
     common = ["--no-abbrev", "-M", "--no-color", "--no-ext-diff", "--no-textconv",
               "--ignore-submodules=all"]
-    return [*common, "--cached", base] if head is None else [*common, base, head]
+    if head is None:
+        return [*common, "--cached", *([base] if base else [])]
+    assert base is not None
+    return [*common, base, head]
 
 
-def read_changes(repo: Repo, base: str, head: str | None, stats: Stats | None = None,
+def read_changes(repo: Repo, base: str | None, head: str | None, stats: Stats | None = None,
                  paths: list[str] | None = None) -> list[Change]:
     """Files that ``head`` (a commit, or the index when None) adds or changes against ``base``,
     with the numbers of the lines added; only under ``paths`` (literal, relative to the
@@ -232,7 +236,7 @@ class ChangesSource:
     pool_min_items = 0
     pool_min_jobs = 1 << 30
 
-    def __init__(self, repo: Repo, base: str, head: str | None, paths: list[str] | None = None) -> None:
+    def __init__(self, repo: Repo, base: str | None, head: str | None, paths: list[str] | None = None) -> None:
         self.repo, self.base, self.head, self.paths = repo, base, head, paths
         self.changes: list[Change] = []
 
@@ -246,7 +250,9 @@ class ChangesSource:
         when given: the files the pre-commit hook is passed."""
         if repo.bare:
             raise GitError(f"{repo.path}: a bare repository has no index to scan (--staged)")
-        return cls(repo, "HEAD" if repo.has_commits() else EMPTY_TREE, None, paths)
+        # `git diff --cached` compares with HEAD, or with nothing before the first commit (every
+        # staged line is new) -- no extra git call to ask which (the hook's start-up)
+        return cls(repo, None, None, paths)
 
     def items(self, stats: Stats) -> Iterator[Change]:
         if self.head is not None:
