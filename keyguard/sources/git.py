@@ -21,7 +21,6 @@ from ..model import ScanText, Stats
 from . import decode
 from .decode import Gate, bytes_texts, read_texts
 
-EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 SAFE_CONFIG = (
     "-c", "core.fsmonitor=", "-c", "core.hooksPath=/dev/null", "-c", "safe.directory=*",
     "-c", "log.showSignature=false", "-c", "core.pager=cat", "-c", "diff.external=",
