@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -29,20 +26,6 @@ def make_key(rules):
         return key_for(rules[rule_id], seed if seed is not None else 1000 + next(counter))
 
     return make
-
-
-def run_keyguard(*args: str, input: bytes | None = None, cwd: str | Path | None = None,
-                 env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "keyguard", *args], input=input, capture_output=True,
-        cwd=cwd, env=env, timeout=120,
-    )
-
-
-def scan_json(*args: str, **kw) -> tuple[int, dict]:
-    p = run_keyguard("scan", *args, "--format", "json", **kw)
-    assert p.returncode in (0, 1), p.stderr.decode()
-    return p.returncode, json.loads(p.stdout)
 
 
 @pytest.fixture(scope="session")

@@ -41,6 +41,7 @@ VARIABLES = {
     "aws-bedrock-short-term-key": "AWS_BEARER_TOKEN_BEDROCK",
     "langsmith-service-key": "LANGSMITH_API_KEY",
     "langsmith-personal-access-token": "LANGSMITH_API_KEY",
+    "shared-sk-hex32-key": "LLM_API_KEY",  # no provider named: that is the point of the rule
 }
 PROVIDER_VARIABLES = {
     "github": "GITHUB_TOKEN",

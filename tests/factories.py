@@ -1,7 +1,9 @@
 """Format-true fake keys, built at run time so no key-shaped literal lives in the tree.
 
 ``key_for(rule)`` draws a random string from the rule's own regex (like gitleaks'
-``secrets.NewSecret``), so every built-in and user rule gets a factory for free.
+``secrets.NewSecret``), so every built-in and user rule gets a factory for free. Where a regex
+is looser than the real format (a structure inside base64, a JWT, a fixed observed prefix),
+``SHAPED`` builds the real shape instead.
 """
 from __future__ import annotations
 
@@ -86,13 +88,74 @@ def random_match(pattern: str, seed: int | None = None, tries: int = 200) -> str
     raise ValueError(f"could not build a match for {pattern!r}")
 
 
+def _alnum(rnd: random.Random, n: int, alphabet: str = string.ascii_letters + string.digits) -> str:
+    return "".join(rnd.choice(alphabet) for _ in range(n))
+
+
+def _b64url(rnd: random.Random, n: int) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(rnd.randbytes(n)).decode().rstrip("=")
+
+
+def ngc_key(rnd: random.Random) -> str:
+    """A legacy NGC key: base64 of "<26 letters and digits>:<UUID>" (TruffleHog ngc)."""
+    import base64
+    import uuid
+
+    raw = f"{_alnum(rnd, 26)}:{uuid.UUID(int=rnd.getrandbits(128), version=4)}"
+    return base64.b64encode(raw.encode()).decode()
+
+
+def github_installation_jwt(rnd: random.Random) -> str:
+    """A stateless installation token (2026): ghs_ and a JWT, about 520 characters."""
+    import base64
+    import json
+
+    header = base64.urlsafe_b64encode(json.dumps({"alg": "RS256", "typ": "JWT"}).encode()).decode().rstrip("=")
+    claims = {"iss": str(rnd.randrange(10**5, 10**7)), "iat": 1780000000, "exp": 1780003600,
+              "installation_id": rnd.randrange(10**7, 10**9), "nonce": _b64url(rnd, 48)}
+    payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+    return f"ghs_{header}.{payload}.{_b64url(rnd, 256)}"
+
+
+# rule id -> builder of the real shape (the rule's regex must still match it whole)
+SHAPED = {
+    "nvidia-ngc-api-key": ngc_key,
+    # every auth key committed in public code starts AQ.Ab8RN6 (providers.md)
+    "google-auth-key": lambda rnd: "AQ.Ab8RN6" + _alnum(rnd, 44, _ALL),
+    "github-refresh-token": lambda rnd: "ghr_" + _alnum(rnd, 76),
+    "github-installation-token": lambda rnd: (github_installation_jwt(rnd) if rnd.random() < 0.5
+                                              else "ghs_" + _alnum(rnd, 36)),
+    "google-oauth-refresh-token": lambda rnd: "1//" + _alnum(rnd, 100, _ALL),
+}
+
+
+def adc_file(rnd: random.Random) -> str:
+    """An Application Default Credentials file of type authorized_user (gcloud's layout)."""
+    import json
+
+    return json.dumps({
+        "account": "",
+        "client_id": f"{rnd.randrange(10**11, 10**12)}-{_alnum(rnd, 32, string.ascii_lowercase + string.digits)}.apps.googleusercontent.com",
+        "client_secret": "GOCSPX-" + _alnum(rnd, 28, _ALL),
+        "quota_project_id": f"acme-{rnd.randrange(1000, 9999)}",
+        "refresh_token": SHAPED["google-oauth-refresh-token"](rnd),
+        "type": "authorized_user",
+        "universe_domain": "googleapis.com",
+    }, indent=2)
+
+
 def key_for(rule, seed: int | None = None) -> str:
     """The secret part of a random match of ``rule`` (the (?P<secret>) group if it has one)."""
     from keyguard.detect.judge import placeholder_reason, shannon_entropy
 
     rnd = random.Random(seed)
+    shaped = SHAPED.get(rule.id)
     for _ in range(200):
-        s = random_match(rule.regex, rnd.randrange(1 << 30))
+        s = shaped(rnd) if shaped else random_match(rule.regex, rnd.randrange(1 << 30))
+        if shaped and not rule.compiled.fullmatch(s):
+            continue
         m = rule.compiled.fullmatch(s)
         secret = m.group("secret") if "secret" in rule.compiled.groupindex else s
         if shannon_entropy(secret) >= rule.min_entropy and not placeholder_reason(secret, rule.keywords):

@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Iterable, Iterator
 
 from keyguard.model import Finding, Rule, ScanResult, ScanText, Stats
-from keyguard.pipeline.run import Detection, Scanner, run, sort_key
+from keyguard.pipeline.run import run
+from keyguard.pipeline.scanner import Detection, Scanner, sort_key
 from keyguard.sources.files import FilesSource
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from .conftest import ROOT, run_keyguard, scan_json
+from .conftest import ROOT
+from .helpers import invoke, scan_report
 
 SARIF_SCHEMA = ROOT / "tests" / "data" / "sarif-schema-2.1.0.json"  # copy of ../shared/sarif (OASIS)
 
@@ -27,19 +28,19 @@ def _tree(tmp_path: Path, make_key) -> tuple[Path, str, str]:
 
 def test_clean_tree_exits_0(tmp_path):
     (tmp_path / "a.py").write_text("print('hello')\n")
-    p = run_keyguard("scan", str(tmp_path))
+    p = invoke("scan", str(tmp_path))
     assert p.returncode == 0, p.stderr
-    assert b"0 findings" in p.stdout
+    assert "0 findings" in p.stdout
 
 
 def test_findings_exit_1_redacted_and_relative(tmp_path, make_key):
     root, g, o = _tree(tmp_path, make_key)
-    p = run_keyguard("scan", str(root))
+    p = invoke("scan", str(root))
     assert p.returncode == 1
-    out = p.stdout.decode()
+    out = p.stdout
     assert g not in out and o not in out
     assert ".env" in out and "app/client.py" in out and "node_modules" not in out
-    code, doc = scan_json(str(root))
+    code, doc = scan_report(str(root))
     got = {(f["path"], f["rule_id"], f["line"]) for f in doc["findings"]}
     assert got == {(".env", "google-api-key", 1), ("app/client.py", "openai-project-key", 3)}
     env = next(f for f in doc["findings"] if f["path"] == ".env")
@@ -54,22 +55,22 @@ def test_findings_exit_1_redacted_and_relative(tmp_path, make_key):
 
 def test_include_vendored_and_file_target(tmp_path, make_key):
     root, g, _ = _tree(tmp_path, make_key)
-    _, doc = scan_json(str(root), "--include-vendored")
+    _, doc = scan_report(str(root), "--include-vendored")
     assert any(f["path"] == "node_modules/pkg/index.js" for f in doc["findings"])
     target = str(root / ".env")
-    _, doc = scan_json(target)
+    _, doc = scan_report(target)
     assert [f["path"] for f in doc["findings"]] == [target]
 
 
 def test_show_secrets(tmp_path, make_key):
     root, g, _ = _tree(tmp_path, make_key)
-    p = run_keyguard("scan", str(root / ".env"), "--show-secrets")
-    assert g in p.stdout.decode()
+    p = invoke("scan", str(root / ".env"), "--show-secrets")
+    assert g in p.stdout
 
 
 def test_stdin(make_key):
     g = make_key("google-api-key")
-    p = run_keyguard("scan", "-", "--format", "json", input=f"x = '{g}'\n".encode())
+    p = invoke("scan", "-", "--format", "json", stdin=f"x = '{g}'\n")
     assert p.returncode == 1
     [f] = json.loads(p.stdout)["findings"]
     assert f["path"] == "-" and f["line"] == 1
@@ -78,7 +79,7 @@ def test_stdin(make_key):
 def test_sarif_is_valid_and_has_no_secret(tmp_path, make_key):
     root, g, o = _tree(tmp_path, make_key)
     out = tmp_path / "out.sarif"
-    p = run_keyguard("scan", str(root), "--format", "sarif", "--output", str(out))
+    p = invoke("scan", str(root), "--format", "sarif", "--output", str(out))
     assert p.returncode == 1
     text = out.read_text()
     assert g not in text and o not in text
@@ -106,7 +107,7 @@ def test_sarif_srcroot_joined_with_a_uri_is_the_file(tmp_path, make_key):
     target.parent.mkdir()
     target.write_text(f"GEMINI_API_KEY={make_key('google-api-key')}\n")
     for cwd in ("/", tmp_path):
-        p = run_keyguard("scan", str(target), "--format", "sarif", cwd=cwd)
+        p = invoke("scan", str(target), "--format", "sarif", cwd=cwd)
         assert p.returncode == 1, p.stderr
         run = json.loads(p.stdout)["runs"][0]
         base = run["originalUriBaseIds"]["%SRCROOT%"]["uri"]
@@ -119,7 +120,7 @@ def test_sarif_fingerprint_is_content_based(tmp_path, make_key):
     g = make_key("google-api-key")
     (tmp_path / "a.txt").write_text(f"k={g}\n")
     (tmp_path / "b.txt").write_text(f"\n\n\nother = '{g}'\n")
-    p = run_keyguard("scan", str(tmp_path), "--format", "sarif")
+    p = invoke("scan", str(tmp_path), "--format", "sarif")
     results = json.loads(p.stdout)["runs"][0]["results"]
     assert len(results) == 2
     assert results[0]["partialFingerprints"] == results[1]["partialFingerprints"]
@@ -127,10 +128,10 @@ def test_sarif_fingerprint_is_content_based(tmp_path, make_key):
 
 def test_github_format(tmp_path, make_key):
     root, g, _ = _tree(tmp_path, make_key)
-    p = run_keyguard("scan", str(root), "--format", "github")
-    lines = p.stdout.decode().splitlines()
+    p = invoke("scan", str(root), "--format", "github")
+    lines = p.stdout.splitlines()
     assert any(line.startswith("::error file=.env,line=1,col=16") for line in lines)
-    assert g not in p.stdout.decode()
+    assert g not in p.stdout
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
@@ -147,8 +148,8 @@ def test_report_that_cannot_be_written_is_a_one_line_error_exit_2(tmp_path, make
                                cwd=tmp_path, stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
         assert p.returncode == 2, p.stderr
         assert p.stderr == "Error: cannot write to standard output: No space left on device\n"
-    p = run_keyguard("scan", str(tmp_path), "--output", "/dev/full")
-    assert p.returncode == 2 and p.stderr.decode().count("\n") == 1, p.stderr
+    p = invoke("scan", str(tmp_path), "--output", "/dev/full")
+    assert p.returncode == 2 and p.stderr.count("\n") == 1, p.stderr
 
 
 def test_output_to_a_pipe_is_written_in_place(tmp_path, make_key):
@@ -161,7 +162,7 @@ def test_output_to_a_pipe_is_written_in_place(tmp_path, make_key):
     got = {}
     reader = threading.Thread(target=lambda: got.setdefault("data", fifo.read_bytes()))
     reader.start()
-    p = run_keyguard("scan", str(root / ".env"), "--format", "json", "--output", str(fifo))
+    p = invoke("scan", str(root / ".env"), "--format", "json", "--output", str(fifo))
     reader.join(30)
     assert p.returncode == 1
     assert json.loads(got["data"])["findings"]
@@ -169,33 +170,33 @@ def test_output_to_a_pipe_is_written_in_place(tmp_path, make_key):
 
 
 def test_usage_errors_exit_2(tmp_path):
-    assert run_keyguard("scan", str(tmp_path / "missing")).returncode == 2
-    assert run_keyguard("scan", "--format", "xml", str(tmp_path)).returncode == 2
+    assert invoke("scan", str(tmp_path / "missing")).returncode == 2
+    assert invoke("scan", "--format", "xml", str(tmp_path)).returncode == 2
 
 
 def test_bad_rules_file_names_file_and_rule(tmp_path):
     bad_yaml = tmp_path / "bad.yml"
     bad_yaml.write_text("rules: [\n")
-    p = run_keyguard("scan", "--rules", str(bad_yaml), str(tmp_path))
-    assert p.returncode == 2 and b"bad.yml" in p.stderr and b"Traceback" not in p.stderr
+    p = invoke("scan", "--rules", str(bad_yaml), str(tmp_path))
+    assert p.returncode == 2 and "bad.yml" in p.stderr and "Traceback" not in p.stderr
     bad_yaml.write_text("provider: acme\nrules:\n  - id: acme-key\n   name: [Acme\n")
-    p = run_keyguard("scan", "--rules", str(bad_yaml), str(tmp_path))
-    assert p.returncode == 2 and p.stderr.count(b"\n") == 1, p.stderr  # one line, with the place
-    assert p.stderr.startswith(b"Error: " + str(bad_yaml).encode() + b": not valid YAML (line 4): ")
+    p = invoke("scan", "--rules", str(bad_yaml), str(tmp_path))
+    assert p.returncode == 2 and p.stderr.count("\n") == 1, p.stderr  # one line, with the place
+    assert p.stderr.startswith(f"Error: {bad_yaml}: not valid YAML (line 4): ")
     bad_re = tmp_path / "badre.yml"
     bad_re.write_text(
         "provider: acme\nrules:\n  - id: acme-key\n    name: Acme\n    regex: 'acme_[a-z'\n"
         "    keywords: [acme_]\n    severity: high\n"
     )
-    p = run_keyguard("scan", "--rules", str(bad_re), str(tmp_path))
-    assert p.returncode == 2 and b"badre.yml" in p.stderr and b"acme-key" in p.stderr
+    p = invoke("scan", "--rules", str(bad_re), str(tmp_path))
+    assert p.returncode == 2 and "badre.yml" in p.stderr and "acme-key" in p.stderr
     slow = tmp_path / "slow.yml"
     slow.write_text(
         "provider: acme\nrules:\n  - id: acme-slow\n    name: Acme\n    regex: '(acme_[a-z]+)+x'\n"
         "    keywords: [acme_]\n    severity: high\n"
     )
-    p = run_keyguard("scan", "--rules", str(slow), str(tmp_path))
-    assert p.returncode == 2 and b"acme-slow" in p.stderr and b"linear-time" in p.stderr
+    p = invoke("scan", "--rules", str(slow), str(tmp_path))
+    assert p.returncode == 2 and "acme-slow" in p.stderr and "linear-time" in p.stderr
 
 
 def test_user_rules_file(tmp_path):
@@ -206,7 +207,7 @@ def test_user_rules_file(tmp_path):
     )
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "a.txt").write_text("token: acme_k3j9x0q2m7v8b1n4z6c5l2p9\n")
-    code, doc = scan_json(str(tmp_path / "src"), "--rules", str(rules))
+    code, doc = scan_report(str(tmp_path / "src"), "--rules", str(rules))
     assert code == 1 and [f["rule_id"] for f in doc["findings"]] == ["acme-key"]
 
 
@@ -218,7 +219,7 @@ def test_unreadable_and_special_files_are_skipped(tmp_path, make_key):
     os.mkfifo(tmp_path / "pipe")
     (tmp_path / "loop").mkdir()
     os.symlink(tmp_path / "loop", tmp_path / "loop" / "again")
-    code, doc = scan_json(str(tmp_path))
+    code, doc = scan_report(str(tmp_path))
     assert code == 1 and len(doc["findings"]) == 1
     skipped = doc["stats"]["skipped"]
     assert skipped.get("broken or non-file symlink", 0) >= 2  # the broken link and the dir link
@@ -228,7 +229,7 @@ def test_unreadable_and_special_files_are_skipped(tmp_path, make_key):
 def test_binary_file_is_scanned(tmp_path, make_key):
     g = make_key("google-api-key")
     (tmp_path / "app.bin").write_bytes(b"\x00\x01\x02ELF\x00" + g.encode() + b"\x00\xff\xfe" * 10)
-    code, doc = scan_json(str(tmp_path))
+    code, doc = scan_report(str(tmp_path))
     assert code == 1 and doc["findings"][0]["rule_id"] == "google-api-key"
 
 
@@ -238,9 +239,9 @@ def test_odd_file_names_keep_reports_valid(tmp_path, make_key):
     (tmp_path / "new\nline.env").write_text(f"K={g}\n")
     with open(os.path.join(os.fsencode(tmp_path), b"caf\xe9.env"), "w") as fh:
         fh.write(f"K={g}\n")
-    code, doc = scan_json(str(tmp_path))
+    code, doc = scan_report(str(tmp_path))
     assert sorted(f["path"] for f in doc["findings"]) == ["caf\\xe9.env", "new\nline.env"]
-    p = run_keyguard("scan", str(tmp_path), "--format", "sarif")
+    p = invoke("scan", str(tmp_path), "--format", "sarif")
     uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
             for r in json.loads(p.stdout)["runs"][0]["results"]}
     assert len(uris) == 2 and "new%0Aline.env" in uris and all("\n" not in u for u in uris)
@@ -250,6 +251,6 @@ def test_utf16_strings_inside_a_binary_are_found(tmp_path, make_key):
     g = make_key("google-api-key")
     blob = b"MZ\x90\x00" + b"\x00\x01" * 50 + f"ApiKey={g}".encode("utf-16-le") + b"\x00\x00\xff" * 20
     (tmp_path / "app.exe").write_bytes(blob)
-    code, doc = scan_json(str(tmp_path))
+    code, doc = scan_report(str(tmp_path))
     [f] = doc["findings"]
     assert f["rule_id"] == "google-api-key" and f["origin"]["encoding"] == "utf-16-le"

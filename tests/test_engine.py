@@ -97,7 +97,12 @@ def test_context_rule_needs_its_word_nearby():
     assert [f.secret for f in eng.scan(ScanText(f"# acme\nfoo:\n  key: {hexkey}\n", "t"), Stats())] == [hexkey]
     far = "# acme\n" + "x\n" * 6 + f"key: {hexkey}\n"
     assert eng.scan(ScanText(far, "t"), Stats()) == []
-    assert eng.scan(ScanText(f"other_key = '{hexkey}'\n", "acme/config.py"), Stats()) == []
+    # the file's path names the provider: a value assigned to a credential's name counts there
+    assert [f.secret for f in eng.scan(ScanText(f"other_key = '{hexkey}'\n", "acme/config.py"), Stats())] == [hexkey]
+    assert eng.scan(ScanText(f"checksum = '{hexkey}'\n", "acme/config.py"), Stats()) == []
+    assert eng.scan(ScanText(f"other_key = '{hexkey}'\n", "other/config.py"), Stats()) == []
+    # the lines below count as far as the lines above
+    assert [f.secret for f in eng.scan(ScanText(f"key: {hexkey}\nfoo: 1\n# acme\n", "t"), Stats())] == [hexkey]
 
 
 def test_chunk_borders_do_not_lose_or_duplicate_keys(rules, make_key):

@@ -135,7 +135,8 @@ def history_repo(tmp_path_factory, rules) -> Path:
 
 
 def _history_keys(repo: Path, rule_list, jobs: int, gate: bool) -> tuple[list[tuple], tuple]:
-    from keyguard.pipeline.run import Detection, run
+    from keyguard.pipeline.run import run
+    from keyguard.pipeline.scanner import Detection
     from keyguard.sources import git
     from keyguard.sources.history import HistorySource
 

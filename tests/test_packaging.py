@@ -19,7 +19,7 @@ def test_wheel_ships_rules_and_runs_elsewhere(tmp_path, make_key):
     [wheel] = list(wheel_dir.glob("keyguard-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     shipped = {n.rsplit("/", 1)[-1] for n in names if n.startswith("keyguard/rules/")}
-    assert {p.name for p in (ROOT / "rules").glob("*.yml")} | {"builtin-rules.json"} <= shipped
+    assert {p.name for p in (ROOT / "rules").glob("*.yml")} | {"builtin-rules.json", "known-examples.json"} <= shipped
     assert any(n.endswith("entry_points.txt") for n in names)
     assert {"keyguard/audit/gcp.py", "keyguard/audit/openai.py", "keyguard/audit/anthropic.py"} <= set(names)
 

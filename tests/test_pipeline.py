@@ -6,7 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from .conftest import scan_json
+from .helpers import scan_report
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_CONFIG_GLOBAL": "/dev/null",
@@ -23,7 +23,7 @@ def _bundle_with_inline_map(key: str) -> str:
 def test_a_key_in_an_inline_source_map_is_one_finding(tmp_path: Path, make_key) -> None:
     key = make_key("openai-project-key")
     (tmp_path / "app.js").write_text(_bundle_with_inline_map(key))
-    code, doc = scan_json(str(tmp_path))
+    code, doc = scan_report(str(tmp_path))
     assert code == 1
     hits = [f for f in doc["findings"] if f["rule_id"] == "openai-project-key"]
     assert len(hits) == 1, hits  # not once through the map and again through base64 decoding
@@ -38,8 +38,8 @@ def test_history_applies_source_maps_as_a_directory_scan_does(tmp_path: Path, ma
     (repo / "app.js").write_text(_bundle_with_inline_map(key))
     for args in (["init", "-q"], ["add", "app.js"], ["commit", "-qm", "build"]):
         subprocess.run(["git", "-C", str(repo), *args], check=True, env=GIT_ENV, capture_output=True)
-    _, tree = scan_json(str(repo))
-    _, history = scan_json(str(repo), "--history")
+    _, tree = scan_report(str(repo))
+    _, history = scan_report(str(repo), "--history")
 
     def located(doc: dict) -> list[tuple]:
         return [(f["path"], f["line"], f["column"], f["origin"].get("source_map"),

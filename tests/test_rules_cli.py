@@ -58,7 +58,8 @@ def test_rules_show_one_rule(tmp_path):
     assert "context:" not in r.stdout  # an AIza key needs no word nearby
     r = keyguard("rules", "show", "deepseek-api-key", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert f"context:     deepseek (needed on the key's line or the {RULES['deepseek-api-key'].context_lines} lines above it)" in r.stdout
+    assert (f"context:     deepseek (needed on the key's line, the {RULES['deepseek-api-key'].context_lines} lines "
+            "above or below it, or in the file's path)") in r.stdout
     r = keyguard("rules", "show", "generic-hex-high-entropy", cwd=tmp_path)
     assert r.returncode == 0 and "confidence:  low" in r.stdout and "HexHighEntropyString" in r.stdout
     r = keyguard("rules", "show", "no-such-rule", cwd=tmp_path)

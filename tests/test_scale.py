@@ -18,7 +18,7 @@ from keyguard.sources import decode as files
 from keyguard.sources.decode import read_texts, utf16_strings
 from keyguard.sources.files import file_refs
 
-from .conftest import run_keyguard, scan_json
+from .helpers import invoke, scan_report
 from .factories import key_for, line_for
 from .test_cli import SARIF_SCHEMA
 
@@ -97,7 +97,7 @@ def test_gate_and_workers_find_what_the_plain_path_finds(corpus, rules, whole_fi
 def test_cli_jobs_reports_are_identical(corpus):
     docs = []
     for jobs in ("1", "2"):
-        code, doc = scan_json(str(corpus), "--jobs", jobs, "--show-secrets")
+        code, doc = scan_report(str(corpus), "--jobs", jobs, "--show-secrets")
         assert code == 1
         docs.append(doc)
     assert docs[0]["findings"] == docs[1]["findings"]
@@ -122,12 +122,12 @@ def _ids(findings: list[dict]) -> list[tuple]:
 
 
 def test_shards_partition_the_scan_and_merge_rebuilds_it(corpus, tmp_path):
-    code, full = scan_json(str(corpus), "-j", "1")
+    code, full = scan_report(str(corpus), "-j", "1")
     shard_files, per_shard = [], []
     for i in (1, 2, 3):
         out = tmp_path / f"shard{i}.json"
-        p = run_keyguard("scan", str(corpus), "--shard", f"{i}/3", "--format", "json", "-o", str(out))
-        assert p.returncode in (0, 1), p.stderr.decode()
+        p = invoke("scan", str(corpus), "--shard", f"{i}/3", "--format", "json", "-o", str(out))
+        assert p.returncode in (0, 1), p.stderr
         shard_files.append(str(out))
         per_shard.append(json.loads(out.read_text()))
     found = [_ids(d["findings"]) for d in per_shard]
@@ -137,8 +137,8 @@ def test_shards_partition_the_scan_and_merge_rebuilds_it(corpus, tmp_path):
     assert sum(d["stats"]["files"] for d in per_shard) == full["stats"]["files"]
 
     merged_path = tmp_path / "merged.json"
-    p = run_keyguard("merge", *shard_files, shard_files[0], "-o", str(merged_path))
-    assert p.returncode == 1, p.stderr.decode()
+    p = invoke("merge", *shard_files, shard_files[0], "-o", str(merged_path))
+    assert p.returncode == 1, p.stderr
     merged = json.loads(merged_path.read_text())
     assert _ids(merged["findings"]) == _ids(full["findings"])  # shard 1 twice: no duplicates
     assert [f["path"] for f in merged["findings"]] == [f["path"] for f in full["findings"]]
@@ -146,14 +146,14 @@ def test_shards_partition_the_scan_and_merge_rebuilds_it(corpus, tmp_path):
 
 
 def test_sarif_shards_merge_into_one_valid_run(corpus, tmp_path):
-    full = json.loads(run_keyguard("scan", str(corpus), "--format", "sarif").stdout)
+    full = json.loads(invoke("scan", str(corpus), "--format", "sarif").stdout)
     paths = []
     for i in (1, 2):
         out = tmp_path / f"s{i}.sarif"
-        run_keyguard("scan", str(corpus), "--shard", f"{i}/2", "--format", "sarif", "-o", str(out))
+        invoke("scan", str(corpus), "--shard", f"{i}/2", "--format", "sarif", "-o", str(out))
         paths.append(str(out))
-    p = run_keyguard("merge", *paths, *paths, "-o", str(tmp_path / "all.sarif"))
-    assert p.returncode == 1, p.stderr.decode()
+    p = invoke("merge", *paths, *paths, "-o", str(tmp_path / "all.sarif"))
+    assert p.returncode == 1, p.stderr
     doc = json.loads((tmp_path / "all.sarif").read_text())
     jsonschema.validate(doc, json.loads(SARIF_SCHEMA.read_text()))
     [run_] = doc["runs"]
@@ -171,24 +171,24 @@ def test_sarif_shards_merge_into_one_valid_run(corpus, tmp_path):
 
 def test_merge_refuses_mixed_or_foreign_reports(corpus, tmp_path):
     j, s, other = tmp_path / "a.json", tmp_path / "b.sarif", tmp_path / "c.json"
-    run_keyguard("scan", str(corpus / "keys"), "--format", "json", "-o", str(j))
-    run_keyguard("scan", str(corpus / "keys"), "--format", "sarif", "-o", str(s))
+    invoke("scan", str(corpus / "keys"), "--format", "json", "-o", str(j))
+    invoke("scan", str(corpus / "keys"), "--format", "sarif", "-o", str(s))
     other.write_text('{"something": "else"}')
     bad_stats, bad_run = tmp_path / "d.json", tmp_path / "e.sarif"  # right shape, broken inside
     bad_stats.write_text('{"findings": [], "stats": 5}')
     bad_run.write_text('{"version": "2.1.0", "runs": [{"results": [{}]}]}')
     for args in ([str(j), str(s)], [str(j), str(other)], [str(j), "--format", "sarif"],
                  [str(tmp_path / "missing.json")], [str(j), str(bad_stats)], [str(s), str(bad_run)]):
-        p = run_keyguard("merge", *args)
-        assert p.returncode == 2 and p.stderr.decode().count("\n") == 1, (args, p.stderr)
-        assert "Traceback" not in p.stderr.decode()
-    p = run_keyguard("merge", str(j), str(bad_stats))
-    assert p.stderr.decode().startswith(f"Error: {bad_stats}: not a keyguard JSON report"), p.stderr
+        p = invoke("merge", *args)
+        assert p.returncode == 2 and p.stderr.count("\n") == 1, (args, p.stderr)
+        assert "Traceback" not in p.stderr
+    p = invoke("merge", str(j), str(bad_stats))
+    assert p.stderr.startswith(f"Error: {bad_stats}: not a keyguard JSON report"), p.stderr
 
 
 def test_bad_shard_is_a_usage_error(corpus):
-    p = run_keyguard("scan", str(corpus), "--shard", "4/3")
-    assert p.returncode == 2 and b"--shard" in p.stderr
+    p = invoke("scan", str(corpus), "--shard", "4/3")
+    assert p.returncode == 2 and "--shard" in p.stderr
 
 
 @pytest.mark.parametrize("fast", [False, True])

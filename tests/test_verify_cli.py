@@ -6,7 +6,7 @@ import os
 
 import jsonschema
 
-from .conftest import run_keyguard
+from .helpers import invoke
 from .standin import StandIn, reply, slow
 from .test_cli import SARIF_SCHEMA
 
@@ -35,9 +35,9 @@ def test_scan_verify_sets_verdicts_severity_and_sarif_level(tmp_path, make_key):
     google, openai = project(tmp_path, make_key)
     with StandIn({("GET", "*"): LIVE_GEMINI}) as gemini, StandIn({("GET", "*"): INVALID_OPENAI}) as oai:
         env = env_for(**{GEMINI: gemini.url, "api.openai.com": oai.url})
-        p = run_keyguard("scan", str(tmp_path), "--verify", "--format", "json", env=env)
-        s = run_keyguard("scan", str(tmp_path), "--verify", "--format", "sarif", env=env)
-        gh = run_keyguard("scan", str(tmp_path), "--verify", "--format", "github", env=env)
+        p = invoke("scan", str(tmp_path), "--verify", "--format", "json", env=env)
+        s = invoke("scan", str(tmp_path), "--verify", "--format", "sarif", env=env)
+        gh = invoke("scan", str(tmp_path), "--verify", "--format", "github", env=env)
     assert p.returncode == 1, p.stderr
     by_rule = {f["rule_id"]: f for f in json.loads(p.stdout)["findings"]}
     g, o = by_rule["google-api-key"], by_rule["openai-project-key"]
@@ -47,9 +47,9 @@ def test_scan_verify_sets_verdicts_severity_and_sarif_level(tmp_path, make_key):
     assert o["verification"]["evidence"] == {"http_status": 401, "code": "invalid_api_key",
                                              "type": "invalid_request_error",
                                              "reason": "Incorrect API key provided"}
-    for report in (p.stdout.decode(), s.stdout.decode(), gh.stdout.decode()):
+    for report in (p.stdout, s.stdout, gh.stdout):
         assert google not in report and openai not in report
-    annotations = sorted(gh.stdout.decode().splitlines())
+    annotations = sorted(gh.stdout.splitlines())
     assert annotations[0].startswith("::error ") and "[critical]" in annotations[0]
     assert "live check: live" in annotations[0]
     assert annotations[1].startswith("::notice ") and "live check: invalid" in annotations[1]
@@ -74,7 +74,7 @@ def test_scan_verify_sets_verdicts_severity_and_sarif_level(tmp_path, make_key):
 def test_nothing_is_sent_without_verify(tmp_path, make_key):
     project(tmp_path, make_key)
     with StandIn({("GET", "*"): LIVE_GEMINI}) as server:
-        p = run_keyguard("scan", str(tmp_path), "--format", "json",
+        p = invoke("scan", str(tmp_path), "--format", "json",
                          env=env_for(**{GEMINI: server.url, "api.openai.com": server.url}))
     assert p.returncode == 1 and server.requests == []
     assert all(f["verification"] is None for f in json.loads(p.stdout)["findings"])
@@ -82,13 +82,13 @@ def test_nothing_is_sent_without_verify(tmp_path, make_key):
 
 def test_non_loopback_override_and_unlisted_host_exit_2(tmp_path, make_key):
     project(tmp_path, make_key)
-    p = run_keyguard("scan", str(tmp_path), "--verify",
+    p = invoke("scan", str(tmp_path), "--verify",
                      env=env_for(**{GEMINI: "http://203.0.113.9:80", "api.openai.com": "http://127.0.0.1:9"}))
-    err = p.stderr.decode()
+    err = p.stderr
     assert p.returncode == 2 and "only loopback targets" in err and "Traceback" not in err
     with StandIn({("GET", "*"): LIVE_GEMINI}) as server:
-        p = run_keyguard("scan", str(tmp_path), "--verify", env=env_for(**{GEMINI: server.url}))
-    assert p.returncode == 2 and "does not list" in p.stderr.decode()
+        p = invoke("scan", str(tmp_path), "--verify", env=env_for(**{GEMINI: server.url}))
+    assert p.returncode == 2 and "does not list" in p.stderr
     assert all(r.path == "/v1beta/models" for r in server.requests)  # openai's key went nowhere
 
 
@@ -96,30 +96,30 @@ def test_slow_provider_is_an_error_not_a_hang(tmp_path, make_key):
     google = make_key("google-api-key")
     (tmp_path / "k.env").write_text(f"GOOGLE_API_KEY={google}\n")
     with StandIn({("GET", "/v1beta/models"): slow(2.0, LIVE_GEMINI)}) as server:
-        p = run_keyguard("scan", str(tmp_path), "--verify", "--format", "json", env=env_for(**{GEMINI: server.url}))
+        p = invoke("scan", str(tmp_path), "--verify", "--format", "json", env=env_for(**{GEMINI: server.url}))
     [f] = json.loads(p.stdout)["findings"]
     assert f["verification"]["status"] == "error" and f["severity"] == "high"
 
 
 def test_verify_command_reads_a_show_secrets_report_and_stdin(tmp_path, make_key):
     google, openai = project(tmp_path, make_key)
-    plain = run_keyguard("scan", str(tmp_path), "--format", "json", env=env_for())
-    (tmp_path / "plain.json").write_bytes(plain.stdout)
-    full = run_keyguard("scan", str(tmp_path), "--format", "json", "--show-secrets", env=env_for())
-    (tmp_path / "full.json").write_bytes(full.stdout)
+    plain = invoke("scan", str(tmp_path), "--format", "json", env=env_for())
+    (tmp_path / "plain.json").write_text(plain.stdout)
+    full = invoke("scan", str(tmp_path), "--format", "json", "--show-secrets", env=env_for())
+    (tmp_path / "full.json").write_text(full.stdout)
     with StandIn({("GET", "/v1beta/models"): LIVE_GEMINI, ("GET", "/v1/models"): INVALID_OPENAI}) as server:
         env = env_for(**{GEMINI: server.url, "api.openai.com": server.url})
-        no_secrets = run_keyguard("verify", str(tmp_path / "plain.json"), env=env)
-        from_report = run_keyguard("verify", str(tmp_path / "full.json"), "--format", "json", env=env)
-        from_stdin = run_keyguard("verify", "-", "--format", "json", input=f"{openai}\n".encode(), env=env)
-    assert no_secrets.returncode == 2 and "--show-secrets" in no_secrets.stderr.decode()
+        no_secrets = invoke("verify", str(tmp_path / "plain.json"), env=env)
+        from_report = invoke("verify", str(tmp_path / "full.json"), "--format", "json", env=env)
+        from_stdin = invoke("verify", "-", "--format", "json", stdin=f"{openai}\n", env=env)
+    assert no_secrets.returncode == 2 and "--show-secrets" in no_secrets.stderr
     assert from_report.returncode == 1  # a live key
     statuses = {f["rule_id"]: f["verification"]["status"] for f in json.loads(from_report.stdout)["findings"]}
     assert statuses == {"google-api-key": "live", "openai-project-key": "invalid"}
-    assert google not in from_report.stdout.decode()
+    assert google not in from_report.stdout
     assert from_stdin.returncode == 0  # the only key is invalid
     [f] = json.loads(from_stdin.stdout)["findings"]
-    assert f["verification"]["status"] == "invalid" and openai not in from_stdin.stdout.decode()
+    assert f["verification"]["status"] == "invalid" and openai not in from_stdin.stdout
     assert len(server.requests) == 3
 
 
@@ -138,7 +138,7 @@ def test_history_scan_verifies_each_key_once_across_commits(tmp_path, make_key):
     (repo / "config.js").unlink()
     commit(repo, "remove key")
     with StandIn({("GET", "/v1beta/models"): LIVE_GEMINI}) as server:
-        p = run_keyguard("scan", str(repo), "--history", "--verify", "--format", "json",
+        p = invoke("scan", str(repo), "--history", "--verify", "--format", "json",
                          env=env_for(**{GEMINI: server.url}))
     assert p.returncode == 1, p.stderr
     findings = json.loads(p.stdout)["findings"]
@@ -146,7 +146,7 @@ def test_history_scan_verifies_each_key_once_across_commits(tmp_path, make_key):
     assert {f["verification"]["status"] for f in findings} == {"live"}
     assert {f["severity"] for f in findings} == {"critical"}
     [sent] = server.requests
-    assert sent.headers["x-goog-api-key"] == google and google not in p.stdout.decode()
+    assert sent.headers["x-goog-api-key"] == google and google not in p.stdout
 
 
 def test_url_scan_verifies_keys_found_on_a_site(tmp_path, make_key):
@@ -156,7 +156,7 @@ def test_url_scan_verifies_keys_found_on_a_site(tmp_path, make_key):
             ("GET", "/app.js"): reply(200, f'const firebaseConfig = {{ apiKey: "{google}" }};\n',
                                       {"Content-Type": "application/javascript"})}
     with StandIn(site) as web, StandIn({("GET", "/v1beta/models"): LIVE_GEMINI}) as provider:
-        p = run_keyguard("scan", web.url + "/", "--verify", "--format", "json",
+        p = invoke("scan", web.url + "/", "--verify", "--format", "json",
                          env=env_for(**{GEMINI: provider.url}))
     assert p.returncode == 1, p.stderr
     [f] = json.loads(p.stdout)["findings"]
@@ -199,22 +199,22 @@ def test_progress_is_shown_on_a_terminal_only(tmp_path, make_key):
         env = env_for(**{GEMINI: server.url, "api.openai.com": server.url})
         code, out, terminal = _run_with_terminal_stderr(
             ["scan", str(tmp_path), "--verify", "--format", "json"], env)
-        piped = run_keyguard("scan", str(tmp_path), "--verify", "--format", "json", env=env)
+        piped = invoke("scan", str(tmp_path), "--verify", "--format", "json", env=env)
     assert code == 1 and "verified 2/2 keys" in terminal
     assert google not in terminal and openai not in terminal
-    assert "verified" not in piped.stderr.decode() and "verified" not in out.decode()
+    assert "verified" not in piped.stderr and "verified" not in out.decode()
 
 
 def test_text_report_shows_what_was_read_and_fail_on_follows_the_verdict(tmp_path, make_key):
     google, openai = project(tmp_path, make_key)
     with StandIn({("GET", "/v1beta/models"): LIVE_GEMINI, ("GET", "/v1/models"): INVALID_OPENAI}) as server:
         env = env_for(**{GEMINI: server.url, "api.openai.com": server.url})
-        text = run_keyguard("verify", "-", input=f"{google}\n".encode(), env=env)
-        only_invalid = run_keyguard("scan", str(tmp_path / ".env"), "--verify", "--fail-on", "medium", env=env)
-        unverified = run_keyguard("scan", str(tmp_path / ".env"), "--fail-on", "medium", env=env)
-    out = text.stdout.decode()
+        text = invoke("verify", "-", stdin=f"{google}\n", env=env)
+        only_invalid = invoke("scan", str(tmp_path / ".env"), "--verify", "--fail-on", "medium", env=env)
+        unverified = invoke("scan", str(tmp_path / ".env"), "--fail-on", "medium", env=env)
+    out = text.stdout
     assert text.returncode == 1 and "verification: live" in out
     assert "restrictions: referrer=none, api=unknown" in out and "gemini_reachable=true" in out
     assert google not in out
-    assert "verification: invalid" in only_invalid.stdout.decode() and "LOW" in only_invalid.stdout.decode()
+    assert "verification: invalid" in only_invalid.stdout and "LOW" in only_invalid.stdout
     assert only_invalid.returncode == 0 and unverified.returncode == 1  # invalid -> low < medium

@@ -60,7 +60,7 @@ def check(provider: str, secret: str, client: CredentialClient, rule_id: str = "
     v = verifier(secret, Context(rule_id, provider, dict(companions)), client)
     module = module_for(provider, rule_id)
     if module == "google":
-        module = "google_api_key" if secret.startswith("AIza") else "google_service_account"
+        module = "google_api_key" if secret.startswith(("AIza", "AQ.")) else "google_service_account"
     assert_conforms(module, v)
     return v
 

@@ -12,7 +12,6 @@ Google API keys cannot be matched: the API Keys API gives a key's string only th
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -47,20 +46,14 @@ class LeakedSecret:
 
 def load_report(path: str) -> list[LeakedSecret]:
     """The findings of a keyguard JSON scan report; AuditError if it is not one."""
+    from ..report.read import ReportError, load_document, scan_findings
+
     try:
-        with open(path, encoding="utf-8") as fh:
-            doc = json.load(fh)
-    except OSError as exc:
-        raise AuditError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except (ValueError, UnicodeDecodeError):
-        raise AuditError(f"{path}: not JSON; write the report with `keyguard scan --format json`") from None
-    findings = doc.get("findings") if isinstance(doc, dict) else None
-    if not isinstance(findings, list):
-        raise AuditError(f"{path}: not a keyguard JSON scan report (no \"findings\" list)")
+        findings = scan_findings(load_document(path), path)
+    except ReportError as exc:
+        raise AuditError(str(exc)) from None
     out = []
     for f in findings:
-        if not isinstance(f, dict):
-            continue
         provider, redacted, sha = f.get("provider"), f.get("redacted"), f.get("secret_sha256")
         if not (isinstance(provider, str) and isinstance(redacted, str) and isinstance(sha, str)):
             continue

@@ -162,9 +162,8 @@ def _with_progress(read: Callable[[Callable[[str], None]], Any]) -> Any:
 def _run(report_providers: tuple[str, ...], run: Callable[[Any, Callable[[str], None]], AuditResult],
          fmt: str, output: str | None,
          scan_report: str | None, fail_on: str, color: bool | None) -> None:
-    from .common import EXIT_CLEAN, EXIT_FINDINGS, KeyguardError, emit_report, report_format, use_color
+    from .common import KeyguardError, emit_report, exit_for, report_format, use_color
     from ..http import CredentialClient, EndpointError
-    from ..model import severity_rank
     from ..audit import crossref
     from ..audit.model import AuditError
     from ..audit.report import render
@@ -191,9 +190,7 @@ def _run(report_providers: tuple[str, ...], run: Callable[[Any, Callable[[str], 
     else:
         text = _scrub(render(fmt, result, color=use_color(color, output) and fmt == "text"), secrets)
     emit_report(text, output)
-    threshold = severity_rank(fail_on)
-    failing = any(severity_rank(f.severity) >= threshold for f in result.findings)
-    sys.exit(EXIT_FINDINGS if failing else EXIT_CLEAN)
+    exit_for((f.severity for f in result.findings), fail_on)
 
 
 def _scrub(text: str, secrets: list[str]) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import click
 
@@ -70,8 +70,12 @@ def emit_report(text: str, output: str | None) -> None:
         raise KeyguardError(f"cannot write {output or 'to standard output'}: {exc.strerror or exc}") from None
 
 
-def exit_for(failing: bool) -> None:
-    sys.exit(EXIT_FINDINGS if failing else EXIT_CLEAN)
+def exit_for(severities: Iterable[str], fail_on: str) -> None:
+    """Exit 1 if any severity is ``fail_on`` or worse, else 0."""
+    from ..model import severity_rank
+
+    threshold = severity_rank(fail_on)
+    sys.exit(EXIT_FINDINGS if any(severity_rank(s) >= threshold for s in severities) else EXIT_CLEAN)
 
 
 def project_options(fn: Callable[..., Any]) -> Callable[..., Any]:

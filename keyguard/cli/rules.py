@@ -50,7 +50,7 @@ def rules_show(rule_id: str, **opts: object) -> None:
 def rules_test(files: tuple[str, ...]) -> None:
     """Run the rules in FILES against their own examples. Exit 1 if any example fails."""
     from ..ruleset.load import RuleError, load_rules
-    from ..ruleset.check import test_rules
+    from ..ruleset.check import check_examples
 
     try:
         user_rules = load_rules(files, builtin=False)
@@ -58,6 +58,6 @@ def rules_test(files: tuple[str, ...]) -> None:
         raise KeyguardError(str(exc)) from None
     if not user_rules:
         raise KeyguardError(f"{', '.join(files)}: no rules")
-    report, failed = test_rules(user_rules)
+    report, failed = check_examples(user_rules)
     click.echo(report, nl=False)
     sys.exit(EXIT_FINDINGS if failed else EXIT_CLEAN)

@@ -198,7 +198,6 @@ def scan(targets: tuple[str, ...], fmt: str, output: str | None, show_secrets: b
       keyguard scan https://app.example.com/ --max-pages 50 --cross-origin
     """
     from ..config.project import SetupError, read_baselines
-    from ..model import severity_rank
     from ..report import render
     from .verify import verify_in_place
 
@@ -226,5 +225,4 @@ def scan(targets: tuple[str, ...], fmt: str, output: str | None, show_secrets: b
     fmt = report_format(fmt, output, ("text", "json", "sarif", "github"))
     emit_report(render(fmt, result, show_secrets=show_secrets, color=use_color(color, output),
                        verbose=verbose), output)
-    threshold = severity_rank(s.config.fail_on)
-    exit_for(any(severity_rank(f.severity) >= threshold for f in result.findings))
+    exit_for((f.severity for f in result.findings), s.config.fail_on)

@@ -21,9 +21,9 @@ _B64_PAD = re.compile(r"={0,2}")
 
 def runs_to_decode(text: str, fingerprint_at: list[int], context_word_at: list[int]) -> list[tuple[int, int]]:
     """The maximal base64 runs (start, end) that hold a fingerprint, or that start on a context
-    word's line or the 3 below it (within ``4 * REACH`` of the word); each run once."""
+    word's line, the 3 above or the 3 below it (within ``4 * REACH`` of the word); each run once."""
     starts = list(fingerprint_at)
-    windows = sorted((line_start(text, pos), line_end(text, pos, below=3, reach=4 * REACH))
+    windows = sorted((line_start(text, pos, above=3, reach=4 * REACH), line_end(text, pos, below=3, reach=4 * REACH))
                      for pos in context_word_at)
     searched = 0  # each part of the text searched once however many words
     for ws, we in windows:

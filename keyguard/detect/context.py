@@ -51,10 +51,51 @@ def line_end(text: str, pos: int, below: int = 0, reach: int = REACH) -> int:
     return end
 
 
-def context_near(text: str, pos: int, rule: Rule) -> bool:
-    """A context word of ``rule`` on the secret's line or the ``context_lines`` lines above it."""
-    region = ascii_lower(text[line_start(text, pos, rule.context_lines):line_end(text, pos)])
+def context_near(text: str, pos: int, rule: Rule, end: int | None = None) -> bool:
+    """A context word of ``rule`` on the secret's line, the ``context_lines`` lines above it or
+    as many below it (an Azure endpoint written one line after its key)."""
+    below = line_end(text, pos if end is None else end, rule.context_lines)
+    region = ascii_lower(text[line_start(text, pos, rule.context_lines):below])
     return any(word.lower() in region for word in rule.context)
+
+
+_CREDENTIAL_NAME = re.compile(r"(?i)key|token|secret|passw|auth|credential|api")
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def path_words(rule: Rule) -> set[str]:
+    """The words that name a context rule's provider in a path: its context words that are plain
+    words (``deepseek``, ``qwen``; not ``cohere_api_key``). Not the provider's bare name: every
+    repository has a ``.github`` folder, and ``aws``/``google`` packages hold test keys."""
+    return {w for w in (c.lower() for c in rule.context) if _WORD.fullmatch(w)}
+
+
+def words_of(path: str) -> set[str]:
+    return set(_WORD.findall(ascii_lower(path)))
+
+
+class PathContext:
+    """Which context rules a file's path names a provider for (a folder named after it:
+    ``deepseek/config.py``): there the path is the context the text lacks. Every text asks:
+    one set intersection of the path's words."""
+
+    def __init__(self, rules: list[Rule]) -> None:
+        self._rules: dict[str, list[int]] = {}
+        for i, r in enumerate(rules):
+            for w in path_words(r):
+                self._rules.setdefault(w, []).append(i)
+        self._words = frozenset(self._rules)
+
+    def __call__(self, path: str) -> frozenset[int]:
+        named = self._words.intersection(words_of(path))
+        return frozenset(i for w in named for i in self._rules[w]) if named else frozenset()
+
+
+def credential_name(name: str | None) -> bool:
+    """Does a variable's name say it holds a credential (``api_key``, ``TOKEN``, ``secret``)?"""
+    return bool(name) and bool(_CREDENTIAL_NAME.search(name))
 
 
 def context_only(rule: Rule) -> bool:

@@ -14,7 +14,10 @@ from ..budget import OverBudget, time_budget
 from ..model import Finding, Rule, ScanText, Stats
 from . import judge
 from .base64 import decoded_text, runs_to_decode
-from .context import REACH, LineIndex, context_near, context_only, line_end, line_start, variable_name
+from .context import (
+    REACH, LineIndex, PathContext, context_near, context_only, credential_name, line_end, line_start, path_words,
+    variable_name,
+)
 from .hyperscan import RuleEnds, gate_patterns, narrow, utf8_of
 from .prefilter import (
     HYPERSCAN_AFTER_TEXTS, HYPERSCAN_MIN_CHARS, ByteGate, HyperscanPrefilter, Prefilter, PythonPrefilter,
@@ -31,11 +34,17 @@ USER_RULE_BUDGET_SECONDS = 30.0
 RULE_ENDS_MIN_HITS = 16
 RULE_ENDS_AFTER_HITS = 25_000  # each 8,000 hits saved 0.03-0.05 s; compiling costs 0.06-0.1 s
 RULE_ENDS_LINE_CHARS = 256
+# a text whose path names a provider (``deepseek/config.py``) is searched whole for that
+# provider's context rules, up to this size
+PATH_CONTEXT_MAX_CHARS = 2_000_000
 
 
 def byte_gate(rules: list[Rule]) -> ByteGate | None:
     """The gate a source asks before decoding raw bytes: can they hold a match of ``rules``?"""
-    return ByteGate.for_literals(*rule_literals([r.keywords for r in rules]), lambda: gate_patterns(rules))
+    gate = ByteGate.for_literals(*rule_literals([r.keywords for r in rules]), lambda: gate_patterns(rules))
+    if gate is not None:
+        gate.path_words = frozenset(w for r in rules for w in path_words(r))
+    return gate
 
 
 @dataclass
@@ -69,6 +78,7 @@ class Engine:
             k for k, idxs in self._by_keyword.items() if any(rules[i].context for i in idxs)
         }
         self._python = PythonPrefilter(self._keywords, self._b64_literals)
+        self._path_rules = PathContext(rules)
         builtin = _builtin_rules_dir()
         self._spent: dict[int, float] = {i: 0.0 for i, r in enumerate(rules)
                                          if not r.source or os.path.dirname(os.path.abspath(r.source)) != builtin}
@@ -90,9 +100,10 @@ class Engine:
         else:
             kw_hits, b64_hits = prefilter.find(text)
         findings = []
-        if kw_hits:
+        whole = self._path_rules(st.path) if st.path and len(text) <= PATH_CONTEXT_MAX_CHARS else frozenset()
+        if kw_hits or whole:
             lines = LineIndex(text)
-            for c in self._candidates(text, kw_hits, self._ends(text, len(kw_hits), utf8)):
+            for c in self._candidates(text, kw_hits, self._ends(text, len(kw_hits), utf8), whole):
                 f = self._judge(c, text, st, stats, lines)
                 if f:
                     findings.append(f)
@@ -149,8 +160,10 @@ class Engine:
     # -- matching -----------------------------------------------------------------------------
     def _candidates(
         self, text: str, kw_hits: list[tuple[int, int]], ends: dict[int, list[int]] | None = None,
+        whole: frozenset[int] = frozenset(),
     ) -> list[Candidate]:
-        hits: dict[int, list[tuple[int, int]]] = {}
+        """``whole``: rules searched over the whole text, their context given by its path."""
+        hits: dict[int, list[tuple[int, int]]] = {i: [] for i in whole}
         for ki, pos in kw_hits:
             kw = self._keywords[ki]
             for i in self._by_keyword[kw]:
@@ -174,7 +187,7 @@ class Engine:
                 if budget <= 0:
                     raise OverBudget()
                 with time_budget(budget):
-                    out += self._match_rule(rule, text, hits[i], rule_ends)
+                    out += self._match_rule(rule, text, hits[i], rule_ends, i in whole)
             except OverBudget:
                 what = (f"its {REGEX_BUDGET_SECONDS:g} s matching budget on one text"
                         if budget >= REGEX_BUDGET_SECONDS else
@@ -194,10 +207,10 @@ class Engine:
         n = len(text)
         spans = []
         if context_only(rule):
-            # context-only rule: the key sits on the context word's line or a few lines below
-            # (a secret counts only within REACH of a context word: see context_near)
+            # context-only rule: the key sits on the context word's line or a few lines above
+            # or below it (a secret counts only within REACH of a context word: see context_near)
             for pos, _ in hits:
-                start = line_start(text, pos)
+                start = line_start(text, pos, above=rule.context_lines, reach=REACH + rule.max_width)
                 end = line_end(text, pos, below=rule.context_lines, reach=REACH + rule.max_width)
                 spans.append((start, min(n, max(end, pos + rule.max_width))))
         elif rule.multiline:
@@ -221,10 +234,13 @@ class Engine:
 
     def _match_rule(
         self, rule: Rule, text: str, hits: list[tuple[int, int]], ends: list[int] | None = None,
+        whole: bool = False,
     ) -> list[Candidate]:
+        """``whole``: search all of ``text``; where no context word stands near a match, the
+        path's stands in for it if the match is assigned to a credential's name (``api_key =``)."""
         found: list[Candidate] = []
         seen: set[tuple[int, int]] = set()
-        windows = self._windows(rule, text, hits)
+        windows = [(0, len(text))] if whole else self._windows(rule, text, hits)
         if ends is not None:
             windows = narrow(windows, ends, rule.max_width)
         for ws, we in windows:
@@ -239,7 +255,8 @@ class Engine:
                 secret = text[s:e]
                 if not _bounded(text, s, e, secret):
                     continue
-                if rule.context and not context_near(text, s, rule):
+                if rule.context and not context_near(text, s, rule, e) and not (
+                        whole and credential_name(variable_name(text, s))):
                     continue
                 found.append(Candidate(rule, s, e, secret))
         return found
@@ -300,12 +317,12 @@ class Engine:
             decoded = decoded_text(text[rs:re_])
             if decoded is None:
                 continue
-            # keep the lines above and the line's start, so context words such as the variable
+            # keep the lines above and below the run, so context words such as the variable
             # name still count for keys with no distinctive prefix
             prefix = text[line_start(text, rs, above=3):rs]
-            combined = prefix + decoded
+            combined = prefix + decoded + text[re_:line_end(text, re_, below=3)]
             for c in self.candidates(combined):
-                if c.start < len(prefix):
+                if not len(prefix) <= c.start < len(prefix) + len(decoded):
                     continue
                 f = self._judge(c, combined, st, stats, origin_extra={"encoding": "base64"})
                 if f is None:
@@ -356,7 +373,12 @@ def _bounded(text: str, s: int, e: int, secret: str) -> bool:
 
 
 def _prefer_specific(cands: list[Candidate]) -> list[Candidate]:
-    """Drop a generic rule's candidate where a provider rule matched an overlapping span."""
+    """Drop a generic rule's candidate where a provider rule matched an overlapping span, and a
+    shared-shape candidate (a rule with no context word and less than high confidence, such as
+    ``sk-`` + 32 hex) where a rule that needed its provider's word matched the same span."""
+    named = {(c.start, c.end) for c in cands if c.rule.context}
+    if named:
+        cands = [c for c in cands if c.rule.context or c.rule.confidence == "high" or (c.start, c.end) not in named]
     specific = [c for c in cands if c.rule.provider != "generic"]
     if len(specific) == len(cands):
         return cands

@@ -1,9 +1,11 @@
-"""Judgements on a candidate secret: placeholders, look-alikes, allow markers, entropy."""
+"""Judgements on a candidate secret: placeholders, published examples, look-alikes, allow
+markers, entropy."""
 from __future__ import annotations
 
 import math
 import re
 from collections import Counter
+from functools import lru_cache
 
 ALLOW_MARKERS = ("keyguard:allow", "pragma: allowlist secret", "gitleaks:allow")
 
@@ -42,8 +44,29 @@ def _has_sequence(low: str, length: int = 6) -> bool:
     return False
 
 
+KNOWN_EXAMPLES_NAME = "known-examples.json"
+
+
+@lru_cache(maxsize=1)
+def known_examples() -> dict[str, str]:
+    """Published example keys (documentation, SDK fixtures) -> where each is published, from the
+    data file shipped beside the built-in rules. Read once, and only when a candidate is judged."""
+    import json
+
+    from ..ruleset import RuleError, builtin_rules_dir
+
+    try:
+        data = json.loads((builtin_rules_dir() / KNOWN_EXAMPLES_NAME).read_text(encoding="utf-8"))
+        return {str(e["value"]): str(e.get("source") or "") for e in data["examples"]}
+    except (OSError, ValueError, KeyError, TypeError, RuleError):
+        return {}
+
+
 def placeholder_reason(secret: str, prefixes: tuple[str, ...] = ()) -> str | None:
-    """Why ``secret`` looks like a placeholder or filler rather than a key, or None."""
+    """Why ``secret`` looks like a placeholder, filler or a published example rather than a
+    key, or None."""
+    if secret in known_examples():
+        return "published example key"
     body = secret
     for p in sorted(prefixes, key=len, reverse=True):
         if body.startswith(p):

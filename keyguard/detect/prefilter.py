@@ -39,6 +39,8 @@ def base64_fingerprints(keyword: str, min_len: int = 4) -> set[str]:
     return out
 
 
+_PATH_WORD = re.compile(r"[a-z0-9]+")
+
 class Prefilter(Protocol):
     def find(self, text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
         """(keyword hits, base64 hits) as lists of (literal index, char offset)."""
@@ -167,6 +169,7 @@ class ByteGate:
         self._hs: object = None
         self._checked = self._checked_bytes = 0
         self._fast = hyperscan_available()
+        self.path_words: frozenset[str] = frozenset()  # see ``opens``
 
     def _start_hyperscan(self) -> None:
         """From now on Hyperscan answers: once a scan proves big enough to repay import and compile."""
@@ -228,6 +231,11 @@ class ByteGate:
         except self._terminated:
             return True
         return False
+
+    def opens(self, path: str) -> bool:
+        """Does ``path`` name a provider whose rules take it as context (``deepseek/config.py``)?
+        Then any text in the file may hold a key: it is not gated."""
+        return bool(self.path_words) and not self.path_words.isdisjoint(_PATH_WORD.findall(path.lower()))
 
     @classmethod
     def for_literals(cls, keywords: list[str], b64: list[str],

@@ -1,4 +1,5 @@
-"""Keys a browser receives are worse: ``.env*`` variables bundlers ship, built bundles, served files.
+"""Keys a browser receives are worse: ``.env*`` variables bundlers inline, built browser artefacts
+(bundles, source maps, pages), and whatever a site serves.
 
 One severity story: a key a bundler inlined into ``dist/assets/app.js`` (or that a site serves) is
 as public as the ``VITE_*`` line it came from, so each is one step above the rule's severity, and
@@ -11,12 +12,15 @@ import posixpath
 from ..model import SEVERITIES, Finding, severity_rank
 
 BROWSER_PREFIXES = ("VITE_", "NEXT_PUBLIC_", "REACT_APP_", "PUBLIC_", "EXPO_PUBLIC_", "NUXT_PUBLIC_", "GATSBY_")
-# what a browser loads from a build
-_ASSET_SUFFIXES = (".js", ".mjs", ".cjs", ".css", ".html", ".htm", ".map", ".wasm")
-# build output folders whose files are served as they are (".next/server" is not: server code)
-_BUILD_DIRS = ("dist", "build", "out", "www", "storybook-static")
-_BUILD_PATHS = (".next/static/", "_next/static/", ".output/public/", ".svelte-kit/output/client/",
-                ".nuxt/dist/client/")
+# where bundlers and static-site tools write what the browser loads
+BROWSER_DIRS = frozenset({"dist", "build", "out", "public", "static", "www", "wwwroot", ".next", "_next",
+                          "assets", ".output", ".svelte-kit"})
+BROWSER_SUFFIXES = (".js", ".mjs", ".cjs", ".map", ".html", ".htm")
+# keys that are critical in a browser whatever their restrictions, and why
+CRITICAL_IN_BROWSER = {
+    "google-auth-key": "a Google auth key acts as its service account: in a browser every visitor "
+                       "holds it, and referrer or app restrictions do not change who it acts as",
+}
 
 
 def is_env_file(path: str) -> bool:
@@ -29,42 +33,45 @@ def is_served(path: str) -> bool:
     return path.startswith(("https://", "http://"))
 
 
-def is_browser_build(path: str) -> bool:
-    """A built browser asset: a script, page, stylesheet, map or wasm module in a build folder."""
-    p = path.replace("\\", "/")
-    while p.startswith("./"):
-        p = p[2:]
-    p = "/" + p.lstrip("/")
-    name = posixpath.basename(p).lower()
-    if not name.endswith(_ASSET_SUFFIXES):
-        return False
-    if name.endswith((".min.js", ".min.mjs")):
+def is_browser_artifact(path: str, origin: dict | None = None) -> bool:
+    """A page or script a browser loads: fetched from a site, a source map, or a built bundle."""
+    if is_served(path) or (origin or {}).get("source_map") or (origin or {}).get("original"):
         return True
-    parts = p.split("/")[1:-1]
-    return any(d in parts for d in _BUILD_DIRS) or any("/" + b in p for b in _BUILD_PATHS)
+    parts = path.replace("\\", "/").lower().split("/")
+    if not parts[-1].endswith(BROWSER_SUFFIXES):
+        return False
+    return parts[-1].endswith((".min.js", ".js.map")) or any(p in BROWSER_DIRS for p in parts[:-1])
 
 
-def _raise(f: Finding) -> None:
-    f.severity = SEVERITIES[min(severity_rank(f.severity) + 1, len(SEVERITIES) - 1)]
+def _why(f: Finding, variable: str, prefix: str | None) -> str:
+    if prefix is not None:
+        return (f"client-exposed {prefix} variable {variable}: bundlers inline {prefix}* variables "
+                "into the browser build")
+    if is_served(f.path):
+        return "served by the site: anyone who loads the page can read it"
+    what = "source map" if f.path.endswith(".map") or (f.origin or {}).get("source_map") else "browser bundle"
+    return f"inlined into a {what}: every visitor's browser downloads it"
 
 
 def mark_browser_exposed(findings: list[Finding]) -> None:
-    """Raise severity one step (at most to critical) and say why, for keys a browser receives."""
+    """Raise severity one step (at most to critical) and say why, for keys a browser receives;
+    to critical for keys in ``CRITICAL_IN_BROWSER``. Then every browser-exposed finding of one key
+    takes the severity of the worst of them."""
     exposed: list[Finding] = []
     for f in findings:
         variable = (f.origin or {}).get("variable") or ""
         prefix = next((p for p in BROWSER_PREFIXES if variable.startswith(p)), None)
-        if prefix is not None and is_env_file(f.path):
-            f.reasons.append(f"client-exposed {prefix} variable {variable}: bundlers inline {prefix}* "
-                             "variables into the browser build")
-        elif is_served(f.path):
-            f.reasons.append("served by the site: anyone who loads the page can read it")
-        elif is_browser_build(f.path):
-            what = "source map" if f.path.endswith(".map") else "browser bundle"
-            f.reasons.append(f"inlined into a {what}: every visitor's browser downloads it")
+        if prefix is None or not is_env_file(f.path):
+            prefix = None
+            if not is_browser_artifact(f.path, f.origin):
+                continue
+        why = CRITICAL_IN_BROWSER.get(f.rule.id)
+        if why:
+            f.severity = "critical"
+            f.reasons.append(f"in a browser bundle or page: {why}")
         else:
-            continue
-        _raise(f)
+            f.severity = SEVERITIES[min(severity_rank(f.severity) + 1, len(SEVERITIES) - 1)]
+            f.reasons.append(_why(f, variable, prefix))
         exposed.append(f)
     worst: dict[str, int] = {}
     for f in exposed:

@@ -10,13 +10,12 @@ from __future__ import annotations
 import os
 import sys
 from collections import deque
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from ..model import Finding, Stats
 
-if TYPE_CHECKING:
-    from ..progress import Progress
-    from .run import Detection, Scanner, Source
+from ..progress import Progress
+from .scanner import Detection, Scanner, Source
 
 BatchResult = tuple[list[Finding], Stats, list[str]]  # a batch's findings, numbers, rule errors
 
@@ -35,8 +34,6 @@ def in_pool(source: Source, batches: Iterable[list[Any]], here: list[Any], jobs:
     this one while the workers start; their findings in order, and their rule errors. Their
     numbers are added to ``stats``."""
     import multiprocessing
-
-    from .run import Scanner
 
     method = "fork" if sys.platform.startswith("linux") else None
     ctx = multiprocessing.get_context(method)
@@ -82,7 +79,6 @@ _worker: tuple[Source, Scanner] | None = None
 
 def _start_worker(source: Source, detection: Detection, scanner: Scanner | None) -> None:
     global _worker
-    from .run import Scanner
 
     _worker = (source, scanner if scanner is not None else Scanner(detection))
     close: Callable[[], None] | None = getattr(source, "close", None)

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Callable
 
 from ..model import ScanResult, Stats
 from ..sources import is_url
-from .run import Detection, Source, run
+from .run import run
+from .scanner import Detection, Source
 
 if TYPE_CHECKING:
     from ..config.project import Setup

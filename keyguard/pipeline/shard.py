@@ -1,4 +1,4 @@
-"""Deterministic sharding: which of ``count`` shards scans a file (or, later, a git blob).
+"""Deterministic sharding: which of ``count`` shards scans a file or a git blob (by its path).
 
 The split depends only on the key (a file's shown path, relative to the scanned root, with
 ``/`` separators), so any scheduler — a GitHub Actions matrix, Kubernetes Jobs, a Dask or Ray

@@ -11,18 +11,11 @@ import json
 from typing import Any
 
 from ..model import severity_rank
+from .read import ReportError, load_document, report_format
 
 
 class MergeError(Exception):
     """A report that cannot be merged: one line naming the file."""
-
-
-def report_format(doc: Any) -> str | None:
-    if isinstance(doc, dict) and isinstance(doc.get("runs"), list) and "version" in doc:
-        return "sarif"
-    if isinstance(doc, dict) and isinstance(doc.get("findings"), list):
-        return "json"
-    return None
 
 
 def load_reports(paths: list[str]) -> tuple[str, list[dict[str, Any]]]:
@@ -30,12 +23,9 @@ def load_reports(paths: list[str]) -> tuple[str, list[dict[str, Any]]]:
     docs, formats = [], set()
     for path in paths:
         try:
-            with open(path, encoding="utf-8") as fh:
-                doc = json.load(fh)
-        except OSError as exc:
-            raise MergeError(f"{path}: cannot read ({exc.strerror or exc})") from None
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise MergeError(f"{path}: not a JSON or SARIF report ({exc})") from None
+            doc = load_document(path)
+        except ReportError as exc:
+            raise MergeError(str(exc)) from None
         fmt = report_format(doc)
         if fmt is None:
             raise MergeError(f"{path}: not a keyguard JSON or SARIF report")
@@ -150,8 +140,10 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def merge_stats(all_stats: list[dict[str, Any]]) -> dict[str, Any]:
-    """Numbers are summed (counts per reason too); anything else keeps its first value."""
+def merge_report_stats(all_stats: list[dict[str, Any]]) -> dict[str, Any]:
+    """The "stats" of several reports as one: numbers are summed (counts per reason too), anything
+    else keeps its first value. (A scan's own parts merge as ``Stats.merge``; reports carry extra
+    fields of any source.)"""
     out: dict[str, Any] = {}
     for stats in all_stats:
         for key, value in stats.items():
@@ -195,7 +187,7 @@ def merge_json(docs: list[dict[str, Any]]) -> dict[str, Any]:
     errors: list[str] = []
     for doc in docs:
         errors += [e for e in doc.get("errors", []) if e not in errors]
-    stats = merge_stats([doc.get("stats", {}) for doc in docs])
+    stats = merge_report_stats([doc.get("stats", {}) for doc in docs])
     stats["findings"] = len(findings)
     return {"version": docs[0].get("version"), "findings": findings, "stats": stats, "errors": errors}
 
@@ -260,7 +252,7 @@ def merge_sarif(docs: list[dict[str, Any]]) -> dict[str, Any]:
         merged["originalUriBaseIds"] = {"%SRCROOT%": {"uri": base}}
     if "columnKind" in first:
         merged["columnKind"] = first["columnKind"]
-    stats = merge_stats([(run.get("properties") or {}).get("stats", {}) for run in runs])
+    stats = merge_report_stats([(run.get("properties") or {}).get("stats", {}) for run in runs])
     stats["findings"] = len(results)
     merged["properties"] = {"stats": stats}
     if notes:

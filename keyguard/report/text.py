@@ -46,7 +46,7 @@ def _where(f: Finding) -> str:
         return "site"
     if f.commit and f.commit.get("sha"):
         return "history"
-    return "build" if exposure.is_browser_build(f.path) else "file"
+    return "build" if exposure.is_browser_artifact(f.path, f.origin) else "file"
 
 
 # what to do about a key in each kind of place, after the rule's own rotation steps:

@@ -19,8 +19,8 @@ def describe(rule: Rule) -> str:
         lines.append(f"regex:       {rule.regex}")
         lines.append(f"keywords:    {', '.join(rule.keywords)}")
     if rule.context:
-        lines.append(f"context:     {', '.join(rule.context)} (needed on the key's line or the "
-                     f"{rule.context_lines} lines above it)")
+        lines.append(f"context:     {', '.join(rule.context)} (needed on the key's line, the "
+                     f"{rule.context_lines} lines above or below it, or in the file's path)")
     if rule.min_entropy:
         lines.append(f"min_entropy: {rule.min_entropy}")
     if rule.description:
@@ -36,7 +36,7 @@ def describe(rule: Rule) -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_rules(rules: list[Rule]) -> tuple[str, int]:
+def check_examples(rules: list[Rule]) -> tuple[str, int]:
     """Each rule against its own examples: positives must be found, negatives must not.
 
     Each rule runs alone, the way a scan judges it (entropy, placeholders, allow markers).

@@ -131,6 +131,9 @@ class Gate(Protocol):
     def reads_in_place(self) -> bool:
         """Is a whole large file (up to ``GATE_WHOLE_MAX_BYTES``) worth asking at once?"""
 
+    def opens(self, path: str) -> bool:
+        """Does the path alone let the file hold a finding (it names a provider)?"""
+
 
 WHOLE_FILE_BYTES = CHUNK_CHARS  # files up to this size are read at once (one chunk of text)
 GATE_OVERLAP = 1024  # bytes kept between blocks: longer than any gate literal (ByteGate checks)
@@ -177,6 +180,8 @@ def bytes_texts(
     gives, and with ``strings`` the UTF-16LE strings of a binary as ``utf16_strings`` does;
     with a ``gate``, none that cannot hold a finding."""
     stats.bytes += len(data)
+    if gate is not None and gate.opens(shown):
+        gate = None
     head = data[:4096]
     encoding, bom = _decoder_for(head)
     if encoding != "utf-8":

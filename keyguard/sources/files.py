@@ -225,7 +225,7 @@ def _one_file(ref: FileRef, stats: Stats, gate: Gate | None) -> Iterator[ScanTex
     with os.fdopen(fd, "rb") as fh:  # large, or grew since fstat: stream it
         try:
             narrow, wide, gated = True, True, 0
-            if gate is not None:
+            if gate is not None and not gate.opens(shown):
                 narrow, wide, gated = gate_stream(fh, gate)
                 if not narrow:
                     stats.bytes += gated

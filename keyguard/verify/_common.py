@@ -5,7 +5,7 @@ import re
 from typing import TYPE_CHECKING, Any, Iterable
 
 from ..http import EndpointError, RequestFailed, retry_after_seconds
-from . import Verification
+from .model import Verification
 
 if TYPE_CHECKING:
     import requests

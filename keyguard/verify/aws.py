@@ -22,7 +22,7 @@ import hashlib
 import hmac
 import re
 
-from . import Check, Context, Verification
+from .model import Check, Context, Verification
 from ._common import scrub, send
 
 if TYPE_CHECKING:

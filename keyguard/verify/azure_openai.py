@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import re
 
-from . import Check, Context, Verification
+from .model import Check, Context, Verification
 from ._common import simple_get
 
 if TYPE_CHECKING:

@@ -14,7 +14,8 @@ from functools import lru_cache
 from typing import Iterable
 
 from ..model import Finding
-from . import Context, module_for
+from .lookup import module_for
+from .model import Context
 from .aws import KEY_ID as AWS_KEY_ID, SECRET as AWS_SECRET
 from .azure_openai import RESOURCE_HOST
 
@@ -28,6 +29,9 @@ _AZURE_HOST_NEAR = re.compile(
     r"(?<![a-z0-9.-])([a-z0-9][a-z0-9-]{0,61}[a-z0-9]?\.openai\.azure\.com)(?![a-z0-9.-])", re.I)
 _SA_FIELD = {name: re.compile(rf'"{name}"\s*:\s*"([^"\\]{{1,200}})"')
              for name in ("client_email", "private_key_id", "project_id")}
+
+
+_LANGFUSE_PUBLIC = re.compile(r"\bpk-lf-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}\b")
 
 
 @lru_cache(maxsize=64)
@@ -76,7 +80,11 @@ def context_for(f: Finding, findings: list[Finding]) -> Context:
             ctx.companions["azure_host"] = hosts.pop()
         elif hosts:
             ctx.notes.append("several Azure OpenAI hosts near the key")
-    elif module in ("google", "google_service_account") and not f.secret.startswith("AIza"):
+    elif module == "langfuse":
+        found = _LANGFUSE_PUBLIC.findall(nearby_text(f))
+        if found:
+            ctx.companions["langfuse_public_key"] = found[0]
+    elif module in ("google", "google_service_account") and not f.secret.startswith(("AIza", "AQ.")):
         text = nearby_text(f, 40)
         for name, pattern in _SA_FIELD.items():
             found = pattern.search(text)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from . import Check, Context, Verification
+from .model import Check, Context, Verification
 from ._common import bearer, body_json, expect_shape, optional_get, simple_get
 
 if TYPE_CHECKING:

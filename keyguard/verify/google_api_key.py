@@ -1,4 +1,11 @@
-"""Google API keys (AIza...): GET generativelanguage.googleapis.com/v1beta/models.
+"""Google API keys, standard (AIza...) and auth (AQ.): GET generativelanguage.googleapis.com/v1beta/models.
+
+Since Google's 2026 key migration the Gemini API refuses unrestricted standard keys (from
+2026-06-19) and then every standard key (September 2026): a standard key Gemini turns away may
+still bill Maps and other APIs, so that answer never makes it dead, and the second probe below
+asks an unrelated API. An auth key is bound to a service account; models.list is the one free
+call the facts file names for it (it lists models even where generation is refused), a revoked
+auth key's answer is undocumented, and no second API is asked.
 
 The key goes in the ``x-goog-api-key`` header, never in the URL. The request carries no Referer
 and no Android/iOS app headers, so an application restriction shows up as an
@@ -21,7 +28,7 @@ from __future__ import annotations
 import re
 from typing import Any, TYPE_CHECKING
 
-from . import Check, Context, Verification
+from .model import Check, Context, Verification
 from ._common import body_json, evidence, is_html, optional_get, send
 
 if TYPE_CHECKING:
@@ -33,23 +40,27 @@ SECOND_HOST = "www.googleapis.com"
 SECOND_PATH = "/identitytoolkit/v3/relyingparty/getProjectConfig"
 OTHER_HOSTS = (SECOND_HOST,)
 CHECK = Check(
-    provider="Google API key (AIza…)",
+    provider="Google API key (AIza… standard, AQ. auth)",
     requests=(f"GET {HOST}{PATH}", f"GET {SECOND_HOST}{SECOND_PATH}"),
     status="200 with `models` live (Gemini reachable); 400 `API_KEY_INVALID`, `API_KEY_EXPIRED` "
            "invalid; 403 `API_KEY_*_BLOCKED`, `SERVICE_DISABLED`, \"reported as leaked\" live; "
            "`BILLING_DISABLED` live (no billing); `RATE_LIMIT_EXCEEDED`/`RESOURCE_QUOTA_EXCEEDED` "
            "live; `CONSUMER_SUSPENDED` invalid; 401 `ACCESS_TOKEN_TYPE_UNSUPPORTED` unknown "
-           "(credential-type policy). Unless the key is dead or app-restricted, a second GET "
-           "(Identity Toolkit project config): 200 there too makes `api` `none`, and a live key",
+           "(credential-type policy: Gemini refuses standard keys since September 2026). Unless the "
+           "key is dead or app-restricted, a second GET (Identity Toolkit project config): 200 "
+           "there too makes `api` `none`, and a live key. Auth keys (AQ.): models.list only; "
+           "400 `API_KEY_INVALID` unknown (a revoked auth key's answer is undocumented)",
     restrictions=("referrer", "api", "ip", "android", "ios", "gemini_reachable", "leaked_flag",
                   "project_number", "identity_toolkit_reachable"),
     quota=("exhausted", "billing"),
-    scope=("project_id",),
+    scope=("project_id", "key_type"),
     unknown=("quota and spend (Google documents no quota headers)",
              "the key's restrictions as configured (reading them needs the owner's "
              "apikeys.keys.lookup permission; they are inferred from error reasons)",
              "which APIs beyond the two probed the key can reach (`api` `none` means both "
-             "unrelated APIs answered; a broad allow-list holding both looks the same)"),
+             "unrelated APIs answered; a broad allow-list holding both looks the same)",
+             "auth keys: whether generation is permitted (models are listed even where it is "
+             "refused) and which service account the key acts as"),
     severity="critical: Gemini models listed with no referrer/IP/app restriction; medium: a "
              "referrer, IP, Android, iOS or API restriction blocks the call, or the key was "
              "reported as leaked",
@@ -82,10 +93,32 @@ def _details(body: Any) -> tuple[str | None, dict[str, Any], str]:
 def verify(secret: str, context: Context, client: CredentialClient) -> Verification:
     check = f"GET {HOST}{PATH}"
     restrictions: dict[str, Any] = {"referrer": "unknown", "api": "unknown"}
+    auth = secret.startswith("AQ.")
     answer = send(client, "GET", HOST, PATH, headers={"x-goog-api-key": secret})
     if isinstance(answer, Verification):
         answer.check, answer.restrictions, answer.unknown = check, restrictions, list(CHECK.unknown)
+        answer.scope["key_type"] = "auth" if auth else "standard"
         return answer
+    v = _gemini(answer, secret, check, restrictions)
+    v.scope["key_type"] = "auth" if auth else "standard"
+    if auth:
+        if v.status == "invalid":  # what a revoked auth key answers is undocumented
+            v.status = "unknown"
+            v.reasons.append("for an auth key (AQ.) this answer is not documented as dead: unknown")
+        if v.status == "live" and restrictions.get("gemini_reachable"):
+            v.reasons.append("an auth key lists models even where generation is refused: whether it "
+                             "may generate is unknown; it acts as its bound service account")
+    elif v.evidence.get("reason_code") == "ACCESS_TOKEN_TYPE_UNSUPPORTED":
+        v.reasons.append("Gemini refuses unrestricted standard keys since 2026-06-19 and every standard "
+                         "key since September 2026; unrestricted, the key may still bill Maps and "
+                         "other APIs enabled in its project")
+    if not auth and v.status not in ("invalid", "error") and v.evidence.get("reason_code") not in APP_BLOCKS:
+        _second_probe(v, secret, client)
+    return v
+
+
+def _gemini(answer: Any, secret: str, check: str, restrictions: dict[str, Any]) -> Verification:
+    """The verdict from Gemini's models.list answer alone."""
     body = body_json(answer)
     reason, metadata, message = _details(body)
     v = Verification("unknown", check, evidence=evidence(answer, secret, body),
@@ -105,12 +138,9 @@ def verify(secret: str, context: Context, client: CredentialClient) -> Verificat
         v.severity = "critical"
         v.reasons = ["a request with no referrer and no app identity listed Gemini models: "
                      "no application restriction, and the key can spend on the Gemini API"]
-        _second_probe(v, secret, client)
         return v
     restrictions["gemini_reachable"] = False
     _read_gemini_error(v, status, reason, message, is_html(answer))
-    if v.status not in ("invalid", "error") and reason not in APP_BLOCKS:
-        _second_probe(v, secret, client)
     return v
 
 

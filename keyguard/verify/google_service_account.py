@@ -17,7 +17,7 @@ import re
 from typing import Any, TYPE_CHECKING
 from urllib.parse import quote
 
-from . import Check, Context, Verification
+from .model import Check, Context, Verification
 from ._common import body_json, interpret, send
 
 if TYPE_CHECKING:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import Check, Context, Verification
+from .model import Check, Context, Verification
 from ._common import expect_shape, simple_get
 
 if TYPE_CHECKING:

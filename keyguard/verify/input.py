@@ -1,11 +1,10 @@
 """What ``keyguard verify`` reads: a JSON report made with --show-secrets, or keys one per line."""
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from ..model import Finding, Rule, ScanText, Stats
-from ..model import ScanResult
+from ..model import Finding, Rule, ScanResult, ScanText, Stats
+from ..report.read import ReportError, parse_document, scan_findings
 
 
 class InputError(ValueError):
@@ -21,8 +20,7 @@ def _rule(raw: dict[str, Any], rules: dict[str, Rule]) -> Rule:
                 keywords=(), severity=str(raw.get("severity") or "high"), remediation="")
 
 
-def _from_report(doc: dict[str, Any], source: str, rules: dict[str, Rule]) -> ScanResult:
-    raw_findings = [f for f in doc.get("findings") or [] if isinstance(f, dict)]
+def _from_report(raw_findings: list[dict[str, Any]], source: str, rules: dict[str, Rule]) -> ScanResult:
     with_secrets = [f for f in raw_findings if isinstance(f.get("secret"), str)]
     if raw_findings and not with_secrets:
         raise InputError(f"{source}: the report holds no secrets; make it with "
@@ -49,14 +47,10 @@ def read_findings(text: str, source: str) -> ScanResult:
     stripped = text.lstrip()
     if stripped.startswith("{"):
         try:
-            doc = json.loads(stripped)
-        except RecursionError:
-            raise InputError(f"{source}: not a keyguard JSON report (nested too deeply)") from None
-        except ValueError as exc:
-            raise InputError(f"{source}: not a keyguard JSON report ({exc})") from None
-        if not isinstance(doc, dict) or "findings" not in doc:
-            raise InputError(f"{source}: not a keyguard JSON report (no findings)")
-        return _from_report(doc, source, {r.id: r for r in rules})
+            raw_findings = scan_findings(parse_document(stripped, source), source)
+        except ReportError as exc:
+            raise InputError(str(exc)) from None
+        return _from_report(raw_findings, source, {r.id: r for r in rules})
     stats = Stats()
     engine = Engine(rules)
     findings = engine.scan(ScanText(text=text, path=source), stats)

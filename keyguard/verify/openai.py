@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import re
 
-from . import Check, Context, Verification
+from .model import Check, Context, Verification
 from ._common import bearer, body_json, error_fields, interpret, is_html, optional_get, send
 
 if TYPE_CHECKING:

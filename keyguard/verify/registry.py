@@ -103,5 +103,40 @@ REGISTRY: tuple[Entry, ...] = (
                  "scope (Tavily documents none)"))),
 )
 
+# the 2026 providers whose facts name a free GET (../shared/docs/providers.md)
+REGISTRY += (
+    Entry("moonshot", ("moonshot", "kimi", "moonshotai"), SimpleGet(
+        "Moonshot (Kimi)", "api.moonshot.ai", "/v1/models", body=object,
+        answers=(LIVE, Answer(401, "unknown", "refused on api.moonshot.ai; a key of the China "
+                                              "platform (api.moonshot.cn) is not asked there")),
+        unknown=("whether a refused key lives on api.moonshot.cn", "balance (a second GET, not made)",
+                 "scope"))),
+    Entry("minimax", ("minimax",), SimpleGet(
+        "MiniMax", "api.minimax.io", "/v1/models", body=object,
+        note="a 403 is not documented by MiniMax: unknown",
+        unknown=("quota and balance", "scope", "which of the two key shapes is current"))),
+    Entry("dashscope", ("dashscope", "qwen", "alibabamodelstudio"), SimpleGet(
+        "Qwen / DashScope", "dashscope-intl.aliyuncs.com", "/compatible-mode/v1/models", body=object,
+        answers=(LIVE, Answer(401, "unknown", "refused on the international host; keys are "
+                                              "region-bound and a Beijing key is not asked there")),
+        unknown=("whether a refused key lives in another region (Beijing host unknown)",
+                 "quota and balance", "scope"))),
+    Entry("vercel", ("vercel", "vercelaigateway"), SimpleGet(
+        "Vercel AI Gateway", "ai-gateway.vercel.sh", "/v1/credits",
+        answers=(LIVE, Answer(401, "unknown", "Vercel does not document its bad-key answer")),
+        reads=(Read("quota", "balance", "balance"), Read("quota", "total_used", "total_used")),
+        unknown=("whether a refused key is dead (the bad-key answer is undocumented)",
+                 "the key's own budget", "scope"))),
+    Entry("cursor", ("cursor",)),
+    Entry("langfuse", ("langfuse",)),
+    Entry("devin", ("devin", "cognition")),
+    Entry("firecrawl", ("firecrawl",), SimpleGet(
+        "Firecrawl", "api.firecrawl.dev", "/v2/team/credit-usage",
+        answers=(LIVE, Answer(401, "unknown", "Firecrawl's bad-key answer is not in the facts file")),
+        reads=(Read("quota", "remaining_credits", "data.remainingCredits"),
+               Read("quota", "plan_credits", "data.planCredits")),
+        unknown=("whether a refused key is dead (the bad-key answer is not documented there)", "scope"))),
+)
+
 BY_NAME = {e.name: e for e in REGISTRY}
 BY_ALIAS = {alias: e.name for e in REGISTRY for alias in e.aliases}

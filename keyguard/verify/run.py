@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Callable
 
 from ..http import EndpointError
 from ..model import Finding
-from . import Context, Verification, implied_severity, module_for, verifier_for
+from .lookup import NO_LIVE_CHECK, module_for, verifier_for
+from .model import Context, Verification, implied_severity
 from .context import context_for
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ def verify_findings(findings: list[Finding], client: CredentialClient, *,
             members[key].append(f)
         else:
             f.verification = Verification("unknown", reasons=[
-                f"no live check for provider {f.rule.provider!r}"]).as_dict()
+                NO_LIVE_CHECK.get(f.rule.id) or f"no live check for provider {f.rule.provider!r}"]).as_dict()
     results: dict[str, Verification] = {}
     if jobs:
         pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(jobs))))

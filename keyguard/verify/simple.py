@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from . import Check, Context, Verification
+from .model import Check, Context, Verification
 from ._common import body_json, error_fields, expect_shape, interpret, send
 
 if TYPE_CHECKING:

@@ -7,7 +7,8 @@ hold every verdict to its declared ``Check`` (tests/verify_support.py), so the t
 """
 from __future__ import annotations
 
-from . import Check, check_of, names
+from .lookup import check_of, names
+from .model import Check
 
 HEADER = """\
 # Live checks (`--verify`): what each provider's check reads

@@ -169,7 +169,7 @@ def test_source_map_parser(data: bytes) -> None:
        st.sampled_from(["https://example.test/", "https://example.test/_next/static/app.js",
                         "https://example.test/.vite/manifest.json", "https://example.test/build-manifest.json"]))
 def test_html_and_manifest_link_parser(text: str, ctype: str, url: str) -> None:
-    from keyguard.sources.web import _links
+    from keyguard.sources.web_links import links as _links
 
     for link in _links(url, text, {"Content-Type": ctype} if ctype else {}, 0):
         assert link.url.startswith(("http://", "https://"))

@@ -1,0 +1,72 @@
+"""Which check a finding gets: the registry looked up by a rule's provider or id."""
+from __future__ import annotations
+
+import importlib
+import re
+
+from .model import Check, Verifier
+from .registry import BY_ALIAS, BY_NAME, REGISTRY
+
+_PACKAGE = __name__.rsplit(".", 1)[0]
+
+# rules whose keys no verifier may be handed, and why: the provider's module would send them where
+# they do not belong (an OAuth token as an API key) and read a wrong "invalid" from the answer
+NO_LIVE_CHECK: dict[str, str] = {
+    "anthropic-oauth-access-token": "no live check: only a paid POST /v1/messages proves a Claude OAuth "
+                                    "token, and keyguard never makes it",
+    "anthropic-oauth-refresh-token": "no live check: only a token exchange (it mints a new token) proves "
+                                     "a Claude OAuth refresh token",
+    "google-oauth-client-secret": "no live check: only a POST to Google's token endpoint tests a client secret",
+    "google-oauth-access-token": "no live check: Google's tokeninfo takes the token only in the URL, "
+                                 "and keyguard sends keys in headers only",
+    "google-oauth-refresh-token": "no live check: only a refresh (a POST that mints a token) proves it",
+    "github-oauth-client-secret": "no live check: a client secret is not a token GitHub's API accepts",
+    "aws-session-token": "no live check: a session token needs its temporary key id and secret",
+    "aws-appsync-api-key": "no live check: an AppSync key is only usable against its own GraphQL endpoint",
+    "nvidia-ngc-api-key": "no live check yet for legacy NGC keys",
+    "shared-sk-hex32-key": "no live check: the shape is DeepSeek's and Qwen/DashScope's, and a key goes "
+                           "only to the vendor its context names (name it, e.g. DEEPSEEK_API_KEY)",
+}
+
+
+def names() -> tuple[str, ...]:
+    """Every check in the docs table, in the registry's order."""
+    return tuple(e.name for e in REGISTRY if e.listed)
+
+
+def check_of(name: str) -> Check:
+    """What a check declares: a data row's derived ``Check``, or a module's ``CHECK``."""
+    row = BY_NAME[name].row
+    if row is not None:
+        return row.check
+    return importlib.import_module(f"{_PACKAGE}.{name}").CHECK  # type: ignore[no-any-return]
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def module_for(provider: str, rule_id: str) -> str | None:
+    """The check for a rule, by its provider, else by its rule id's leading words; None for the
+    rules in ``NO_LIVE_CHECK``."""
+    if rule_id in NO_LIVE_CHECK:
+        return None
+    found = BY_ALIAS.get(_norm(provider))
+    if found is None:
+        words = rule_id.lower().split("-")
+        for n in range(len(words), 0, -1):
+            found = BY_ALIAS.get(_norm("".join(words[:n])))
+            if found:
+                break
+    return found
+
+
+def verifier_for(provider: str, rule_id: str) -> Verifier | None:
+    name = module_for(provider, rule_id)
+    if name is None:
+        return None
+    row = BY_NAME[name].row
+    if row is not None:
+        return row.verify
+    module = importlib.import_module(f"{_PACKAGE}.{name}")
+    return module.verify  # type: ignore[no-any-return]
