@@ -37,6 +37,12 @@ def install(src: Path, repo: Path, env: dict, pre_commit: str) -> Path:
     raise SystemExit(f"no hook environment for {src} at {rev}")
 
 
+def hook_entry(src: Path) -> list[str]:
+    """The hook's own command line, as ``src``'s .pre-commit-hooks.yaml gives it."""
+    return next(ln.split(":", 1)[1].split() for ln in (src / ".pre-commit-hooks.yaml").read_text().splitlines()
+                if ln.strip().startswith("entry:"))
+
+
 def _rev_of(hook_bin: Path) -> str:
     """The commit pre-commit cloned into the repo directory that holds this hook environment."""
     repo_dir = hook_bin.parent.parent
@@ -58,16 +64,17 @@ def main() -> None:
     files = [f"f{i}.py" for i in range(10)]
     for i, f in enumerate(files):
         (repo / f).write_text(engine[i * 3000:(i + 1) * 3000])
-    hooks = {"after": install(ROOT, repo, env, a.pre_commit)}
+    hooks = {"after": (install(ROOT, repo, env, a.pre_commit), hook_entry(ROOT))}
     if a.before_src:
-        hooks["before"] = install(Path(a.before_src).resolve(), repo, env, a.pre_commit)
+        before = Path(a.before_src).resolve()
+        hooks["before"] = (install(before, repo, env, a.pre_commit), hook_entry(before))
         install(ROOT, repo, env, a.pre_commit)  # the config names this checkout again
     whole = [a.pre_commit, "run", "keyguard", "--files", *files]
     cmds = {}
-    for name, hook_bin in hooks.items():
+    for name, (hook_bin, entry) in hooks.items():
         cmds[f"python -c pass (the hook's interpreter, {name})"] = [str(hook_bin / "python"), "-c", "pass"]
-        cmds[f"keyguard scan, 10 files (the hook's own process, {name})"] = [
-            str(hook_bin / "keyguard"), "scan", "--no-color", *files]
+        cmds[f"{' '.join(entry)}, 10 files (the hook's own process, {name})"] = [
+            str(hook_bin / entry[0]), *entry[1:], *files]
     cmds["pre-commit run keyguard --files (10 files, after)"] = whole
     times: dict[str, list[float]] = {name: [] for name in cmds}
     codes: dict[str, int] = {}

@@ -224,7 +224,7 @@ def test_dask_missing_says_how_to_install(org: Forge, tmp_path: Path) -> None:
     p = gh(org, "--dask", "local:2", cwd=tmp_path,
            env={"PYTHONPATH": os.pathsep.join([str(fake.parent), os.environ.get("PYTHONPATH", "")])})
     assert p.returncode == 2
-    assert "pip install 'keyguard[dask]'" in p.stderr and "Traceback" not in p.stderr
+    assert "pip install '.[dask]'" in p.stderr and "Traceback" not in p.stderr
 
 
 @pytest.mark.parametrize("spec", ["local:0", "udp://x:1", "local:two"])

@@ -40,3 +40,17 @@ def test_wheel_ships_rules_and_runs_elsewhere(tmp_path, make_key):
     assert p.stdout.decode().splitlines()[0].startswith(str(site))
     assert p.returncode == 1, p.stderr
     assert b"google-api-key" in p.stdout
+
+
+def test_the_version_agrees_everywhere_it_is_written() -> None:
+    """docs/release.md: the version is set in pyproject.toml and keyguard/__init__.py, and logged."""
+    import re
+    import tomllib
+
+    import keyguard
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    assert keyguard.__version__ == version
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert "## Unreleased" in changelog
+    assert re.search(rf"^## {re.escape(version)}\b", changelog, re.M), f"CHANGELOG.md has no {version} section"

@@ -11,8 +11,8 @@ from .. import __version__
 from .allow import allow
 from .audit import audit
 from .baseline import baseline
+from .common import EXIT_ERROR, EXIT_INTERRUPTED
 from .hook import hook
-from .common import EXIT_ERROR
 from .merge import merge_reports
 from .redact import redact
 from .rules import rules
@@ -32,13 +32,29 @@ for command in (scan, baseline, allow, rules, merge_reports, verify_command, aud
 
 def main() -> None:
     try:
-        cli.main(prog_name="keyguard", standalone_mode=True)
-    except KeyboardInterrupt:
-        click.echo("keyguard: interrupted", err=True)
-        sys.exit(130)
+        code = cli.main(prog_name="keyguard", standalone_mode=False)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        interrupted()
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
     except Exception as exc:  # a bug: one line, exit 2, and no traceback
         click.echo(crash_line(exc), err=True)
         sys.exit(EXIT_ERROR)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def interrupted() -> None:
+    """Ctrl-C: exit 130 at once. Not 1, which says "findings": a cancelled CI job is no leak.
+
+    Reports are written atomically, so an old one stays whole. ``os._exit``: the interpreter
+    would otherwise wait for worker threads still blocked in a request (up to its time-out)."""
+    try:
+        sys.stderr.write("\nkeyguard: interrupted\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    os._exit(EXIT_INTERRUPTED)
 
 
 def crash_line(exc: BaseException) -> str:

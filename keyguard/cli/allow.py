@@ -6,7 +6,7 @@ import click
 from .common import KeyguardError
 
 
-@click.command()
+@click.command(short_help="Allow a finding by its fingerprint, with a reason.")
 @click.argument("fingerprint")
 @click.option("--reason", required=True, help="Why this finding is not a problem (kept in the config).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),

@@ -1,7 +1,6 @@
 """``keyguard audit gcp|openai|anthropic|openrouter``: the click commands. Everything else is imported lazily."""
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, Any, Callable
 
 import click
@@ -10,7 +9,7 @@ if TYPE_CHECKING:
     from ..audit.model import AuditResult
 
 
-@click.group()
+@click.group(short_help="Audit your own accounts' keys (read-only, owner's credentials).")
 def audit() -> None:
     """Audit the keys of your own accounts with the owner's credentials (read-only).
 
@@ -20,8 +19,9 @@ def audit() -> None:
 
 def _report_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     options = [
-        click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "html"]), default="text",
-                     show_default=True, help="Report format (html: one self-contained page with a usage chart)."),
+        click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "html"]),
+                     help="Report format (default: from -o's extension, .sarif, .json or .html; else text; "
+                          "html: one self-contained page with a usage chart)."),
         click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
                      help="Write the report to FILE instead of standard output."),
         click.option("--report", "scan_report", type=click.Path(dir_okay=False),
@@ -161,7 +161,7 @@ def _with_progress(read: Callable[[Callable[[str], None]], Any]) -> Any:
 def _run(report_providers: tuple[str, ...], run: Callable[[Any, Callable[[str], None]], AuditResult],
          fmt: str, output: str | None,
          scan_report: str | None, fail_on: str, color: bool | None) -> None:
-    from .common import KeyguardError, emit_report, exit_for
+    from .common import KeyguardError, emit_report, exit_for, report_format, use_color
     from ..http import CredentialClient, EndpointError
     from ..audit import crossref
     from ..audit.model import AuditError
@@ -179,13 +179,15 @@ def _run(report_providers: tuple[str, ...], run: Callable[[Any, Callable[[str], 
             anomalies.flag(result, result.usage)  # after crossref: a leaked key in use is critical
     except (AuditError, EndpointError) as exc:
         raise KeyguardError(_scrub(str(exc), secrets)) from None
-    use_color = color if color is not None else (output is None and sys.stdout.isatty())
+    if not fmt and (output or "").lower().endswith((".html", ".htm")):
+        fmt = "html"
+    fmt = report_format(fmt, output, ("text", "json", "sarif"))
     if fmt == "html":
         from ..audit.html import render_html
 
         text = _scrub(render_html(result), secrets)
     else:
-        text = _scrub(render(fmt, result, color=use_color and fmt == "text"), secrets)
+        text = _scrub(render(fmt, result, color=use_color(color, output) and fmt == "text"), secrets)
     emit_report(text, output)
     exit_for((f.severity for f in result.findings), fail_on)
 

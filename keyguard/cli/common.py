@@ -13,13 +13,41 @@ from ..sources import is_url
 if TYPE_CHECKING:
     from ..config.project import Setup
 
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 class KeyguardError(click.ClickException):
     """A fatal, expected error: one clear line, exit 2, no traceback."""
 
     exit_code = EXIT_ERROR
+
+
+FORMAT_HELP = "Report format (default: from -o's extension, .sarif or .json; else text)."
+
+
+def report_format(fmt: str | None, output: str | None, formats: tuple[str, ...]) -> str:
+    """``--format`` if given; otherwise what ``-o``'s extension says (``.sarif``, ``.sarif.json``,
+    ``.json``, as ``keyguard merge`` reads it), else text."""
+    if fmt:
+        return fmt
+    name = (output or "").lower()
+    if name.endswith((".sarif", ".sarif.json")) and "sarif" in formats:
+        return "sarif"
+    if name.endswith(".json") and "json" in formats:
+        return "json"
+    return "text"
+
+
+def use_color(flag: bool | None, output: str | None) -> bool:
+    """``--color``/``--no-color``; else ``NO_COLOR`` (no-color.org: set and not empty) turns colour
+    off and ``FORCE_COLOR`` turns it on for standard output; else colour on a terminal only."""
+    if flag is not None:
+        return flag
+    if os.environ.get("NO_COLOR"):
+        return False
+    if output is None and os.environ.get("FORCE_COLOR", "").lower() not in ("", "0", "false"):
+        return True
+    return output is None and sys.stdout.isatty()
 
 
 def emit_report(text: str, output: str | None) -> None:

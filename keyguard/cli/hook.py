@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 
-@click.group("hook")
+@click.group("hook", short_help="Guard a coding agent: block events that hold a key.")
 def hook() -> None:
     """Guard a coding agent: scan each hook event (JSON on standard input) and block it when it
     holds a key (exit 2, a redacted reason on standard error)."""

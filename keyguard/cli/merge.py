@@ -8,7 +8,7 @@ import click
 from .common import EXIT_CLEAN, EXIT_FINDINGS, KeyguardError, emit_report
 
 
-@click.command("merge")
+@click.command("merge", short_help="Combine the reports of --shard runs into one.")
 @click.argument("reports", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["json", "sarif"]),
               help="Report format (default: that of the reports; a .sarif output means sarif).")

@@ -6,7 +6,7 @@ import sys
 import click
 
 
-@click.command("redact")
+@click.command("redact", short_help="Redact found keys in place in transcripts and logs.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 def redact(paths: tuple[str, ...], dry_run: bool) -> None:

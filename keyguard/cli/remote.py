@@ -36,7 +36,7 @@ def remote_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="Keep one report per repository in DIR; a rerun skips repositories "
                           "whose refs have not moved."),
         click.option("--dask", "dask_spec", metavar="local[:N]|tcp://HOST:PORT",
-                     help="Scan repositories as tasks on a Dask cluster (pip install 'keyguard[dask]')."),
+                     help="Scan repositories as tasks on a Dask cluster (needs keyguard's dask extra)."),
         click.option("--depth", type=click.IntRange(1), help="Remote repositories: clone only the last N commits."),
         click.option("--max-repo-mb", type=click.IntRange(1), default=2048, show_default=True,
                      help="Remote repositories: stop a clone larger than this."),

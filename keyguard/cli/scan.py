@@ -1,12 +1,11 @@
 """``keyguard scan``: files, directories, ``-``, git history or changes, and sites by URL."""
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
-from .common import KeyguardError, exit_for, project_options, setup_for
+from .common import KeyguardError, exit_for, project_options, report_format, setup_for, use_color
 from .remote import is_remote, remote_options, scan_remote
 
 if TYPE_CHECKING:
@@ -14,6 +13,29 @@ if TYPE_CHECKING:
     from ..findings.baseline import Baseline
     from ..model import ScanResult
     from ..sources.web import Limits
+
+
+class ScanCommand(click.Command):
+    """``scan --help`` with the options that only URL targets use in a section of their own."""
+
+    URL_ONLY = "URL scans: "
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        general, web = [], []
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx) if isinstance(param, click.Option) else None
+            if record is None:
+                continue
+            if record[1].startswith(self.URL_ONLY):
+                rest = record[1][len(self.URL_ONLY):]
+                web.append((record[0], rest[:1].upper() + rest[1:]))
+            else:
+                general.append(record)
+        with formatter.section("Options"):
+            formatter.write_dl(general)
+        if web:
+            with formatter.section("URL scan options"):
+                formatter.write_dl(web)
 
 
 def git_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -90,9 +112,21 @@ def git_mode(targets: tuple[str, ...], history: bool, since_ref: str | None, sta
         return None
     if len(chosen) > 1:
         raise KeyguardError(f"{' and '.join(chosen)}: choose one")
+    if chosen[0] == "--staged" and staged_paths(targets):
+        return "staged"
     if len(targets) != 1 or targets[0] == "-":
         raise KeyguardError(f"{chosen[0]}: give one git repository (default: .)")
     return chosen[0][2:]
+
+
+def staged_paths(targets: tuple[str, ...]) -> list[str] | None:
+    """``--staged FILE...`` (the pre-commit hook): judge only these files' staged lines, in the
+    repository of the current directory. ``--staged [REPO]`` judges the whole index."""
+    import os
+
+    if len(targets) == 1 and (targets[0] == "-" or os.path.isdir(targets[0])):
+        return None
+    return list(targets)
 
 
 def git_toplevel(target: str) -> str:
@@ -133,7 +167,7 @@ def agents_scan(s: Setup, baseline: Baseline | None) -> ScanResult:
 def run_scan(targets: tuple[str, ...], s: Setup, baseline: Baseline | None, *, mode: str | None = None,
              since_ref: str | None = None, include_vendored: bool = False, jobs: int = 1,
              shard: tuple[int, int] | None = None, limits: Limits | None = None,
-             seen: set[str] | None = None) -> ScanResult:
+             seen: set[str] | None = None, paths: list[str] | None = None) -> ScanResult:
     """The scan, with every error the user can act on as one line."""
     from ..config.project import SetupError
     from ..pipeline.plan import PlanError, scan_git, scan_targets
@@ -142,18 +176,18 @@ def run_scan(targets: tuple[str, ...], s: Setup, baseline: Baseline | None, *, m
 
     try:
         if mode is not None:
-            return scan_git(targets[0], mode, since_ref, s, baseline, jobs, shard)
+            return scan_git(targets[0], mode, since_ref, s, baseline, jobs, shard, paths)
         return scan_targets(list(targets), s, baseline, include_vendored, jobs, shard, limits, seen)
     except (GitError, SetupError, WebError, PlanError) as exc:
         raise KeyguardError(str(exc)) from None
 
 
-@click.command()
+@click.command(cls=ScanCommand, short_help="Scan files, directories, git history or a deployed site.")
 @click.argument("targets", nargs=-1)
 @git_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github", "matrix"]),
-              default="text", show_default=True,
-              help="Report format (matrix: with --list, a GitHub Actions matrix of repositories).")
+              help="Report format (default: from -o's extension, .sarif or .json; else text; matrix: with "
+                   "--list, a GitHub Actions matrix of repositories).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
               help="Write the report to FILE instead of standard output.")
 @click.option("--baseline", type=click.Path(dir_okay=False),
@@ -162,7 +196,9 @@ def run_scan(targets: tuple[str, ...], s: Setup, baseline: Baseline | None, *, m
               help="Exit 1 only for findings of this severity or worse (default: low).")
 @project_options
 @click.option("--show-secrets", is_flag=True, help="Print full secrets (never in SARIF).")
-@click.option("--color/--no-color", default=None, help="Colour text output (default: on a terminal).")
+@click.option("--color/--no-color", default=None,
+              help="Colour text output (default: on a terminal, unless NO_COLOR is set; FORCE_COLOR forces it).")
+@click.option("-v", "--verbose", is_flag=True, help="Text report: name every skipped file, not the first 10.")
 @click.option("--verify", is_flag=True,
               help="Check each distinct key live with its provider (metadata calls only, no cost).")
 @click.option("--agents", is_flag=True,
@@ -177,9 +213,22 @@ def scan(targets: tuple[str, ...], fmt: str, output: str | None, show_secrets: b
          config_file: str | None, no_config: bool, extra_rules: tuple[str, ...], enable: tuple[str, ...],
          disable: tuple[str, ...], skip: tuple[str, ...], max_pages: int | None, max_mb: int | None,
          max_time: int | None, timeout: int | None, max_depth: int | None, cross_origin: bool,
-         agents: bool = False, **remote: Any) -> None:
-    """Scan files, directories, - (standard input), a repository URL (--history/--since),
-    github:ORG, gitlab:GROUP or github:OWNER/REPO. Exit 0 clean, 1 findings, 2 error."""
+         verbose: bool = False, agents: bool = False, **remote: Any) -> None:
+    """Scan TARGETS for leaked keys: files, directories, - (standard input), the URL of a
+    deployed site (its page, scripts, chunks and source maps), a repository URL (with --history
+    or --since), github:ORG, gitlab:GROUP or github:OWNER/REPO (default target: .).
+
+    Exit 0 clean, 1 findings, 2 error, 130 interrupted.
+
+    \b
+    Examples:
+      keyguard scan .                          the working tree
+      keyguard scan . --since origin/main      what a pull request's commits add
+      keyguard scan dist/ .env.production      a build and the .env it was made from
+      keyguard scan https://app.example.com/   a deployed site
+      keyguard scan https://app.example.com/ --max-pages 50 --cross-origin
+      keyguard scan github:ORG                 every repository of an organisation
+    """
     from ..config.project import SetupError, read_baselines
     from ..report import render
     from .verify import verify_in_place
@@ -191,6 +240,8 @@ def scan(targets: tuple[str, ...], fmt: str, output: str | None, show_secrets: b
 
         targets = (os.path.expanduser("~"),)
     targets = targets or (".",)
+    if fmt != "matrix":
+        fmt = report_format(fmt, output, ("text", "json", "sarif", "github"))
     if is_remote(targets, history, since_ref):  # a repository URL, github:ORG, gitlab:GROUP
         scan_remote(targets, fmt, output, show_secrets, color, verify, history, since_ref, staged, {
             **remote, "config_file": config_file, "no_config": no_config, "enable": enable,
@@ -199,9 +250,11 @@ def scan(targets: tuple[str, ...], fmt: str, output: str | None, show_secrets: b
     if fmt == "matrix" or any(remote.get(k) for k in ("list_only", "dask_spec", "state_dir")):
         raise KeyguardError("--list, --format matrix, --state and --dask go with github:ORG or gitlab:GROUP")
     mode = None if agents else git_mode(targets, history, since_ref, staged)
+    paths = staged_paths(targets) if mode == "staged" else None
+    repo = "." if paths else targets[0]
     # git findings' paths are relative to the repository's top level: its config applies,
     # also when keyguard runs in a subdirectory
-    s = setup_for((git_toplevel(targets[0]),) if mode else targets, config_file, no_config, enable,
+    s = setup_for((git_toplevel(repo),) if mode else targets, config_file, no_config, enable,
                   disable, extra_rules, skip, fail_on, baseline)
     try:
         accepted = read_baselines(s.baseline_files)
@@ -212,12 +265,13 @@ def scan(targets: tuple[str, ...], fmt: str, output: str | None, show_secrets: b
     if agents:
         result = agents_scan(s, accepted)
     else:
-        result = run_scan(targets, s, accepted, mode=mode, since_ref=since_ref,
-                          include_vendored=include_vendored, jobs=n_jobs, shard=parsed_shard, limits=limits)
+        result = run_scan((repo,) if paths else targets, s, accepted, mode=mode, since_ref=since_ref,
+                          include_vendored=include_vendored, jobs=n_jobs, shard=parsed_shard, limits=limits,
+                          paths=paths)
     if verify:
         verify_in_place(result.findings)
-    use_color = color if color is not None else (output is None and sys.stdout.isatty())
     from .common import emit_report
 
-    emit_report(render(fmt, result, show_secrets=show_secrets, color=use_color), output)
+    emit_report(render(fmt, result, show_secrets=show_secrets, color=use_color(color, output),
+                       verbose=verbose), output)
     exit_for((f.severity for f in result.findings), s.config.fail_on)

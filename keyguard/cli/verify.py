@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from .common import EXIT_CLEAN, EXIT_FINDINGS, KeyguardError, emit_report
+from .common import EXIT_CLEAN, EXIT_FINDINGS, FORMAT_HELP, KeyguardError, emit_report, report_format, use_color
 
 
 def verify_in_place(findings: list[Any]) -> None:
@@ -25,10 +25,9 @@ def verify_in_place(findings: list[Any]) -> None:
         raise KeyguardError(str(exc)) from None
 
 
-@click.command("verify")
+@click.command("verify", short_help="Check keys live, from a JSON report or standard input.")
 @click.argument("source", default="-")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]),
-              default="text", show_default=True, help="Report format.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]), help=FORMAT_HELP)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
               help="Write the report to FILE instead of standard output.")
 @click.option("--show-secrets", is_flag=True, help="Print full secrets (never in SARIF).")
@@ -52,7 +51,8 @@ def verify_command(source: str, fmt: str, output: str | None, show_secrets: bool
     except InputError as exc:
         raise KeyguardError(str(exc)) from None
     verify_in_place(result.findings)
-    report = render(fmt, result, show_secrets=show_secrets, color=output is None and sys.stdout.isatty())
+    fmt = report_format(fmt, output, ("text", "json", "sarif", "github"))
+    report = render(fmt, result, show_secrets=show_secrets, color=use_color(None, output))
     emit_report(report, output)
     live = any((f.verification or {}).get("status") == "live" for f in result.findings)
     sys.exit(EXIT_FINDINGS if live else EXIT_CLEAN)

@@ -1,10 +1,15 @@
-"""Keys that ship to every visitor's browser are worse: ``.env*`` variables that bundlers inline,
-and built browser artefacts (bundles, source maps, pages fetched from a site)."""
+"""Keys a browser receives are worse: ``.env*`` variables bundlers inline, built browser artefacts
+(bundles, source maps, pages), and whatever a site serves.
+
+One severity story: a key a bundler inlined into ``dist/assets/app.js`` (or that a site serves) is
+as public as the ``VITE_*`` line it came from, so each is one step above the rule's severity, and
+every browser-exposed finding of one key is as severe as the worst of them.
+"""
 from __future__ import annotations
 
 import posixpath
 
-from ..model import SEVERITIES, Finding
+from ..model import SEVERITIES, Finding, severity_rank
 
 BROWSER_PREFIXES = ("VITE_", "NEXT_PUBLIC_", "REACT_APP_", "PUBLIC_", "EXPO_PUBLIC_", "NUXT_PUBLIC_", "GATSBY_")
 # where bundlers and static-site tools write what the browser loads
@@ -23,9 +28,14 @@ def is_env_file(path: str) -> bool:
     return name == ".env" or name.startswith(".env.")
 
 
+def is_served(path: str) -> bool:
+    """A resource a URL scan fetched: the site gives it to anyone who asks."""
+    return path.startswith(("https://", "http://"))
+
+
 def is_browser_artifact(path: str, origin: dict | None = None) -> bool:
     """A page or script a browser loads: fetched from a site, a source map, or a built bundle."""
-    if path.startswith(("http://", "https://")) or (origin or {}).get("source_map") or (origin or {}).get("original"):
+    if is_served(path) or (origin or {}).get("source_map") or (origin or {}).get("original"):
         return True
     parts = path.replace("\\", "/").lower().split("/")
     if not parts[-1].endswith(BROWSER_SUFFIXES):
@@ -33,19 +43,38 @@ def is_browser_artifact(path: str, origin: dict | None = None) -> bool:
     return parts[-1].endswith((".min.js", ".js.map")) or any(p in BROWSER_DIRS for p in parts[:-1])
 
 
+def _why(f: Finding, variable: str, prefix: str | None) -> str:
+    if prefix is not None:
+        return (f"client-exposed {prefix} variable {variable}: bundlers inline {prefix}* variables "
+                "into the browser build")
+    if is_served(f.path):
+        return "served by the site: anyone who loads the page can read it"
+    what = "source map" if f.path.endswith(".map") or (f.origin or {}).get("source_map") else "browser bundle"
+    return f"inlined into a {what}: every visitor's browser downloads it"
+
+
 def mark_browser_exposed(findings: list[Finding]) -> None:
-    """Raise severity one step (at most to critical) and say why, for browser-exposed variables;
-    to critical for keys in ``CRITICAL_IN_BROWSER`` anywhere a browser gets them."""
+    """Raise severity one step (at most to critical) and say why, for keys a browser receives;
+    to critical for keys in ``CRITICAL_IN_BROWSER``. Then every browser-exposed finding of one key
+    takes the severity of the worst of them."""
+    exposed: list[Finding] = []
     for f in findings:
         variable = (f.origin or {}).get("variable") or ""
         prefix = next((p for p in BROWSER_PREFIXES if variable.startswith(p)), None)
-        exposed_env = prefix is not None and is_env_file(f.path)
+        if prefix is None or not is_env_file(f.path):
+            prefix = None
+            if not is_browser_artifact(f.path, f.origin):
+                continue
         why = CRITICAL_IN_BROWSER.get(f.rule.id)
-        if why and (exposed_env or is_browser_artifact(f.path, f.origin)):
+        if why:
             f.severity = "critical"
             f.reasons.append(f"in a browser bundle or page: {why}")
-            continue
-        if not exposed_env:
-            continue
-        f.severity = SEVERITIES[min(SEVERITIES.index(f.severity) + 1, len(SEVERITIES) - 1)]
-        f.reasons.append(f"{variable}: bundlers inline {prefix}* variables into the browser build")
+        else:
+            f.severity = SEVERITIES[min(severity_rank(f.severity) + 1, len(SEVERITIES) - 1)]
+            f.reasons.append(_why(f, variable, prefix))
+        exposed.append(f)
+    worst: dict[str, int] = {}
+    for f in exposed:
+        worst[f.secret] = max(worst.get(f.secret, 0), severity_rank(f.severity))
+    for f in exposed:
+        f.severity = SEVERITIES[worst[f.secret]]

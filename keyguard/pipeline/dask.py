@@ -5,7 +5,7 @@ already keeps git and Python busy) that lives as long as the scan; ``tcp://...``
 scheduler, whose workers must have keyguard installed (and, for private repositories, the
 token variables set in their own environment). Results come back as each task ends; the caller
 orders them, so findings are the same as without Dask. Dask is imported only here, only when
-asked for (``pip install keyguard[dask]``).
+asked for (the ``dask`` extra: ``pip install '.[dask]'`` in keyguard's clone).
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import re
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-INSTALL_HINT = "--dask needs Dask: pip install 'keyguard[dask]'"
+INSTALL_HINT = "--dask needs Dask: in your keyguard clone, .venv/bin/pip install '.[dask]'"
 _LOCAL = re.compile(r"local(?::(\d+))?")
 
 

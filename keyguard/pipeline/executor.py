@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterable
 
 from ..model import Finding, Stats
 
+from ..progress import Progress
 from .scanner import Detection, Scanner, Source
 
 BatchResult = tuple[list[Finding], Stats, list[str]]  # a batch's findings, numbers, rule errors
@@ -27,7 +28,8 @@ def default_jobs() -> int:
 
 
 def in_pool(source: Source, batches: Iterable[list[Any]], here: list[Any], jobs: int,
-            detection: Detection, stats: Stats) -> tuple[list[Finding], list[str]]:
+            detection: Detection, stats: Stats,
+            progress: Progress | None = None) -> tuple[list[Finding], list[str]]:
     """Scan ``batches`` in ``jobs`` worker processes, and the items that must stay ``here`` in
     this one while the workers start; their findings in order, and their rule errors. Their
     numbers are added to ``stats``."""
@@ -46,6 +48,8 @@ def in_pool(source: Source, batches: Iterable[list[Any]], here: list[Any], jobs:
         findings.extend(batch_findings)
         stats.merge(batch_stats)
         errors.extend(e for e in batch_errors if e not in errors)
+        if progress is not None:
+            progress.update(stats.files, stats.bytes)
 
     # forked workers inherit a scanner whose Hyperscan databases this process compiled once;
     # spawned ones build their own

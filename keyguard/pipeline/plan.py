@@ -42,10 +42,14 @@ def scan_targets(targets: list[str], s: Setup, baseline: Baseline | None = None,
                  limits: Limits | None = None, seen: set[str] | None = None) -> ScanResult:
     """Files, directories, ``-`` and URLs. ``seen`` collects the paths of the files walked."""
     from ..config.project import suppressor_for
-    from ..sources.files import FilesSource, is_git_dir
+    from ..sources.files import FilesSource, TargetError, check_targets, is_git_dir
 
     paths = [t for t in targets if not is_url(t)]
     urls = [t for t in targets if is_url(t)]
+    try:
+        check_targets(paths)
+    except TargetError as exc:
+        raise PlanError(str(exc)) from None
     for d in paths:
         if d != "-" and os.path.isdir(d) and is_git_dir(d):
             raise PlanError(f"{d}: a git repository's own directory (bare repository or .git): its "
@@ -82,9 +86,11 @@ def scan_agents(home: str, s: Setup, baseline: Baseline | None = None,
 
 
 def scan_git(target: str, mode: str, ref: str | None, s: Setup, baseline: Baseline | None = None,
-             jobs: int = 1, shard: tuple[int, int] | None = None) -> ScanResult:
+             jobs: int = 1, shard: tuple[int, int] | None = None,
+             paths: list[str] | None = None) -> ScanResult:
     """``mode``: ``history`` (every blob of every ref; ``shard`` splits it by path), ``since``
-    (what REF..HEAD adds) or ``staged`` (what the index adds). Raises ``GitError``."""
+    (what REF..HEAD adds) or ``staged`` (what the index adds; under ``paths`` only, if given).
+    Raises ``GitError``."""
     from ..config.project import suppressor_for
     from ..sources import git
     from ..sources.changes import ChangesSource
@@ -106,7 +112,7 @@ def scan_git(target: str, mode: str, ref: str | None, s: Setup, baseline: Baseli
         assert ref is not None
         sources.append(ChangesSource.since(repo, ref))
     else:
-        sources.append(ChangesSource.staged(repo))
+        sources.append(ChangesSource.staged(repo, paths))
     result = run(sources, detection_for(s), stats, jobs, repo.toplevel, suppressor)
     result.errors.extend(result.stats.extra.pop("git_warnings", []))
     return result

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Iterable
 from ..findings.exposure import mark_browser_exposed
 from ..findings.scrub import scrub_secrets
 from ..model import Finding, ScanResult, Stats
+from ..progress import Progress
 from .executor import in_pool
 from .scanner import Detection, Scanner, Source, sort_key
 
@@ -30,16 +31,25 @@ def run(sources: Iterable[Source], detection: Detection, stats: Stats, jobs: int
     findings: list[Finding] = []
     errors: list[str] = []
     for source in sources:
-        items = source.items(stats)
-        head = list(itertools.islice(items, source.pool_min_items))
-        if jobs < max(2, source.pool_min_jobs) or len(head) < source.pool_min_items:
-            scanner = Scanner(detection)
-            found = scanner.scan(source.texts(itertools.chain(head, items), stats, scanner.gate), stats)
-            new_errors = scanner.engine.errors
-        else:
-            here = [i for i in head if source.stays_here(i)]
-            rest = itertools.chain((i for i in head if not source.stays_here(i)), items)
-            found, new_errors = in_pool(source, source.batches(rest), here, jobs, detection, stats)
+        # a line on a terminal for long directory and history scans (sources that name a unit)
+        unit = getattr(source, "progress_unit", None)
+        progress = Progress(unit) if unit else None
+        try:
+            items = source.items(stats)
+            head = list(itertools.islice(items, source.pool_min_items))
+            if jobs < max(2, source.pool_min_jobs) or len(head) < source.pool_min_items:
+                scanner = Scanner(detection)
+                texts = source.texts(itertools.chain(head, items), stats, scanner.gate)
+                found = scanner.scan(progress.follow(texts, stats) if progress else texts, stats)
+                new_errors = scanner.engine.errors
+            else:
+                here = [i for i in head if source.stays_here(i)]
+                rest = itertools.chain((i for i in head if not source.stays_here(i)), items)
+                found, new_errors = in_pool(source, source.batches(rest), here, jobs, detection, stats,
+                                            progress)
+        finally:
+            if progress is not None:
+                progress.clear()
         errors += [e for e in new_errors if e not in errors]
         findings += source.refine(found, stats, errors)
     return finish(findings, errors, detection, stats, started, root, suppressor)

@@ -8,7 +8,8 @@ from ..model import ScanResult
 FORMATS = ("text", "json", "sarif", "github")
 
 
-def render(fmt: str, result: ScanResult, show_secrets: bool = False, color: bool = False) -> str:
+def render(fmt: str, result: ScanResult, show_secrets: bool = False, color: bool = False,
+           verbose: bool = False) -> str:
     renderer: Callable[..., str]
     if fmt == "json":
         from .json import render as renderer
@@ -18,5 +19,5 @@ def render(fmt: str, result: ScanResult, show_secrets: bool = False, color: bool
         from .github import render as renderer
     else:
         from .text import render as renderer
-        return renderer(result, show_secrets=show_secrets, color=color)
+        return renderer(result, show_secrets=show_secrets, color=color, verbose=verbose)
     return renderer(result, show_secrets=show_secrets)

@@ -9,7 +9,7 @@ from typing import Any, Iterable, Iterator
 
 from ..model import Finding, ScanText, Stats
 from .decode import Gate
-from .git import EMPTY_TREE, MAX_BLOB_BYTES, ZERO_SHA, BlobReader, CatFileError, GitError, Repo, blob_texts, decode_path, first_line
+from .git import MAX_BLOB_BYTES, ZERO_SHA, BlobReader, CatFileError, GitError, Repo, blob_texts, decode_path, first_line
 
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 
@@ -23,16 +23,23 @@ class Change:
     old_text: str = ""
 
 
-def _diff_args(base: str, head: str | None) -> list[str]:
+def _diff_args(base: str | None, head: str | None) -> list[str]:
+    """``base`` None: the index against HEAD, or against nothing before the first commit."""
     common = ["--no-abbrev", "-M", "--no-color", "--no-ext-diff", "--no-textconv",
               "--ignore-submodules=all"]
-    return [*common, "--cached", base] if head is None else [*common, base, head]
+    if head is None:
+        return [*common, "--cached", *([base] if base else [])]
+    assert base is not None
+    return [*common, base, head]
 
 
-def read_changes(repo: Repo, base: str, head: str | None, stats: Stats | None = None) -> list[Change]:
+def read_changes(repo: Repo, base: str | None, head: str | None, stats: Stats | None = None,
+                 paths: list[str] | None = None) -> list[Change]:
     """Files that ``head`` (a commit, or the index when None) adds or changes against ``base``,
-    with the numbers of the lines added."""
-    raw = repo.run("diff", "--raw", "-z", *_diff_args(base, head)).stdout
+    with the numbers of the lines added; only under ``paths`` (literal, relative to the
+    repository's path) when given."""
+    only = ["--", *(f":(literal){p}" for p in paths)] if paths else []
+    raw = repo.run("diff", "--raw", "-z", *_diff_args(base, head), *only).stdout
     tokens = iter(raw.split(b"\0"))
     entries: list[Change | None] = []
     for tok in tokens:
@@ -48,14 +55,16 @@ def read_changes(repo: Repo, base: str, head: str | None, stats: Stats | None = 
             entries.append(None)  # still has a section in the patch below
             continue
         entries.append(Change(decode_path(path), new_sha, None if old_sha == ZERO_SHA else old_sha))
-    p = repo.run("diff", "-p", "-U0", *_diff_args(base, head), check=False)
+    p = repo.run("diff", "-p", "-U0", *_diff_args(base, head), *only, check=False)
     if p.returncode == 0:
         _mark_added(p.stdout, entries)
     else:  # a corrupt or missing object: each file on its own, so one bad blob costs one file
         for ch in entries:
             if ch is None:
                 continue
-            one = repo.run("diff", "-p", "-U0", *_diff_args(base, head), "--", ch.path, check=False)
+            # top-level-relative path: git runs at the top level, whatever the current directory
+            one = repo.run("-C", repo.toplevel, "diff", "-p", "-U0", *_diff_args(base, head), "--",
+                           f":(literal){ch.path}", check=False)
             if one.returncode == 0:
                 _mark_added(one.stdout, [ch])
             else:  # its old version cannot be read: every line counts as added
@@ -81,7 +90,7 @@ def _mark_added(patch: bytes, entries: list[Change | None]) -> None:
                 ch.added.update(range(start, start + count))
 
 
-def _old_texts(repo: Repo, changes: list[Change]) -> None:
+def _old_texts(repo: Repo, changes: list[Change], stats: Stats) -> None:
     olds = {c.old_blob: c for c in changes if c.old_blob}
     if not olds:
         return
@@ -93,14 +102,15 @@ def _old_texts(repo: Repo, changes: list[Change]) -> None:
                 for c in changes:
                     if c.old_blob == sha:
                         c.old_text = text
-    except CatFileError:
-        pass  # an unreadable old version: every added line counts as new
+    except CatFileError as exc:  # an unreadable old version: every added line counts as new
+        stats.extra.setdefault("git_warnings", []).append(
+            f"git cat-file: {exc}: old versions not read, so keys they held count as new")
     finally:
         reader.close()
 
 
 def change_texts(repo: Repo, changes: list[Change], stats: Stats) -> Iterator[ScanText]:
-    _old_texts(repo, changes)
+    _old_texts(repo, changes, stats)
     yield from blob_texts(repo, [(c.new_blob, c.path, None) for c in changes], stats)
 
 
@@ -127,14 +137,18 @@ def added_only(findings: list[Finding], changes: list[Change]) -> list[Finding]:
     return kept
 
 
-def blame(repo: Repo, findings: list[Finding], head: str) -> None:
-    """The commit that last wrote each finding's line: in a range, the one that added it."""
+def blame(repo: Repo, findings: list[Finding], head: str, errors: list[str]) -> None:
+    """The commit that last wrote each finding's line: in a range, the one that added it.
+
+    Finding paths are relative to the top level, so git runs there whatever the current
+    directory; a blame that fails is named in ``errors``, never dropped."""
     import datetime
 
     for f in findings:
-        p = repo.run("blame", "--porcelain", "--no-textconv", "-L", f"{f.line},{f.line}", head,
-                     "--", f.path, check=False)
+        p = repo.run("-C", repo.toplevel, "blame", "--porcelain", "--no-textconv", "-L",
+                     f"{f.line},{f.line}", head, "--", f.path, check=False)
         if p.returncode != 0:
+            errors.append(f"git blame {f.path}:{f.line}: {first_line(p.stderr)}: its commit is unknown")
             continue
         lines = p.stdout.decode("utf-8", "replace").split("\n")
         info = dict(ln.split(" ", 1) for ln in lines[1:] if " " in ln and not ln.startswith("\t"))
@@ -150,19 +164,18 @@ def blame(repo: Repo, findings: list[Finding], head: str) -> None:
         f.commit = commit
 
 
-def fetch_command(repo: Repo, ref: str) -> str:
+def fetch_command(repo: Repo, ref: str, remotes: list[str]) -> str:
     """A ``git fetch`` that makes the missing ``ref`` resolvable, as the user typed it.
 
     ``origin/main`` is a remote-tracking ref: fetching the remote's ``main`` into it works even
     in a single-branch clone (whose refspec does not cover it). A shallow clone also needs
-    history below the fetched commit to find a merge base.
+    history below the fetched commit to find a merge base. ``remotes`` is not empty.
     """
-    remotes = repo.run("remote", check=False).stdout.decode("utf-8", "replace").split()
     deepen = " --deepen=100" if repo.shallow else ""
     remote, _, branch = ref.partition("/")
     if remote in remotes and branch:
         return f"git fetch{deepen} {remote} {branch}:refs/remotes/{remote}/{branch}"
-    origin = "origin" if "origin" in remotes or not remotes else remotes[0]
+    origin = "origin" if "origin" in remotes else remotes[0]
     if re.fullmatch(r"[0-9a-fA-F]{40}", ref):
         return f"git fetch{deepen} {origin} {ref}"
     if re.fullmatch(r"[0-9a-fA-F]{7,39}", ref) or re.search(r"[~^@:{\s]", ref):
@@ -171,16 +184,43 @@ def fetch_command(repo: Repo, ref: str) -> str:
     return f"git fetch{deepen} {origin} {ref}:{ref}"
 
 
+def _commits(repo: Repo, rev: str) -> int | None:
+    p = repo.run("rev-list", "--first-parent", "--count", "--end-of-options", rev, check=False)
+    return int(p.stdout) if p.returncode == 0 and p.stdout.strip().isdigit() else None
+
+
+def missing_ref_advice(repo: Repo, ref: str) -> str:
+    """What to do about a ``--since`` ref that does not resolve, fitted to this repository:
+    fetch advice only where there is something to fetch from."""
+    remotes = repo.run("remote", check=False).stdout.decode("utf-8", "replace").split()
+    # ``main~5`` past the root: the history is short, and fetching cannot lengthen a local branch
+    m = re.fullmatch(r"(.+?)((?:[~^]\d*)+)", ref)
+    if m and not repo.shallow:
+        count = _commits(repo, m.group(1))
+        if count is not None:
+            return (f"{m.group(1)} has only {count} commit{'s' if count != 1 else ''} "
+                    f"(first parents), so {ref} does not exist: name a commit within it.")
+    remote, _, branch = ref.partition("/")
+    if branch and remote not in remotes and not repo.run(
+            "rev-parse", "--verify", "-q", f"refs/heads/{remote}", check=False).stdout:
+        if not remotes:
+            return (f"this repository has no remotes, so there is no {remote!r} to fetch "
+                    f"{branch!r} from: compare with a local branch or commit (e.g. --since {branch}).")
+        return f"there is no remote named {remote!r} (remotes: {', '.join(remotes)})."
+    if not remotes:
+        return "this repository has no remotes to fetch it from: name a local branch or commit."
+    shallow = "The clone is shallow. " if repo.shallow else ""
+    return (f"{shallow}Fetch it first: `{fetch_command(repo, ref, remotes)}`"
+            + (" (actions/checkout: `fetch-depth: 0`)." if repo.shallow else "."))
+
+
 def resolve_base(repo: Repo, ref: str) -> str:
     """The merge base of ``ref`` and HEAD, as the pull request's diff uses it."""
     if not repo.has_commits():
         raise GitError(f"{repo.path}: no commits yet, nothing to compare with {ref}")
     p = repo.run("rev-parse", "--verify", "-q", "--end-of-options", f"{ref}^{{commit}}", check=False)
     if p.returncode != 0:
-        shallow = " The clone is shallow." if repo.shallow else ""
-        raise GitError(f"--since {ref}: no such commit in {repo.toplevel}.{shallow} Fetch it first: "
-                       f"`{fetch_command(repo, ref)}`"
-                       + (" (actions/checkout: `fetch-depth: 0`)." if repo.shallow else "."))
+        raise GitError(f"--since {ref}: no such commit in {repo.toplevel}. {missing_ref_advice(repo, ref)}")
     sha = p.stdout.decode().strip()
     mb = repo.run("merge-base", sha, "HEAD", check=False)
     if mb.returncode != 0:
@@ -196,8 +236,8 @@ class ChangesSource:
     pool_min_items = 0
     pool_min_jobs = 1 << 30
 
-    def __init__(self, repo: Repo, base: str, head: str | None) -> None:
-        self.repo, self.base, self.head = repo, base, head
+    def __init__(self, repo: Repo, base: str | None, head: str | None, paths: list[str] | None = None) -> None:
+        self.repo, self.base, self.head, self.paths = repo, base, head, paths
         self.changes: list[Change] = []
 
     @classmethod
@@ -205,15 +245,19 @@ class ChangesSource:
         return cls(repo, resolve_base(repo, ref), repo.out("rev-parse", "HEAD"))
 
     @classmethod
-    def staged(cls, repo: Repo) -> ChangesSource:
+    def staged(cls, repo: Repo, paths: list[str] | None = None) -> ChangesSource:
+        """The index against HEAD (every staged line is new without a commit); only ``paths``
+        when given: the files the pre-commit hook is passed."""
         if repo.bare:
             raise GitError(f"{repo.path}: a bare repository has no index to scan (--staged)")
-        return cls(repo, "HEAD" if repo.has_commits() else EMPTY_TREE, None)
+        # `git diff --cached` compares with HEAD, or with nothing before the first commit (every
+        # staged line is new) -- no extra git call to ask which (the hook's start-up)
+        return cls(repo, None, None, paths)
 
     def items(self, stats: Stats) -> Iterator[Change]:
         if self.head is not None:
             stats.extra["git"] = {"base": self.base, "head": self.head}
-        self.changes = read_changes(self.repo, self.base, self.head, stats)
+        self.changes = read_changes(self.repo, self.base, self.head, stats, self.paths)
         return iter(self.changes)
 
     def batches(self, items: Iterator[Change]) -> Iterator[list[Change]]:
@@ -228,5 +272,5 @@ class ChangesSource:
     def refine(self, findings: list[Finding], stats: Stats, errors: list[str]) -> list[Finding]:
         kept = added_only(findings, self.changes)
         if self.head is not None:
-            blame(self.repo, kept, self.head)
+            blame(self.repo, kept, self.head, errors)
         return kept

@@ -3,6 +3,7 @@ skipped, symlinks not followed), and each file's texts (``decode``)."""
 from __future__ import annotations
 
 import os
+import posixpath
 import stat
 import sys
 from dataclasses import dataclass
@@ -110,17 +111,47 @@ class FileRef:
 STDIN = FileRef("-", "-", None, None)
 
 
+class TargetError(Exception):
+    """A target the user named cannot be scanned: the run stops with its path and the reason."""
+
+
+def check_targets(targets: list[str]) -> None:
+    """Each named file or directory can be read, and a file is a regular file: a FIFO, a device
+    or an unreadable file named on the command line is an error, not a quiet "1 skipped"."""
+    for target in targets:
+        if target == "-":
+            continue
+        try:
+            st = os.stat(target)
+            if stat.S_ISDIR(st.st_mode):
+                with os.scandir(target):
+                    pass
+            elif stat.S_ISREG(st.st_mode):
+                os.close(os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)))
+            else:
+                raise TargetError(f"{printable_path(target)}: not a regular file (a FIFO, socket or "
+                                  "device): nothing to scan")
+        except OSError as exc:
+            what = "cannot open" if isinstance(exc, FileNotFoundError) else "unreadable"
+            raise TargetError(f"{printable_path(target)}: {what} "
+                              f"({exc.strerror or exc.__class__.__name__})") from None
+
+
 def file_refs(targets: list[str], stats: Stats, include_vendored: bool = False,
               keep: Callable[[str], bool] | None = None) -> Iterator[FileRef]:
     """Every file of the targets: a directory (walked), a file, or ``-`` for standard input;
-    only those whose shown path ``keep`` accepts (``--shard``)."""
+    only those whose shown path ``keep`` accepts (``--shard``).
+
+    With one directory, paths are relative to it; with several targets, a directory's files keep
+    its name in front, as typed (``frontend/src/config.js``), so no two targets' files share a path."""
+    several = len(targets) > 1
     for target in targets:
-        for ref in _refs(target, stats, include_vendored):
+        for ref in _refs(target, stats, include_vendored, several):
             if keep is None or keep(ref.shown):
                 yield ref
 
 
-def _refs(target: str, stats: Stats, include_vendored: bool) -> Iterator[FileRef]:
+def _refs(target: str, stats: Stats, include_vendored: bool, several: bool = False) -> Iterator[FileRef]:
     if target == "-":
         yield STDIN
         return
@@ -132,18 +163,24 @@ def _refs(target: str, stats: Stats, include_vendored: bool) -> Iterator[FileRef
     if stat.S_ISDIR(st.st_mode):
         root = os.path.abspath(target)
         prefix = target if target.endswith(os.sep) else target + os.sep
+        # several targets: shown under the target's own name, as typed, with no root to join
+        lead = posixpath.normpath(target.replace(os.sep, "/")) + "/" if several else ""
+        lead = "" if lead == "./" else lead
+        ref_root = None if several else root
 
         def shown(path: str) -> str:  # what is skipped is named like what is found
             if path.startswith(prefix):
-                return printable_path(path[len(prefix):].replace(os.sep, "/"))
+                return printable_path(lead + path[len(prefix):].replace(os.sep, "/"))
             return printable_path(path)
 
         for path in walk(target, stats, include_vendored, shown):
             if path.startswith(prefix):  # always, from walk; relpath() is slow
                 rel = path[len(prefix):]
-                yield FileRef(path, printable_path(rel.replace(os.sep, "/")), os.path.join(root, rel), root)
+                yield FileRef(path, printable_path(lead + rel.replace(os.sep, "/")),
+                              os.path.join(root, rel), ref_root)
             else:
-                yield FileRef(path, display_path(path, target), os.path.abspath(path), root)
+                yield FileRef(path, display_path(path, None if several else target),
+                              os.path.abspath(path), ref_root)
     elif stat.S_ISREG(st.st_mode):
         yield FileRef(target, printable_path(target), os.path.abspath(target), None)
     else:
@@ -243,6 +280,7 @@ class FilesSource:
 
     pool_min_items = POOL_MIN_FILES
     pool_min_jobs = 2
+    progress_unit = "files"  # a progress line on a terminal for long scans
 
     def __init__(self, targets: list[str], include_vendored: bool = False,
                  keep: Callable[[str], bool] | None = None) -> None:

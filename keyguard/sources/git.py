@@ -8,6 +8,7 @@ See ``history`` (every blob reachable from any ref) and ``changes`` (a commit ra
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import queue
@@ -20,7 +21,6 @@ from ..model import ScanText, Stats
 from . import decode
 from .decode import Gate, bytes_texts, read_texts
 
-EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 SAFE_CONFIG = (
     "-c", "core.fsmonitor=", "-c", "core.hooksPath=/dev/null", "-c", "safe.directory=*",
     "-c", "log.showSignature=false", "-c", "core.pager=cat", "-c", "diff.external=",
@@ -94,8 +94,17 @@ def first_line(err: bytes) -> str:
 def open_repo(path: str) -> Repo:
     if not os.path.isdir(path):
         raise GitError(f"{path}: not a directory")
+    bare, shallow, top = _probe(path, os.getcwd())
+    return Repo(path, top, bare, shallow)
+
+
+@functools.lru_cache(maxsize=8)
+def _probe(path: str, cwd: str) -> tuple[bool, bool, str]:
+    """(bare, shallow, top level) of the repository at ``path``: one ``git rev-parse`` in a work
+    tree (the pre-commit hook opens the repository twice: once for its config, once to scan)."""
     probe = Repo(path, path, False, False)
-    p = probe.run("rev-parse", "--is-bare-repository", "--is-shallow-repository", "--git-dir", check=False)
+    p = probe.run("rev-parse", "--is-bare-repository", "--is-shallow-repository", "--git-dir",
+                  "--is-inside-work-tree", "--show-cdup", check=False)
     if p.returncode != 0:
         msg = first_line(p.stderr)
         if "not a git repository" in msg:
@@ -104,13 +113,15 @@ def open_repo(path: str) -> Repo:
                 raise GitError(f"{path}: .git file points to a missing repository ({msg})")
             raise GitError(f"{path}: not a git repository")
         raise GitError(f"{path}: {msg}")
-    bare_s, shallow_s, git_dir = p.stdout.decode("utf-8", "surrogateescape").split("\n")[:3]
+    bare_s, shallow_s, git_dir, inside, cdup = (p.stdout.decode("utf-8", "surrogateescape").split("\n") + [""] * 5)[:5]
     bare = bare_s == "true"
     if bare:
         top = os.path.abspath(os.path.join(path, git_dir))
+    elif inside == "true":
+        top = os.path.normpath(os.path.join(os.path.abspath(path), cdup))
     else:
         top = probe.out("rev-parse", "--show-toplevel")
-    return Repo(path, top, bare, shallow_s == "true")
+    return bare, shallow_s == "true", top
 
 
 # -- reading blobs -------------------------------------------------------------------------------

@@ -186,6 +186,7 @@ class HistorySource:
 
     pool_min_items = POOL_MIN_BLOBS
     pool_min_jobs = POOL_MIN_JOBS
+    progress_unit = "blobs"  # a progress line on a terminal for long scans
 
     def __init__(self, repo: Repo, keep: Callable[[str], bool] | None = None, jobs: int = 1) -> None:
         self.repo = repo

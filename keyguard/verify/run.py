@@ -85,12 +85,19 @@ def verify_findings(findings: list[Finding], client: CredentialClient, *,
                 NO_LIVE_CHECK.get(f.rule.id) or f"no live check for provider {f.rule.provider!r}"]).as_dict()
     results: dict[str, Verification] = {}
     if jobs:
-        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(jobs)))) as pool:
+        pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(jobs))))
+        try:
             futures = {pool.submit(_check, *job, client): key for key, job in jobs.items()}
             for done, future in enumerate(as_completed(futures), 1):
                 results[futures[future]] = future.result()  # EndpointError propagates
                 if progress:
                     progress(done, len(jobs))
+        except BaseException:
+            # Ctrl-C or a fatal error: do not wait for the requests in flight (up to their read
+            # time-out); the process exits without them
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
     for key, group in members.items():
         v = results[key]
         for f in group:

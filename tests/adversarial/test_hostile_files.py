@@ -202,14 +202,15 @@ def test_links_loops_fifos_sockets_and_devices_are_skipped_never_opened(tmp_path
         pass  # only root makes device nodes: the others still show the walk never opens them
     try:
         doc = scan("tree", cwd=tmp_path)
-        # a FIFO or a device named on the command line is refused the same way
-        direct = scan("tree/fifo", cwd=tmp_path)
+        # a FIFO named on the command line is never opened either: it is an error, exit 2
+        direct = keyguard("scan", "tree/fifo", "--format", "json", cwd=tmp_path)
     finally:
         sock.close()
     assert found(doc) == {"real.env": redacted("google-api-key", secret)}
     assert reasons(doc) == expected  # named relative to the scanned folder, as findings are
     assert doc["stats"]["files"] == 1
-    assert direct["findings"] == [] and reasons(direct) == {"tree/fifo": "not a regular file"}
+    assert direct.returncode == 2 and direct.stdout == "" and "Traceback" not in direct.stderr
+    assert "tree/fifo: not a regular file" in direct.stderr
 
 
 def test_files_vanishing_or_turning_into_fifos_mid_scan(tmp_path):
