@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import jsonschema
 import pytest
 
-from keyguard.audit import gcp
+from keyguard.audit import gcp, gcp_token
 from keyguard.audit.model import AuditError, AuditKey
 from keyguard.audit.report import render
 from keyguard.http import CredentialClient
@@ -362,7 +362,7 @@ def test_cli_without_credentials_is_one_line_exit_2(standins, tmp_path):
     bad = tmp_path / "sa.json"
     bad.write_text(json.dumps({"type": "service_account", "token_uri": "https://evil.example/token"}))
     with pytest.raises(AuditError, match="token_uri is not Google's"):
-        gcp._service_account_info(str(bad))
+        gcp_token.service_account_info(str(bad))
 
 
 def test_text_report_escapes_what_the_provider_names():

@@ -207,7 +207,7 @@ def test_pattern_gate_lets_through_all_the_plain_path_finds(tmp_path, rules, mon
     and keep out files with nothing but keywords."""
     from urllib.parse import quote
 
-    from keyguard.detect.engine import byte_gate
+    from keyguard.detect.gate import byte_gate
     from keyguard.sources import decode as files
     from keyguard.sources.decode import read_texts, utf16_strings
     from keyguard.sources.files import file_refs

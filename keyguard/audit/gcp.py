@@ -32,21 +32,18 @@ Read-only GETs, documented shapes:
   https://cloud.google.com/asset-inventory/docs/reference/rest/v1/TopLevel/searchAllIamPolicies
 
 Credentials: ``KEYGUARD_GCP_ACCESS_TOKEN`` (an OAuth access token, e.g. from ``gcloud auth
-print-access-token``), else google-auth (``pip install 'keyguard[gcp]'``) with a service-account
+print-access-token``), else google-auth (keyguard's ``gcp`` extra) with a service-account
 file (``--credentials``) or Application Default Credentials, scope ``cloud-platform.read-only``.
 """
 from __future__ import annotations
 
-import json
-import os
 import re
 import shlex
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-from ..http import ENDPOINTS_VARIABLE
-from .fetch import ApiError, get_json, google_cursor, pages
+from .fetch import ApiError, google_cursor, pages
+from .gcp_token import GcpToken
 from .model import AuditError, AuditFinding, AuditKey, AuditResult, AuditRule, iso
 
 if TYPE_CHECKING:
@@ -70,9 +67,6 @@ BILLED_BY_KEY = frozenset(f"{s}.googleapis.com" for s in (
 ))
 BROAD_ROLES = ("roles/owner", "roles/editor", "roles/iam.serviceAccountTokenCreator",
                "roles/iam.serviceAccountKeyAdmin", "roles/resourcemanager.projectIamAdmin")
-SCOPE = "https://www.googleapis.com/auth/cloud-platform.read-only"
-TOKEN_VARIABLE = "KEYGUARD_GCP_ACCESS_TOKEN"
-TOKEN_HOSTS = frozenset({"oauth2.googleapis.com", "accounts.google.com"})
 PROJECT_ID = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]|\d{1,20}")  # an ID or a project number
 
 AUTH_KEY_ANYWHERE = AuditRule(
@@ -96,73 +90,6 @@ STANDARD_GEMINI_TARGET = AuditRule(
     "(dropping restrictions) no longer helps. Gemini needs an auth key kept on a server.")
 
 
-@dataclass(frozen=True)
-class GcpToken:
-    value: str
-    quota_project: str | None = None
-
-    def headers(self) -> dict[str, str]:
-        headers = {"Authorization": f"Bearer {self.value}"}
-        if self.quota_project:
-            headers["x-goog-user-project"] = self.quota_project
-        return headers
-
-
-def token_from_environment(credentials_file: str | None = None,
-                           environ: Mapping[str, str] | None = None) -> GcpToken:
-    """The access token to audit with; AuditError with one clear line if there is none."""
-    env = os.environ if environ is None else environ
-    token = (env.get(TOKEN_VARIABLE) or "").strip()
-    if token and not credentials_file:
-        return GcpToken(token)
-    if ENDPOINTS_VARIABLE in env:
-        raise AuditError(f"{ENDPOINTS_VARIABLE} is set, so keyguard will not let google-auth reach "
-                         f"Google's token endpoint: set {TOKEN_VARIABLE} instead")
-    try:
-        import google.auth
-        import google.auth.exceptions
-        import google.auth.transport.requests
-    except ImportError:
-        raise AuditError("no Google credentials: set KEYGUARD_GCP_ACCESS_TOKEN (e.g. from `gcloud auth "
-                         "print-access-token`), or install google-auth with `pip install "
-                         "'keyguard[gcp]'` for Application Default Credentials or --credentials FILE") from None
-    try:
-        if credentials_file:
-            from google.oauth2 import service_account
-
-            info = _service_account_info(credentials_file)
-            creds: Any = service_account.Credentials.from_service_account_info(info, scopes=[SCOPE])
-        else:
-            creds, _ = google.auth.default(scopes=[SCOPE])
-        creds.refresh(google.auth.transport.requests.Request())
-    except google.auth.exceptions.DefaultCredentialsError:
-        raise AuditError("no Application Default Credentials: run `gcloud auth application-default "
-                         "login`, pass --credentials FILE, or set KEYGUARD_GCP_ACCESS_TOKEN") from None
-    except (google.auth.exceptions.GoogleAuthError, ValueError, KeyError) as exc:
-        first = (str(exc).splitlines() or [""])[0][:160]
-        raise AuditError(f"Google credentials: {type(exc).__name__}: {first}") from None
-    return GcpToken(creds.token, getattr(creds, "quota_project_id", None))
-
-
-def _service_account_info(path: str) -> dict[str, Any]:
-    """The service-account file, refused if its token endpoint is not Google's."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            info = json.load(fh)
-    except OSError as exc:
-        raise AuditError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except (ValueError, UnicodeDecodeError):
-        raise AuditError(f"{path}: not a JSON service-account key file") from None
-    if not isinstance(info, dict) or info.get("type") != "service_account":
-        raise AuditError(f"{path}: not a service-account key file (\"type\": \"service_account\")")
-    token_uri = urlsplit(str(info.get("token_uri", "")))
-    if token_uri.scheme != "https" or token_uri.hostname not in TOKEN_HOSTS:
-        raise AuditError(f"{path}: token_uri is not Google's token endpoint; refusing to send a signed "
-                         "assertion there")
-    return info
-
-
-# -- the audit --------------------------------------------------------------------------------
 def audit(client: CredentialClient, token: GcpToken, projects: Sequence[str] = ()) -> AuditResult:
     headers = token.headers()
     for project in projects:

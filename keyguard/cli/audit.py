@@ -69,10 +69,10 @@ def audit_gcp(projects: tuple[str, ...], credentials_file: str | None, usage: bo
 
     --usage: requests per key (credential) and API per day, from Cloud Monitoring."""
     _check_days(usage, days)
-    from ..audit import gcp
+    from ..audit import gcp, gcp_token
 
     def run(client: Any, remember: Callable[[str], None]) -> AuditResult:
-        token = gcp.token_from_environment(credentials_file)
+        token = gcp_token.token_from_environment(credentials_file)
         remember(token.value)
         result = gcp.audit(client, token, projects)
         if usage:

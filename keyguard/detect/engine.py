@@ -15,13 +15,13 @@ from ..model import Finding, Rule, ScanText, Stats
 from . import judge
 from .base64 import decoded_run, mostly_printable, runs_to_decode
 from .context import (
-    REACH, LineIndex, PathContext, context_near, context_only, credential_name, line_end, line_start, path_words,
+    REACH, LineIndex, PathContext, context_near, context_only, credential_name, line_end, line_start,
     variable_name,
 )
-from .hyperscan import RuleEnds, gate_patterns, narrow, utf8_of
+from .hyperscan import RuleEnds, narrow, utf8_of
 from .prefilter import (
-    HYPERSCAN_AFTER_TEXTS, HYPERSCAN_MIN_CHARS, ByteGate, HyperscanPrefilter, Prefilter, PythonPrefilter,
-    base64_fingerprints, hyperscan_available, rule_literals,
+    HYPERSCAN_AFTER_TEXTS, HYPERSCAN_MIN_CHARS, HyperscanPrefilter, Prefilter, PythonPrefilter,
+    base64_fingerprints, hyperscan_available,
 )
 
 _TOKEN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
@@ -34,21 +34,9 @@ USER_RULE_BUDGET_SECONDS = 30.0
 RULE_ENDS_MIN_HITS = 16
 RULE_ENDS_AFTER_HITS = 25_000  # each 8,000 hits saved 0.03-0.05 s; compiling costs 0.06-0.1 s
 RULE_ENDS_LINE_CHARS = 256
-INLINE_MAP_MARKER = "sourceMappingURL=data:"
 # a text whose path names a provider (``deepseek/config.py``) is searched whole for that
 # provider's context rules, up to this size
 PATH_CONTEXT_MAX_CHARS = 2_000_000
-
-
-def byte_gate(rules: list[Rule]) -> ByteGate | None:
-    """The gate a source asks before decoding raw bytes: can they hold a match of ``rules``?"""
-    # an inline source map is decoded (base64 or %-escapes) before it is scanned: its marker
-    # opens the gate as a keyword does (the Hyperscan patterns ask for it too)
-    keywords, b64 = rule_literals([r.keywords for r in rules] + [(INLINE_MAP_MARKER,)])
-    gate = ByteGate.for_literals(keywords, b64, lambda: gate_patterns(rules))
-    if gate is not None:
-        gate.path_words = frozenset(w for r in rules for w in path_words(r))
-    return gate
 
 
 @dataclass

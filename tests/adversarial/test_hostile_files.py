@@ -393,7 +393,7 @@ def test_a_source_map_over_64_mib_is_scanned_as_plain_text_with_the_reason(tmp_p
 _TRUNCATED_WHILE_GATED = """
 import sys
 from keyguard.model import Stats
-from keyguard.detect.engine import byte_gate
+from keyguard.detect.gate import byte_gate
 from keyguard.detect.prefilter import ByteGate
 from keyguard.ruleset.load import load_rules
 from keyguard.sources.files import file_refs, ref_texts
