@@ -117,34 +117,17 @@ def apply(p: Plan) -> None:
 
 
 def replace_atomically(path: str, data: bytes, stamp: tuple[int, int] | None = None) -> None:
-    import tempfile
+    """``data`` over ``path``, keeping its mode, unless the file changed since ``stamp`` (its
+    size and mtime when it was read): then it is left as it is."""
+    from .atomic import replace_file
 
     before = os.stat(path)
     stamp = stamp or (before.st_size, before.st_mtime_ns)
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix=".keyguard-redact-", suffix=".tmp", dir=directory)
-    try:
-        os.fchmod(fd, stat.S_IMODE(before.st_mode))
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+
+    def unchanged() -> None:
         now = os.stat(path)
         if (now.st_size, now.st_mtime_ns) != stamp:
             raise RedactError("the file changed while it was being redacted (an agent still "
                               "writing it?); not changed, run again")
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:  # the rename itself reaches the disk
-        dfd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
+
+    replace_file(path, data, stat.S_IMODE(before.st_mode), unchanged, prefix=".keyguard-redact-")
