@@ -1,6 +1,6 @@
 """Same corpus, three scanners: keyguard, gitleaks and Kingfisher, counted per provider.
 
-Builds the corpus of tests/corpus.py (the one tests/test_corpus.py checks) in a temporary
+Builds the corpus of tests/corpus.py (the one tests/ruleset/test_corpus.py checks) in a temporary
 directory with a fixed seed: a format-true fake key for every keyguard provider rule in .env,
 Kubernetes YAML, JSON, Python and JS files, plus look-alikes (placeholders, sequential filler,
 truncated and redacted keys, keys inside longer tokens, key-shaped values with no context word).

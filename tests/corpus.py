@@ -5,7 +5,7 @@
 manifest, a JSON config, a Python module and a JS module, and look-alikes that must not be
 reported: placeholders, sequential filler, truncated and redacted forms, template references,
 the key inside a longer token, and (for keys with no prefix) a key-shaped value with no context
-word. It returns what it planted, with exact lines, so tests/test_corpus.py and
+word. It returns what it planted, with exact lines, so tests/ruleset/test_corpus.py and
 bench/compare_corpus.py judge scanners by the same answer key. Keys are never written anywhere
 else; callers compare by file, line and SHA-256.
 """

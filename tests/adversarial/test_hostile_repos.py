@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from ..helpers import key, keyguard, write
-from ..test_git import ENV, commit, git, repo, sha256  # noqa: F401 - repo: a fixture
+from ..sources.test_git import ENV, commit, git, repo, sha256  # noqa: F401 - repo: a fixture
 
 
 def scan(repo: Path, *args: str) -> tuple[int, dict, str]:

@@ -21,7 +21,7 @@ from keyguard.model import ScanText, Stats
 from keyguard.ruleset.load import build_rule, load_rules
 
 from ..helpers import key, write
-from ..test_git import sha256
+from ..sources.test_git import sha256
 
 HANG_GUARD = 90  # seconds: far above the 5 s budget, far below "hangs"
 
