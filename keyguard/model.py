@@ -42,9 +42,17 @@ class Rule:
     negatives: tuple[str, ...] = ()
     source: str = ""  # the file the rule was loaded from
     # filled in by the loader
-    compiled: Any = field(default=None, repr=False, compare=False)
     max_width: int = 0
     multiline: bool = False  # can the regex match across a newline?
+    # the compiled regex, made when first used: a scan touches only the rules whose keywords
+    # occur, and compiling all of them is most of a hook's start-up
+    _compiled: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def compiled(self) -> Any:
+        if self._compiled is None:
+            self._compiled = re.compile(self.regex)
+        return self._compiled
 
 
 @dataclass

@@ -7,6 +7,7 @@ import click
 
 from .common import KeyguardError, exit_for, project_options, report_format, setup_for, use_color
 from .remote import is_remote, remote_options, scan_remote
+from ..sources import is_url
 
 if TYPE_CHECKING:
     from ..config.project import Setup
@@ -261,7 +262,8 @@ def scan(targets: tuple[str, ...], fmt: str, output: str | None, show_secrets: b
     except SetupError as exc:
         raise KeyguardError(str(exc)) from None
     n_jobs, parsed_shard = speed(jobs, shard)
-    limits = web_limits(max_pages, max_mb, max_time, timeout, max_depth, cross_origin)
+    limits = (web_limits(max_pages, max_mb, max_time, timeout, max_depth, cross_origin)
+              if any(map(is_url, targets)) else None)
     if agents:
         result = agents_scan(s, accepted)
     else:

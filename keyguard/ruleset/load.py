@@ -81,9 +81,11 @@ _snapshot: dict[str, Any] | None = None
 
 
 def _snapshot_data(path: Path, raw: bytes) -> Any:
-    """The parsed content of the built-in rules file ``path`` from the JSON snapshot shipped
-    beside it, if the snapshot holds this very file (same SHA-256); else None. Start-up: JSON
-    parses in a fraction of PyYAML's import and parse time (the pre-commit hook)."""
+    """The built-in rules file ``path`` as the JSON snapshot shipped beside it holds it (its
+    parsed ``data``, and ``shape``: each rule's longest match and whether it spans lines, so that
+    no regex is parsed or compiled at start-up), if the snapshot holds this very file (same
+    SHA-256); else None. Start-up: JSON parses in a fraction of PyYAML's import and parse time,
+    and the regexes compile only when a scan first needs them (the pre-commit hook)."""
     global _snapshot
     if _snapshot is None:
         try:
@@ -92,7 +94,7 @@ def _snapshot_data(path: Path, raw: bytes) -> Any:
             _snapshot = {}
     entry = (_snapshot.get("files") or {}).get(path.name) if isinstance(_snapshot, dict) else None
     if isinstance(entry, dict) and entry.get("sha256") == hashlib.sha256(raw).hexdigest():
-        return entry.get("data")
+        return entry
     return None
 
 
@@ -107,7 +109,8 @@ def snapshot() -> str:
             for kind, values in (rule.get("examples") or {}).items():
                 rule["examples"][kind] = [f"\0{len(examples) + i}\0" for i in range(len(values))]
                 examples += values
-        files[f.name] = {"sha256": hashlib.sha256(raw).hexdigest(), "data": data}
+        shape = {r["id"]: list(compile_rule_regex(r["regex"])[1:]) for r in data.get("rules", [])}
+        files[f.name] = {"sha256": hashlib.sha256(raw).hexdigest(), "data": data, "shape": shape}
     text = json.dumps({"files": files}, indent=0, sort_keys=True, ensure_ascii=False) + "\n"
     # examples (fake keys) spelled as \uXXXX escapes: the YAML marks them `keyguard:allow`, JSON
     # has no comments, and no rule matches a key written this way
@@ -122,7 +125,9 @@ def _all_escaped(value: str) -> str:
 def load_file(path: Path, builtin: bool = False) -> list[Rule]:
     try:
         raw = path.read_bytes()
-        data = _snapshot_data(path, raw) if builtin else None
+        entry = _snapshot_data(path, raw) if builtin else None
+        data = entry.get("data") if entry else None
+        shapes = (entry.get("shape") or {}) if entry else {}
         if data is None:
             data = _yaml_load(raw.decode("utf-8"), str(path), builtin)
     except (OSError, UnicodeDecodeError) as exc:
@@ -140,7 +145,7 @@ def load_file(path: Path, builtin: bool = False) -> list[Rule]:
         merged = {**defaults, **raw}
         if "provider" not in merged and provider is None:
             raise RuleError(f"{where}: no provider")
-        rules.append(build_rule(merged, where, str(path)))
+        rules.append(build_rule(merged, where, str(path), shapes.get(rid)))
     return rules
 
 
@@ -154,7 +159,9 @@ def _str_list(value: Any, where: str, field: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def build_rule(raw: dict[str, Any], where: str, source: str = "") -> Rule:
+def build_rule(raw: dict[str, Any], where: str, source: str = "", shape: list | None = None) -> Rule:
+    """A rule from its YAML mapping. ``shape`` (longest match, spans lines), from the snapshot of
+    a built-in rule checked by the tests, spares parsing and compiling its regex now."""
     unknown = set(raw) - _KNOWN_KEYS
     if unknown:
         raise RuleError(f"{where}: unknown field(s): {', '.join(sorted(unknown))}")
@@ -200,7 +207,10 @@ def build_rule(raw: dict[str, Any], where: str, source: str = "") -> Rule:
         negatives=_str_list(examples.get("negative"), where, "examples.negative"),
         source=source,
     )
-    rule.compiled, rule.max_width, rule.multiline = compile_regex(rule.regex, where)
+    if shape is not None and len(shape) == 2:
+        rule.max_width, rule.multiline = int(shape[0]), bool(shape[1])
+    else:
+        rule._compiled, rule.max_width, rule.multiline = compile_regex(rule.regex, where)
     if rule.context:
         # the engine looks for the context words to find candidate lines
         rule.keywords = tuple(dict.fromkeys(rule.keywords + rule.context))
