@@ -145,7 +145,7 @@ def load_file(path: Path, builtin: bool = False) -> list[Rule]:
         merged = {**defaults, **raw}
         if "provider" not in merged and provider is None:
             raise RuleError(f"{where}: no provider")
-        rules.append(build_rule(merged, where, str(path), shapes.get(rid)))
+        rules.append(build_rule(merged, where, str(path), shapes.get(rid) if isinstance(rid, str) else None))
     return rules
 
 
