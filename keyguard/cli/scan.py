@@ -173,7 +173,7 @@ def run_scan(targets: tuple[str, ...], s: Setup, baseline: Baseline | None, *, m
     from ..config.project import SetupError
     from ..pipeline.plan import PlanError, scan_git, scan_targets
     from ..sources.git import GitError
-    from ..sources.web import WebError
+    from ..sources import WebError
 
     try:
         if mode is not None:

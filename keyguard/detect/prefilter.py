@@ -11,6 +11,7 @@ keywords (exact case), which tell the engine which base64 runs are worth decodin
 from __future__ import annotations
 
 import base64
+import functools
 import re
 from typing import Callable, Protocol
 
@@ -19,7 +20,8 @@ HYPERSCAN_MIN_CHARS = 256 * 1024  # below this in all, start-up and call overhea
 HYPERSCAN_AFTER_TEXTS = 64  # ...unless many texts come: then compiling the database pays off
 # a base64 run: what the engine decodes; fingerprints count only inside one of these
 B64_RUN = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}")
-def base64_fingerprints(keyword: str, min_len: int = 4) -> set[str]:
+@functools.lru_cache(maxsize=None)  # the engine and the byte gate both ask, for every keyword
+def base64_fingerprints(keyword: str, min_len: int = 4) -> frozenset[str]:
     """Substrings that the base64 encoding of any text containing ``keyword`` must contain.
 
     For each of the three byte alignments, encode the keyword and keep only the characters that
@@ -36,7 +38,7 @@ def base64_fingerprints(keyword: str, min_len: int = 4) -> set[str]:
             core = enc[head : len(enc) - tail]
             if len(core) >= min_len:
                 out.add(core)
-    return out
+    return frozenset(out)
 
 
 _PATH_WORD = re.compile(r"[a-z0-9]+")

@@ -93,8 +93,6 @@ def scan_git(target: str, mode: str, ref: str | None, s: Setup, baseline: Baseli
     Raises ``GitError``."""
     from ..config.project import suppressor_for
     from ..sources import git
-    from ..sources.changes import ChangesSource
-    from ..sources.history import HistorySource
 
     if shard is not None and mode != "history":
         raise PlanError(f"--shard splits a directory scan or --history, not --{mode}")
@@ -107,12 +105,17 @@ def scan_git(target: str, mode: str, ref: str | None, s: Setup, baseline: Baseli
     sources: list[Source] = []
     if mode == "history":
         if repo.has_commits() or repo.run("for-each-ref", "--count=1").stdout:
+            from ..sources.history import HistorySource
+
             sources.append(HistorySource(repo, _keep(shard), jobs))
-    elif mode == "since":
-        assert ref is not None
-        sources.append(ChangesSource.since(repo, ref))
     else:
-        sources.append(ChangesSource.staged(repo, paths))
+        from ..sources.changes import ChangesSource
+
+        if mode == "since":
+            assert ref is not None
+            sources.append(ChangesSource.since(repo, ref))
+        else:
+            sources.append(ChangesSource.staged(repo, paths))
     result = run(sources, detection_for(s), stats, jobs, repo.toplevel, suppressor)
     result.errors.extend(result.stats.extra.pop("git_warnings", []))
     return result

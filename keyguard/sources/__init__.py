@@ -6,5 +6,10 @@ source of ``scan --agents``. The ``Source`` protocol the
 orchestrator drives is in ``keyguard.pipeline.run``."""
 
 
+class WebError(Exception):
+    """The start URL cannot be scanned at all (here, not in ``web``: the command line catches it
+    without importing the crawler)."""
+
+
 def is_url(target: str) -> bool:
     return target.startswith(("http://", "https://"))

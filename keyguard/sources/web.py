@@ -23,6 +23,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 from .. import __version__
 from ..budget import OverBudget, time_budget
 from ..model import Finding, ScanText, Stats, redact
+from . import WebError
 from .web_links import Link, links, url_path
 
 USER_AGENT = f"keyguard/{__version__} (secret scanner; +https://github.com/keyguard)"
@@ -32,10 +33,6 @@ MAX_LISTED = 1000  # fetched resources listed one by one in the JSON stats
 PROBES = (".vite/manifest.json", "manifest.json")
 TEXT_TYPES = ("text/", "javascript", "json", "wasm", "xml", "ecmascript")
 ASSET_EXTENSIONS = (".js", ".mjs", ".cjs", ".css", ".json", ".map", ".wasm", ".html", ".htm")
-
-
-class WebError(Exception):
-    """The start URL cannot be scanned at all."""
 
 
 @dataclass
