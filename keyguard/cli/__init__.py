@@ -7,27 +7,36 @@ import sys
 
 import click
 
+import importlib
+
 from .. import __version__
-from .allow import allow
-from .audit import audit
-from .baseline import baseline
 from .common import EXIT_ERROR, EXIT_INTERRUPTED
-from .hook import hook
-from .merge import merge_reports
-from .redact import redact
-from .rules import rules
-from .scan import scan
-from .verify import verify_command
+
+# command name -> (module, attribute): a command's module is imported only when it runs (or for
+# --help), so that a hook pays for one command's imports, not every command's
+COMMANDS = {
+    "scan": ("scan", "scan"), "baseline": ("baseline", "baseline"), "allow": ("allow", "allow"),
+    "rules": ("rules", "rules"), "merge": ("merge", "merge_reports"), "verify": ("verify", "verify_command"),
+    "audit": ("audit", "audit"), "hook": ("hook", "hook"), "redact": ("redact", "redact"),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Commands(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attribute = COMMANDS[name]
+        command: click.Command = getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
+        return command
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="keyguard")
 def cli() -> None:
     """Find leaked AI-provider keys in files, git history and browser bundles."""
-
-
-for command in (scan, baseline, allow, rules, merge_reports, verify_command, audit, hook, redact):
-    cli.add_command(command)
 
 
 def main() -> None:
