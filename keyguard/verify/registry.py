@@ -106,17 +106,20 @@ REGISTRY: tuple[Entry, ...] = (
 # the 2026 providers whose facts name a free GET (../shared/docs/providers.md)
 REGISTRY += (
     Entry("moonshot", ("moonshot", "kimi", "moonshotai"), SimpleGet(
-        "Moonshot (Kimi)", "api.moonshot.ai", "/v1/models", body=object,
+        "Moonshot (Kimi)", "api.moonshot.ai", "/v1/models", body=object, requires="data",
         answers=(LIVE, Answer(401, "unknown", "refused on api.moonshot.ai; a key of the China "
                                               "platform (api.moonshot.cn) is not asked there")),
         unknown=("whether a refused key lives on api.moonshot.cn", "balance (a second GET, not made)",
                  "scope"))),
     Entry("minimax", ("minimax",), SimpleGet(
-        "MiniMax", "api.minimax.io", "/v1/models", body=object,
-        note="a 403 is not documented by MiniMax: unknown",
+        "MiniMax", "api.minimax.io", "/v1/models", body=object, requires="data",
+        error_code="base_resp.status_code",
+        note="a 403 is not documented by MiniMax: unknown; a 200 needs `data` and no nonzero "
+             "`base_resp.status_code`, else unknown",
         unknown=("quota and balance", "scope", "which of the two key shapes is current"))),
     Entry("dashscope", ("dashscope", "qwen", "alibabamodelstudio"), SimpleGet(
         "Qwen / DashScope", "dashscope-intl.aliyuncs.com", "/compatible-mode/v1/models", body=object,
+        requires="data",
         answers=(LIVE, Answer(401, "unknown", "refused on the international host; keys are "
                                               "region-bound and a Beijing key is not asked there")),
         unknown=("whether a refused key lives in another region (Beijing host unknown)",

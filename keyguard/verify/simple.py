@@ -56,6 +56,11 @@ class SimpleGet:
     answers: tuple[Answer, ...] = (Answer(200, "live"), Answer(401, "invalid"))
     reads: tuple[Read, ...] = ()
     body: type = dict  # the JSON shape a live answer has
+    # a live 200 must hold this top-level field (e.g. "data" of a model list): a 200 without it is
+    # some other answer (a gateway's, an error wrapped in 200) and says nothing about the key
+    requires: str = ""
+    # a dotted field a provider puts a nonzero error code in even on a 200 (MiniMax's base_resp)
+    error_code: str = ""
     unknown: tuple[str, ...] = ()
     note: str = ""  # why the row looks as it does, for the table's status column
 
@@ -92,8 +97,24 @@ class SimpleGet:
             getattr(v, section)[name] = value
         if chosen.verdict == "live" and chosen.status == 200:
             if expect_shape(v, body, self.body, f"{self.provider}'s JSON {self.body.__name__}"):
-                self._read(v, body)
+                wrong = self._not_live(body)
+                if wrong:
+                    v.status, v.reasons = "unknown", [f"{self.request} answered 200 but {wrong}"]
+                else:
+                    self._read(v, body)
         return v
+
+    def _not_live(self, body: Any) -> str:
+        """Why a 200 is not the documented live answer, or ""."""
+        if self.error_code:
+            holder: Any = body
+            for part in self.error_code.split("."):
+                holder = holder.get(part) if isinstance(holder, dict) else None
+            if holder not in (None, 0, "0"):
+                return f"with error code {self.error_code}={holder!r}"
+        if self.requires and not (isinstance(body, dict) and self.requires in body):
+            return f"without {self.requires!r}, which a live answer holds"
+        return ""
 
     def _answer(self, status: int, body: Any, secret: str) -> Answer | None:
         said = " ".join(error_fields(body, secret).values()).lower()

@@ -495,6 +495,9 @@ TABLE: dict[str, list[tuple[str, str, dict, str, str, dict, dict]]] = {
         ("refused (maybe a .cn key)", "moonshot", {("GET", "/v1/models"): err(401, {"error": {
             "message": "Invalid Authentication", "type": "invalid_authentication_error"}})},
          "unknown", "high", {}, {}),
+        # a 200 that is not a model list (a gateway's page in JSON): says nothing about the key
+        ("200 without data", "moonshot", {("GET", "/v1/models"): ok({"message": "ok"})},
+         "unknown", "high", {}, {}),
     ],
     # providers.md: 200 + `data` live, 401 invalid (BetterLeaks); bodies modelled on MiniMax's
     # OpenAI-compatible model list and its error codes (1004: authentication failed)
@@ -508,6 +511,9 @@ TABLE: dict[str, list[tuple[str, str, dict, str, str, dict, dict]]] = {
          "invalid", "low", {}, {}),
         # MiniMax documents no 403: the status alone, so the verdict cannot lean on a guessed body
         ("undocumented 403", "minimax", {("GET", "/v1/models"): err(403, b"")}, "unknown", "high", {}, {}),
+        # an authentication error wrapped in a 200, as MiniMax's native API answers: not live
+        ("200 with an error code", "minimax", {("GET", "/v1/models"): ok({"base_resp": {
+            "status_code": 1004, "status_msg": "login fail"}})}, "unknown", "high", {}, {}),
     ],
     # providers.md: 401 `invalid_api_key` (Kingfisher); the bodies follow DashScope's
     # OpenAI-compatible mode (model list; error object with a request id)
