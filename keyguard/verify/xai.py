@@ -35,6 +35,7 @@ CHECK = Check(
     scope=("acls", "team_id", "user_id", "name", "kind"),
     unknown=("balance (needs a separate management key)",
              "a management key's team and permissions (the check names no real team)"),
+    severity="critical: a live management key (it manages the team's keys and billing)",
 )
 
 
@@ -78,6 +79,7 @@ def _management_key(secret: str, client: CredentialClient) -> Verification:
     if answer.status_code != 401 and isinstance(body, dict) and body.get("code") == 7:
         v.status = "live"
         v.scope["kind"] = "management key"
+        v.severity = "critical"  # like OpenAI's and Anthropic's admin keys
         v.reasons = ["the Management API authenticated the key and refused the made-up team (code 7): "
                      "a live management key, which manages its team's API keys and billing"]
     return v

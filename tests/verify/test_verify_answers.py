@@ -240,7 +240,7 @@ TABLE: dict[str, list[tuple[str, str, dict, str, str, dict, dict]]] = {
         # 16 UNAUTHENTICATED -> 401
         ("management key", "xai-token", {XAI_MGMT: err(403, {
             "code": 7, "message": "The caller does not have permission to execute the specified operation",
-            "details": []})}, "live", "high", {"scope": {"kind": "management key"}}, {}),
+            "details": []})}, "live", "critical", {"scope": {"kind": "management key"}}, {}),
         ("management key invalid", "xai-token", {XAI_MGMT: err(401, {
             "code": 16, "message": "Invalid bearer token", "details": []})}, "invalid", "low", {}, {}),
         ("management key, another denial", "xai-token", {XAI_MGMT: err(403, {
