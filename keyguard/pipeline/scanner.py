@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Protocol
 from ..detect.engine import Engine
 from ..detect.gate import byte_gate
 from ..model import Finding, Rule, ScanText, Stats, severity_rank
-from ..sources.agents import with_agent_files
+from ..sources.agent_paths import with_agent_files
 from ..sources.sourcemaps import with_source_maps
 
 if TYPE_CHECKING:

@@ -12,41 +12,14 @@ parse is scanned as plain text and named in the stats.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from typing import Any, Iterator
 from urllib.parse import parse_qsl, urlsplit
 
 from ..detect.key_named import is_key_name, key_named_findings
+from .agent_paths import agent_config_kind
 from ..model import Finding, ScanText, Stats, severity_rank
 from . import jsonwalk
-
-
-def agent_config_kind(path: str) -> str | None:
-    """The agent whose config file ``path`` is (by name and place), or None."""
-    parts = os.path.normpath(path).replace("\\", "/").split("/")
-    name = parts[-1]
-    parent = parts[-2] if len(parts) > 1 else ""
-    grandparent = parts[-3] if len(parts) > 2 else ""
-    if name == "claude_desktop_config.json":
-        return "Claude Desktop"
-    if name in (".mcp.json", ".claude.json"):
-        return "Claude Code"
-    if parent == ".claude" and name.startswith("settings") and name.endswith(".json"):
-        return "Claude Code"
-    if parent == ".claude" and name == ".credentials.json":
-        return "Claude Code"
-    if parent == ".cursor" and name == "mcp.json":
-        return "Cursor"
-    if parent == ".vscode" and name == "mcp.json":
-        return "VS Code"
-    if parent == ".codex" and name == "config.toml":
-        return "Codex"
-    if parent == ".gemini" and name == "settings.json":
-        return "Gemini CLI"
-    if grandparent == ".codeium" and parent == "windsurf" and name == "mcp_config.json":
-        return "Windsurf"
-    return None
 
 
 class ConfigError(ValueError):

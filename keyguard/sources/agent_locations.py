@@ -10,8 +10,7 @@ import os
 from dataclasses import dataclass
 from typing import Iterator
 
-from .agent_configs import agent_config_kind
-from .transcripts import transcript_agent
+from .agent_paths import agent_config_kind, transcript_agent
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
-"""Agent files as a source: which reader a file needs, and the known locations under a home.
+"""Agent files as a source: the texts of an agent config or transcript, and the known
+locations under a home.
 
-``reader_for`` tells any scan (a directory, a git blob, a package's files) whether a path is an
-agent config or transcript and gives its texts; ``home_texts`` is ``scan --agents``: the known
-locations that exist under the home directory, read-only, each file shown as ``~/…``.
+``agent_file_texts`` gives any scan (a directory, a git blob, a package's files) the texts of a
+file ``agent_paths`` recognised; ``home_texts`` is ``scan --agents``: the known locations that
+exist under the home directory, read-only, each file shown as ``~/…``.
 """
 from __future__ import annotations
 
@@ -12,19 +13,11 @@ from typing import Any, Callable, Iterator
 
 from ..model import Finding, ScanText, Stats
 from . import agent_locations
-from .agent_configs import ConfigValueText, agent_config_kind, config_texts
-from .transcripts import RecordText, record_texts, transcript_agent, transcript_texts
+from .agent_configs import ConfigValueText, config_texts
+from .agent_paths import reader_for
+from .transcripts import RecordText, record_texts, transcript_texts
 
 MAX_CONFIG_BYTES = 64 * 1024 * 1024  # a larger "config" is left to the plain-text reader
-
-
-def reader_for(path: str) -> str | None:
-    """"config", "transcript" or None for a file judged by its path."""
-    if agent_config_kind(path):
-        return "config"
-    if transcript_agent(path):
-        return "transcript"
-    return None
 
 
 def file_texts(path: str, display: str, stats: Stats | None = None, root: str | None = None,
@@ -53,27 +46,26 @@ def is_published(path: str) -> bool:
     return not _PACKAGE_DIRS.isdisjoint(path.replace("\\", "/").split("/"))
 
 
-def with_agent_files(texts: Iterator[ScanText], stats: Stats) -> Iterator[ScanText]:
-    """Pass ``texts`` through; turn an agent config into one text per value and a transcript
-    into one text per record — for every source (files, history blobs, staged changes). A
-    transcript read in chunks (a large file) is streamed again from disk, once, at its first
-    chunk; a config too large to be read whole stays plain text."""
-    for st in texts:
-        kind = None if isinstance(st, (ConfigValueText, RecordText)) else reader_for(st.path)
-        if kind == "config" and st.whole:
-            # a git blob (history, --since, --staged) is read from no file on disk: its config is
-            # in git, or about to be, and every clone holds it
-            in_git = st.commit is not None or (st.abs_path is None and st.root is not None)
-            yield from config_texts(st.text, st.path, stats, abs_path=st.abs_path, root=st.root,
-                                    commit=st.commit, in_git=in_git, published=is_published(st.path))
-        elif kind == "transcript" and st.whole:
-            yield from record_texts(st.text, st.path, stats, root=st.root, commit=st.commit,
-                                    abs_path=st.abs_path)
-        elif kind == "transcript" and st.abs_path and st.commit is None:
-            if st.line_offset == 0 and st.column_offset == 0:
-                yield from transcript_texts(st.abs_path, st.path, stats, root=st.root)
-        else:
-            yield st
+def agent_file_texts(st: ScanText, stats: Stats) -> Iterator[ScanText]:
+    """The texts of one text whose path is an agent file (``agent_paths.with_agent_files``): an
+    agent config becomes one text per value and a transcript one text per record. A transcript
+    read in chunks (a large file) is streamed again from disk, once, at its first chunk; a config
+    too large to be read whole stays plain text."""
+    kind = None if isinstance(st, (ConfigValueText, RecordText)) else reader_for(st.path)
+    if kind == "config" and st.whole:
+        # a git blob (history, --since, --staged) is read from no file on disk: its config is
+        # in git, or about to be, and every clone holds it
+        in_git = st.commit is not None or (st.abs_path is None and st.root is not None)
+        yield from config_texts(st.text, st.path, stats, abs_path=st.abs_path, root=st.root,
+                                commit=st.commit, in_git=in_git, published=is_published(st.path))
+    elif kind == "transcript" and st.whole:
+        yield from record_texts(st.text, st.path, stats, root=st.root, commit=st.commit,
+                                abs_path=st.abs_path)
+    elif kind == "transcript" and st.abs_path and st.commit is None:
+        if st.line_offset == 0 and st.column_offset == 0:
+            yield from transcript_texts(st.abs_path, st.path, stats, root=st.root)
+    else:
+        yield st
 
 
 @dataclass

@@ -10,7 +10,7 @@ import os
 from typing import BinaryIO, Iterator, Protocol
 
 from ..model import ScanText, Stats
-from .agent_configs import agent_config_kind
+from .agent_paths import agent_config_kind
 
 CHUNK_CHARS = 2 * 1024 * 1024  # characters handed to the engine at once
 OVERLAP = 16 * 1024  # longer than any match (rules cap a match at 8 KiB)

@@ -11,10 +11,10 @@ and the record's session id and timestamp.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from typing import Any, Iterator
 
+from .agent_paths import transcript_agent
 from ..model import Finding, ScanText, Stats
 from . import jsonwalk
 
@@ -23,19 +23,6 @@ PIECE_CHARS = 1024 * 1024
 PIECE_OVERLAP = 16 * 1024  # longer than any match
 _META = ("sessionId", "session_id", "timestamp", "uuid", "parentUuid", "cwd", "version", "gitBranch",
          "requestId", "type", "userType", "isSidechain")
-
-
-def transcript_agent(path: str) -> str | None:
-    """The agent whose session transcript ``path`` is, judged by where it lies, or None."""
-    parts = os.path.normpath(path).replace("\\", "/").split("/")
-    name = parts[-1]
-    if not name.endswith(".jsonl"):
-        return None
-    if len(parts) >= 4 and parts[-4] == ".claude" and parts[-3] == "projects":
-        return "Claude Code"
-    if name.startswith("rollout-") and ("sessions" in parts or "archived_sessions" in parts):
-        return "Codex"
-    return None
 
 
 @dataclass
