@@ -16,14 +16,19 @@ PRE_COMMIT = shutil.which("pre-commit", path=str(Path(sys.executable).parent)) o
 pytestmark = pytest.mark.skipif(PRE_COMMIT is None, reason="pre-commit is not installed")
 
 
+def hook_env(tmp_path: Path) -> dict[str, str]:
+    """pre-commit's cache in the test's folder, and git with no user or system config."""
+    return {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"), "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": os.devnull, "GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@b.test",
+            "GIT_COMMITTER_NAME": "A", "GIT_COMMITTER_EMAIL": "a@b.test"}
+
+
 def run(cwd: Path, *args: str, env: dict) -> subprocess.CompletedProcess[str]:
     return subprocess.run(list(args), cwd=cwd, capture_output=True, text=True, env=env, timeout=600)
 
 
 def test_hook_refuses_an_added_key_and_passes_quietly_when_clean(tmp_path: Path) -> None:
-    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"), "GIT_CONFIG_NOSYSTEM": "1",
-           "GIT_CONFIG_GLOBAL": os.devnull, "GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@b.test",
-           "GIT_COMMITTER_NAME": "A", "GIT_COMMITTER_EMAIL": "a@b.test"}
+    env = hook_env(tmp_path)
     repo = tmp_path / "work"
     repo.mkdir()
     run(repo, "git", "init", "-q", env=env)

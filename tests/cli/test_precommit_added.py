@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ..helpers import RULES, key, write
-from .test_precommit import PRE_COMMIT, ROOT, run
+from .test_precommit import PRE_COMMIT, ROOT, hook_env, run
 
 pytestmark = pytest.mark.skipif(PRE_COMMIT is None, reason="pre-commit is not installed")
 
@@ -18,9 +18,7 @@ def hook(repo: Path, env: dict, *files: str) -> tuple[int, str]:
 
 
 def test_the_hook_passes_a_commit_that_only_touches_a_file_with_an_old_key(tmp_path: Path) -> None:
-    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"), "GIT_CONFIG_NOSYSTEM": "1",
-           "GIT_CONFIG_GLOBAL": os.devnull, "GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@b.test",
-           "GIT_COMMITTER_NAME": "A", "GIT_COMMITTER_EMAIL": "a@b.test"}
+    env = hook_env(tmp_path)
     repo = tmp_path / "work"
     repo.mkdir()
     run(repo, "git", "init", "-q", env=env)
