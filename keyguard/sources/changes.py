@@ -39,7 +39,22 @@ def read_changes(repo: Repo, base: str | None, head: str | None, stats: Stats | 
     with the numbers of the lines added; only under ``paths`` (literal, relative to the
     repository's path) when given."""
     only = ["--", *(f":(literal){p}" for p in paths)] if paths else []
-    raw = repo.run("diff", "--raw", "-z", *_diff_args(base, head), *only).stdout
+    # one git call for the pre-commit hook's sake: the raw entries (NUL-separated), an empty
+    # one, then the patch, whose sections follow the entries' order
+    both = repo.run("diff", "--raw", "-p", "-U0", "-z", *_diff_args(base, head), *only, check=False)
+    if both.returncode == 0:
+        raw, _, patch = both.stdout.partition(b"\0\0")
+        entries = _entries(raw)
+        _mark_added(patch, entries)
+    else:  # a corrupt or missing object: the entries, then each file's patch on its own
+        entries = _entries(repo.run("diff", "--raw", "-z", *_diff_args(base, head), *only).stdout)
+        _mark_each(repo, base, head, entries, stats)
+    return [c for c in entries if c is not None and (c.added or c.every_line)]
+
+
+def _entries(raw: bytes) -> list[Change | None]:
+    """A change per entry of ``diff --raw -z``; None where the patch below has a section that
+    is not scanned (a deletion, a submodule, a symlink)."""
     tokens = iter(raw.split(b"\0"))
     entries: list[Change | None] = []
     for tok in tokens:
@@ -55,24 +70,25 @@ def read_changes(repo: Repo, base: str | None, head: str | None, stats: Stats | 
             entries.append(None)  # still has a section in the patch below
             continue
         entries.append(Change(decode_path(path), new_sha, None if old_sha == ZERO_SHA else old_sha))
-    p = repo.run("diff", "-p", "-U0", *_diff_args(base, head), *only, check=False)
-    if p.returncode == 0:
-        _mark_added(p.stdout, entries)
-    else:  # a corrupt or missing object: each file on its own, so one bad blob costs one file
-        for ch in entries:
-            if ch is None:
-                continue
-            # top-level-relative path: git runs at the top level, whatever the current directory
-            one = repo.run("-C", repo.toplevel, "diff", "-p", "-U0", *_diff_args(base, head), "--",
-                           f":(literal){ch.path}", check=False)
-            if one.returncode == 0:
-                _mark_added(one.stdout, [ch])
-            else:  # its old version cannot be read: every line counts as added
-                ch.every_line = True
-                if stats is not None:
-                    stats.extra.setdefault("git_warnings", []).append(
-                        f"git diff {ch.path}: {first_line(one.stderr)}: every line judged as added")
-    return [c for c in entries if c is not None and (c.added or c.every_line)]
+    return entries
+
+
+def _mark_each(repo: Repo, base: str | None, head: str | None, entries: list[Change | None],
+               stats: Stats | None) -> None:
+    """Each file's patch on its own, so that one unreadable blob costs one file."""
+    for ch in entries:
+        if ch is None:
+            continue
+        # top-level-relative path: git runs at the top level, whatever the current directory
+        one = repo.run("-C", repo.toplevel, "diff", "-p", "-U0", *_diff_args(base, head), "--",
+                       f":(literal){ch.path}", check=False)
+        if one.returncode == 0:
+            _mark_added(one.stdout, [ch])
+        else:  # its old version cannot be read: every line counts as added
+            ch.every_line = True
+            if stats is not None:
+                stats.extra.setdefault("git_warnings", []).append(
+                    f"git diff {ch.path}: {first_line(one.stderr)}: every line judged as added")
 
 
 def _mark_added(patch: bytes, entries: list[Change | None]) -> None:
@@ -90,11 +106,10 @@ def _mark_added(patch: bytes, entries: list[Change | None]) -> None:
                 ch.added.update(range(start, start + count))
 
 
-def _old_texts(repo: Repo, changes: list[Change], stats: Stats) -> None:
+def _old_texts(reader: BlobReader, changes: list[Change], stats: Stats) -> None:
     olds = {c.old_blob: c for c in changes if c.old_blob}
     if not olds:
         return
-    reader = BlobReader(repo)
     try:
         for sha, size, body in reader.stream(list(olds)):
             if body is not None and size is not None and size <= MAX_BLOB_BYTES:
@@ -105,13 +120,18 @@ def _old_texts(repo: Repo, changes: list[Change], stats: Stats) -> None:
     except CatFileError as exc:  # an unreadable old version: every added line counts as new
         stats.extra.setdefault("git_warnings", []).append(
             f"git cat-file: {exc}: old versions not read, so keys they held count as new")
-    finally:
         reader.close()
 
 
 def change_texts(repo: Repo, changes: list[Change], stats: Stats) -> Iterator[ScanText]:
-    _old_texts(repo, changes, stats)
-    yield from blob_texts(repo, [(c.new_blob, c.path, None) for c in changes], stats)
+    """The new blobs' texts, once the old versions are read: one ``cat-file`` for both (the
+    pre-commit hook's start-up), or a new one if the old versions killed it."""
+    reader = BlobReader(repo, keep_open=True)
+    try:
+        _old_texts(reader, changes, stats)
+        yield from blob_texts(repo, [(c.new_blob, c.path, None) for c in changes], stats, reader=reader)
+    finally:
+        reader.close()
 
 
 def added_only(findings: list[Finding], changes: list[Change]) -> list[Finding]:
