@@ -1,19 +1,15 @@
-"""The command line: one module per command. Each imports what it needs inside the command, so
-that ``keyguard --help`` and the hooks start fast."""
+"""The command line: one module per command, run by click (``group.py``). This package
+itself loads no click: ``main`` guards any run (Ctrl-C, expected errors, bugs), and the
+pre-commit hook's fast path in ``keyguard.entry`` uses it without the command group."""
 from __future__ import annotations
 
 import os
 import sys
+from typing import Any, Callable
 
-import click
+from .common import EXIT_ERROR, EXIT_INTERRUPTED, KeyguardError
 
-import importlib
-
-from .. import __version__
-from .common import EXIT_ERROR, EXIT_INTERRUPTED
-
-# command name -> (module, attribute): a command's module is imported only when it runs (or for
-# --help), so that a hook pays for one command's imports, not every command's
+# command name -> (module, attribute)
 COMMANDS = {
     "scan": ("scan", "scan"), "baseline": ("baseline", "baseline"), "allow": ("allow", "allow"),
     "rules": ("rules", "rules"), "merge": ("merge", "merge_reports"), "verify": ("verify", "verify_command"),
@@ -21,36 +17,34 @@ COMMANDS = {
 }
 
 
-class Commands(click.Group):
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
+def __getattr__(name: str) -> Any:
+    if name == "cli":  # the click group, loaded on first use
+        from .group import cli
 
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in COMMANDS:
-            return None
-        module, attribute = COMMANDS[name]
-        command: click.Command = getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
-        return command
-
-
-@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="keyguard")
-def cli() -> None:
-    """Find leaked AI-provider keys in files, git history and browser bundles."""
+        return cli
+    raise AttributeError(name)
 
 
 def main() -> None:
+    """The whole command line."""
+    from .group import run
+
+    guarded(run)
+
+
+def guarded(fn: Callable[..., None], *args: Any) -> None:
+    """Run ``fn``: Ctrl-C exits 130, an expected error is one line and exit 2, a bug is one line
+    (no traceback, which may quote scanned text) and exit 2."""
     try:
-        code = cli.main(prog_name="keyguard", standalone_mode=False)
-    except (KeyboardInterrupt, click.exceptions.Abort):
+        fn(*args)
+    except KeyboardInterrupt:
         interrupted()
-    except click.exceptions.ClickException as exc:
+    except KeyguardError as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except Exception as exc:  # a bug: one line, exit 2, and no traceback
-        click.echo(crash_line(exc), err=True)
+        sys.stderr.write(crash_line(exc) + "\n")
         sys.exit(EXIT_ERROR)
-    sys.exit(code if isinstance(code, int) else 0)
 
 
 def interrupted() -> None:

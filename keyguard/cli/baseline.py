@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .common import KeyguardError, project_options, setup_for
-from .scan import run_scan
+from .common import KeyguardError, setup_for
+from .options import project_options
+from .scanning import run_scan
 
 if TYPE_CHECKING:
     from ..findings.baseline import Baseline

@@ -1,12 +1,11 @@
-"""What every command shares: exit codes, the one-line error, writing a report, the project
-options and turning them into a ``Setup``. Heavy modules are imported inside functions."""
+"""What every command shares: exit codes, the one-line error, writing a report and the
+``Setup`` a scan runs with. No click here: the pre-commit hook's fast path (``keyguard.entry``)
+uses it without loading the command line. Heavy modules are imported inside functions."""
 from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Any, Callable, Iterable
-
-import click
+from typing import TYPE_CHECKING, Iterable
 
 from ..sources import is_url
 
@@ -16,10 +15,18 @@ if TYPE_CHECKING:
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
-class KeyguardError(click.ClickException):
-    """A fatal, expected error: one clear line, exit 2, no traceback."""
+class KeyguardError(Exception):
+    """A fatal, expected error: one clear line, exit 2, no traceback. Shown as click shows its
+    own errors (the command line turns it into one)."""
 
     exit_code = EXIT_ERROR
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def show(self) -> None:
+        sys.stderr.write(f"Error: {self.message}\n")
 
 
 FORMAT_HELP = "Report format (default: from -o's extension, .sarif or .json; else text)."
@@ -76,30 +83,6 @@ def exit_for(severities: Iterable[str], fail_on: str) -> None:
 
     threshold = severity_rank(fail_on)
     sys.exit(EXIT_FINDINGS if any(severity_rank(s) >= threshold for s in severities) else EXIT_CLEAN)
-
-
-def project_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Options every scanning command shares: config, rule choice, skip patterns."""
-    options = [
-        click.option("--config", "config_file", type=click.Path(dir_okay=False),
-                     help="Use this config file (default: .keyguard.yaml or pyproject.toml "
-                          "[tool.keyguard] in the scanned root)."),
-        click.option("--no-config", is_flag=True,
-                     help="Ignore config and baseline files found in the scanned tree."),
-        click.option("--rules", "extra_rules", multiple=True, metavar="FILE_OR_DIR",
-                     help="Extra YAML rules (repeatable)."),
-        click.option("--enable", multiple=True, metavar="PACK_OR_RULE",
-                     help="Turn on an opt-in pack or rule, e.g. 'generic' (repeatable)."),
-        click.option("--disable", multiple=True, metavar="RULE_OR_PROVIDER",
-                     help="Turn off a rule, provider or pack (repeatable)."),
-        click.option("--skip", multiple=True, metavar="PATTERN",
-                     help="Drop findings in paths matching this gitignore pattern (repeatable)."),
-        click.option("--include-vendored", is_flag=True,
-                     help="Also scan node_modules/, .venv/, site-packages/ and similar folders."),
-    ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
 
 
 def setup_for(targets: tuple[str, ...], config_file: str | None = None, no_config: bool = False,

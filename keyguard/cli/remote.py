@@ -6,60 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import sys
 from dataclasses import replace
-from typing import Any, Callable
-
-import click
+from typing import Any
 
 from .common import EXIT_CLEAN, EXIT_FINDINGS, KeyguardError, emit_report
-
-PREFIXES = ("github:", "gitlab:")
-
-
-def remote_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    options = [
-        click.option("--github-api-url", metavar="URL",
-                     help="GitHub Enterprise Server API (https://HOST/api/v3); default api.github.com."),
-        click.option("--gitlab-url", metavar="URL", help="Self-managed GitLab (https://HOST); default gitlab.com."),
-        click.option("--include-forks", is_flag=True, help="github:ORG/gitlab:GROUP: also scan forks."),
-        click.option("--include-archived", is_flag=True, help="github:ORG/gitlab:GROUP: also scan archived repositories."),
-        click.option("--repo-include", multiple=True, metavar="GLOB",
-                     help="Scan only repositories whose OWNER/REPO or REPO matches (repeatable)."),
-        click.option("--repo-exclude", multiple=True, metavar="GLOB", help="Skip matching repositories (repeatable)."),
-        click.option("--list", "list_only", is_flag=True,
-                     help="Only list the repositories that would be scanned (--format matrix: "
-                          "the JSON of a dynamic GitHub Actions matrix)."),
-        click.option("--state", "state_dir", type=click.Path(file_okay=False),
-                     help="Keep one report per repository in DIR; a rerun skips repositories "
-                          "whose refs have not moved."),
-        click.option("--dask", "dask_spec", metavar="local[:N]|tcp://HOST:PORT",
-                     help="Scan repositories as tasks on a Dask cluster (needs keyguard's dask extra)."),
-        click.option("--depth", type=click.IntRange(1), help="Remote repositories: clone only the last N commits."),
-        click.option("--max-repo-mb", type=click.IntRange(1), default=2048, show_default=True,
-                     help="Remote repositories: stop a clone larger than this."),
-        click.option("--actions-logs", is_flag=True,
-                     help="github:OWNER/REPO: scan the logs of recent GitHub Actions runs."),
-        click.option("--runs", type=click.IntRange(1, 1000), default=10, show_default=True,
-                     help="--actions-logs: how many recent runs."),
-    ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
-
-
-def is_remote(targets: tuple[str, ...], history: bool, since_ref: str | None) -> bool:
-    if not targets:
-        return False
-    first = targets[0]
-    if first.startswith(PREFIXES):
-        return True
-    # any URL (ssh://, git://: refused with a reason) or scp-like git@host:path, not a local path
-    looks_remote = re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*://|[\w.-]+@[\w.-]+:", first) is not None
-    return looks_remote and (history or since_ref is not None) and not os.path.exists(first)
-
+from .scanning import PREFIXES
 
 def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt  # clones and clusters are cleaned up on the way out
@@ -97,7 +50,7 @@ def scan_remote(targets: tuple[str, ...], fmt: str, output: str | None, show_sec
     except (ForgeError, RemoteError) as exc:
         raise KeyguardError(str(exc)) from None
     except KeyboardInterrupt:  # here, not in click (which would say "Aborted!" and exit 1)
-        click.echo("keyguard: interrupted", err=True)
+        sys.stderr.write("keyguard: interrupted\n")
         sys.exit(130)
     sys.exit(code)
 
