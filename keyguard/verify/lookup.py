@@ -26,6 +26,22 @@ NO_LIVE_CHECK: dict[str, str] = {
     "nvidia-ngc-api-key": "no live check yet for legacy NGC keys",
     "shared-sk-hex32-key": "no live check: the shape is DeepSeek's and Qwen/DashScope's, and a key goes "
                            "only to the vendor its context names (name it, e.g. DEEPSEEK_API_KEY)",
+    # providers with no documented free GET that tells a bad key apart (the provider facts file)
+    "jina-api-key": "no live check: Jina's only known GET (Jina Cloud's flows) may not answer for "
+                    "Search Foundation keys, and no balance GET is documented",
+    "ollama-api-key": "no live check: ollama.com documents no call whose answer tells a bad key apart",
+    "runpod-api-key": "no live check: Runpod's account check is a GraphQL POST, and its REST GET is "
+                      "not documented well enough to read",
+    "modal-token-secret": "no live check: Modal's API is gRPC (a POST); no GET is known",
+    "wandb-api-key": "no live check: the W&B API is GraphQL (a POST); no GET is known",
+    "wandb-legacy-api-key": "no live check: the W&B API is GraphQL (a POST); no GET is known",
+    "zai-api-key": "no live check: Z.ai's only known check is a POST to its tokenizer",
+    "helicone-api-key": "no live check: Helicone documents no key check",
+    "litellm-proxy-key": "no live check: a LiteLLM proxy has no fixed host, and keyguard sends a key "
+                         "only to its provider's own fixed https host",
+    "greptile-api-key": "no live check: Greptile documents no free GET to check a key with",
+    "lighton-api-key": "no live check: LightOn documents no free GET to check a key with",
+    "upstage-api-key": "no live check: Upstage documents no free GET to check a key with",
 }
 
 

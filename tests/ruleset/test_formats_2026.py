@@ -122,6 +122,10 @@ def test_new_shapes_no_verifier_may_misread_say_so_and_send_nothing(tmp_path: Pa
     for rid in NO_LIVE_CHECK:
         assert rid in RULES, rid
         assert module_for(RULES[rid].provider, rid) is None
+    # every provider rule has a check, or the reason it has none
+    unexplained = [rid for rid, r in RULES.items() if r.provider != "generic"
+                   and module_for(r.provider, rid) is None and rid not in NO_LIVE_CHECK]
+    assert unexplained == []
     oauth = key_for(RULES["anthropic-oauth-access-token"], 3)
     secret = key_for(RULES["github-oauth-client-secret"], 3)
     write(tmp_path / ".env", f"CLAUDE_CODE_OAUTH_TOKEN={oauth}\nGITHUB_CLIENT_SECRET={secret}\n")
