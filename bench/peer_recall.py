@@ -2,7 +2,8 @@
 that gitleaks, betterleaks, Kingfisher, Nosey Parker and TruffleHog wrote for their rules.
 
     python bench/peer_recall.py [--cases FILE] [--gitleaks PATH] [--kingfisher PATH]
-                                [--misses] [--keep DIR] [--json FILE]
+                                [--keyguard-src OLD_TREE] [--only SCANNER] [--misses]
+                                [--keep DIR] [--json FILE]
 
 The corpus is one JSON object a line (default ``~/.cache/keyguard-bench/peers/cases.jsonl``,
 kept outside the repository: it is the peers' test data, and it would make a scan of this tree
@@ -12,7 +13,8 @@ dirty)::
      "peer_rule": "kingfisher.openai.2", "provider": "openai", "class": "openai-shapes",
      "kind": "tp" | "fp", "text": "<the case's full text, context lines included>",
      "secret": "<optional: the expected secret, when the text holds more than one>",
-     "placeholder": true  (optional: an obvious placeholder, e.g. "tvly-xxxx...")}
+     "placeholder": true  (optional: an obvious placeholder, e.g. "tvly-xxxx..."),
+     "disputed": "<optional, fp cases: why another peer's rule counts this text as a key>"}
 
 ``kind`` is the peer's verdict: ``tp`` for its positive examples (gitleaks ``tps``, Kingfisher
 and Nosey Parker ``examples``, TruffleHog pattern tests with a ``want``), ``fp`` for its negative
@@ -32,7 +34,8 @@ guessed from its text, and the three scanners run once over the directory (keygu
 - a ``tp`` case whose secret is a published example key (rules/known-examples.json) counts as
   correct when it is *not* reported; placeholder cases are left out of recall and listed apart.
 - an ``fp`` case reported at all is a false alarm; keyguard's are split into provider rules and
-  the generic ones.
+  the generic ones. A ``disputed`` fp case (one peer's negative that is another peer's positive,
+  e.g. a bare ``sk-`` + 48 key) is listed apart with each scanner's answer, not counted.
 
 Printed: per peer and per class, found/total (recall) and false alarms for each scanner;
 ``--misses`` lists keyguard's missed cases, secrets shortened (nothing prints a whole one).
@@ -73,11 +76,13 @@ class Case:
     text: str
     secret: str = ""
     placeholder: bool = False
+    disputed: str = ""
     filtered: str = ""  # why keyguard's placeholder filter drops the expected secret, if it does
     name: str = ""
     span: tuple[tuple[int, int], tuple[int, int]] | None = None  # expected secret, 1-based
     published: bool = False
     result: dict[str, str] = field(default_factory=dict)  # scanner -> found/missed/alarm/clean
+    rules: dict[str, list[str]] = field(default_factory=dict)  # scanner -> its rules that counted
 
 
 @dataclass(frozen=True)
@@ -99,7 +104,7 @@ def load_cases(path: Path) -> list[Case]:
         d = json.loads(raw)
         cases.append(Case(i, d["peer"], d["source"], d.get("peer_rule", ""), d["provider"],
                           d.get("class") or d["provider"], d["kind"], d["text"],
-                          d.get("secret", ""), bool(d.get("placeholder"))))
+                          d.get("secret", ""), bool(d.get("placeholder")), str(d.get("disputed") or "")))
     return cases
 
 
@@ -126,6 +131,7 @@ def extension(text: str) -> str:
 
 
 _NAME_LIKE = re.compile(r"[a-z_.\-]+|[A-Z_.\-]+")
+_HOST_OR_FILE = re.compile(r"\.(?:com|io|ai|org|net|dev|git|json|py|js|html)\b")
 
 
 def expected_secret(c: Case) -> str:
@@ -133,7 +139,8 @@ def expected_secret(c: Case) -> str:
     paths are set aside; "" when that leaves none or several."""
     if c.secret:
         return c.secret
-    tokens = [t for t in _TOKEN.findall(c.text) if not t.startswith("/")
+    tokens = [t.lstrip("/") for t in _TOKEN.findall(c.text)]
+    tokens = [t for t in tokens if len(t) >= 16 and not _HOST_OR_FILE.search(t)
               and not (_NAME_LIKE.fullmatch(t) and any(ch in t for ch in "_.-"))]
     return tokens[0] if len(tokens) == 1 else ""
 
@@ -156,9 +163,10 @@ def write_cases(cases: list[Case], root: Path) -> None:
             c.span = (position(text, at), position(text, at + len(secret)))
 
 
-def run_keyguard(root: Path) -> list[Hit]:
+def run_keyguard(root: Path, src: Path) -> list[Hit]:
+    env = dict(os.environ, PYTHONPATH=str(src))
     p = subprocess.run([sys.executable, "-m", "keyguard", "scan", str(root), "--format", "json",
-                        "--no-config"], capture_output=True, text=True, cwd=ROOT)
+                        "--no-config"], capture_output=True, text=True, cwd=src, env=env)
     if p.returncode not in (0, 1):
         raise SystemExit(f"keyguard failed: {p.stderr.strip()}")
     return [Hit(f["path"], f["rule_id"], f["line"], f["column"], f["end_line"], f["end_column"])
@@ -210,6 +218,8 @@ def judge(cases: list[Case], scanner: str, hits: list[Hit]) -> None:
         by_file[h.name].append(h)
     for c in cases:
         mine = by_file.get(c.name, [])
+        counted = [h for h in mine if c.kind == "fp" or overlaps(h, c)]
+        c.rules[scanner] = sorted({h.rule for h in counted})
         if c.kind == "tp":
             if c.published:
                 c.result[scanner] = "missed" if any(overlaps(h, c) for h in mine) else "found"
@@ -234,7 +244,7 @@ def table(title: str, groups: dict[str, list[Case]], scanners: list[str]) -> Non
     totals: dict[str, list[int]] = {s: [0, 0, 0] for s in scanners}
     n_tp = n_fp = 0
     for key in sorted(groups):
-        cs = [c for c in groups[key] if not (c.placeholder or c.filtered)]
+        cs = [c for c in groups[key] if not (c.placeholder or c.filtered or c.disputed)]
         tps = [c for c in cs if c.kind == "tp"]
         fps = [c for c in cs if c.kind == "fp"]
         n_tp += len(tps)
@@ -261,6 +271,8 @@ def main() -> None:
     ap.add_argument("--cases", type=Path, default=DEFAULT_CASES)
     ap.add_argument("--gitleaks", default=os.environ.get("GITLEAKS") or str(DEFAULT_BIN / "gitleaks"))
     ap.add_argument("--kingfisher", default=os.environ.get("KINGFISHER") or str(DEFAULT_BIN / "kingfisher"))
+    ap.add_argument("--keyguard-src", type=Path, default=ROOT,
+                    help="the keyguard checkout to run (default: this one), e.g. a before-tree")
     ap.add_argument("--only", choices=SCANNERS, action="append", help="run only these scanners")
     ap.add_argument("--misses", action="store_true", help="list keyguard's misses and alarms")
     ap.add_argument("--keep", type=Path, help="write the case files here and keep them")
@@ -279,7 +291,7 @@ def main() -> None:
             if c.kind == "tp" and c.secret and not c.published:
                 c.filtered = placeholder_reason(c.secret) or ""
         scanners = [s for s in SCANNERS if not args.only or s in args.only]
-        runs = {"keyguard": lambda: run_keyguard(root),
+        runs = {"keyguard": lambda: run_keyguard(root, args.keyguard_src.resolve()),
                 "gitleaks": lambda: run_gitleaks(shutil.which(args.gitleaks) or "", root, tmp),
                 "kingfisher": lambda: run_kingfisher(shutil.which(args.kingfisher) or "", root)}
         for s in list(scanners):
@@ -311,8 +323,9 @@ def report(cases: list[Case], scanners: list[str], args: argparse.Namespace) -> 
     table("per peer (found/total tp, recall; alarms = fp cases reported)", by_peer, scanners)
     table("per class", by_class, scanners)
     if "keyguard" in scanners:
-        generic = sum(c.result.get("keyguard") == "alarm-generic" for c in cases)
-        print(f"\nkeyguard alarms on fp cases: {sum(c.result.get('keyguard') == 'alarm' for c in cases)}"
+        counted = [c for c in cases if not c.disputed]
+        generic = sum(c.result.get("keyguard") == "alarm-generic" for c in counted)
+        print(f"\nkeyguard alarms on fp cases: {sum(c.result.get('keyguard') == 'alarm' for c in counted)}"
               f" from provider rules, {generic} from generic rules only")
     holders = [c for c in cases if c.placeholder or c.filtered]
     if holders:
@@ -322,20 +335,29 @@ def report(cases: list[Case], scanners: list[str], args: argparse.Namespace) -> 
             why = c.filtered or "marked placeholder"
             print(f"  {c.name} {c.peer} {c.peer_rule} ({why}): "
                   + " ".join(f"{s}={c.result.get(s)}" for s in scanners))
+    disputed = [c for c in cases if c.disputed]
+    if disputed:
+        print(f"\ndisputed fp cases, not counted as alarms: {len(disputed)}")
+        for c in disputed:
+            print(f"  {c.name} {c.peer} {c.peer_rule} ({c.disputed}): "
+                  + " ".join(f"{s}={c.result.get(s)}" for s in scanners))
     if args.misses and "keyguard" in scanners:
         print("\nkeyguard misses (tp) and alarms (fp):")
         for c in cases:
             r = c.result.get("keyguard")
-            if (c.kind == "tp" and r == "missed" and not (c.placeholder or c.filtered)) or r in (
-                    "alarm", "alarm-generic"):
+            if (c.kind == "tp" and r == "missed" and not (c.placeholder or c.filtered)) or (
+                    r in ("alarm", "alarm-generic") and not c.disputed):
                 others = " ".join(f"{s}={c.result.get(s)}" for s in scanners if s != "keyguard")
-                print(f"  {c.name} [{c.kind} {r}] {c.peer} {c.peer_rule} ({c.cls}) {others}\n"
+                fired = ",".join(c.rules.get("keyguard", []))
+                print(f"  {c.name} [{c.kind} {r}{' ' + fired if fired else ''}] {c.peer} "
+                      f"{c.peer_rule} ({c.cls}) {others}\n"
                       f"      {shorten(c.text)}")
     if args.json:
         args.json.write_text(json.dumps([
             {"file": c.name, "peer": c.peer, "peer_rule": c.peer_rule, "class": c.cls,
              "kind": c.kind, "placeholder": c.placeholder or c.filtered, "published": c.published,
-             "result": c.result} for c in cases], indent=1))
+             "disputed": c.disputed,
+             "result": c.result, "rules": c.rules} for c in cases], indent=1))
 
 
 if __name__ == "__main__":
