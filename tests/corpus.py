@@ -42,6 +42,7 @@ VARIABLES = {
     "langsmith-service-key": "LANGSMITH_API_KEY",
     "langsmith-personal-access-token": "LANGSMITH_API_KEY",
     "shared-sk-hex32-key": "LLM_API_KEY",  # no provider named: that is the point of the rule
+    "shared-sk-48-key": "LLM_API_KEY",
 }
 PROVIDER_VARIABLES = {
     "github": "GITHUB_TOKEN",

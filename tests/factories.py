@@ -128,6 +128,10 @@ SHAPED = {
     "github-installation-token": lambda rnd: (github_installation_jwt(rnd) if rnd.random() < 0.5
                                               else "ghs_" + _alnum(rnd, 36)),
     "google-oauth-refresh-token": lambda rnd: "1//" + _alnum(rnd, 100, _ALL),
+    # the secret after the client_secret name the rule needs (its (?P<secret>) group)
+    "google-oauth-client-secret-legacy": lambda rnd: "client_secret: " + _alnum(rnd, 24, _ALL),
+    # 48 letters and digits; a legacy OpenAI key (T3BlbkFJ after 20) is openai-user-key's
+    "shared-sk-48-key": lambda rnd: "sk-" + _alnum(rnd, 48),
 }
 
 

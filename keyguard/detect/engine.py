@@ -383,9 +383,9 @@ def _bounded(text: str, s: int, e: int, secret: str) -> bool:
 
 def _prefer_specific(cands: list[Candidate]) -> list[Candidate]:
     """Drop a generic rule's candidate where a provider rule matched an overlapping span, and a
-    shared-shape candidate (a rule with no context word and less than high confidence, such as
-    ``sk-`` + 32 hex) where a rule that needed its provider's word matched the same span."""
-    named = {(c.start, c.end) for c in cands if c.rule.context}
+    shared-shape candidate (no context word, less than high confidence: ``sk-`` + 32 hex) where a
+    rule that needed its provider's word, or a high-confidence one, matched the same span."""
+    named = {(c.start, c.end) for c in cands if c.rule.context or c.rule.confidence == "high"}
     if named:
         cands = [c for c in cands if c.rule.context or c.rule.confidence == "high" or (c.start, c.end) not in named]
     specific = [c for c in cands if c.rule.provider != "generic"]

@@ -17,6 +17,8 @@ NO_LIVE_CHECK: dict[str, str] = {
     "anthropic-oauth-refresh-token": "no live check: only a token exchange (it mints a new token) proves "
                                      "a Claude OAuth refresh token",
     "google-oauth-client-secret": "no live check: only a POST to Google's token endpoint tests a client secret",
+    "google-oauth-client-secret-legacy": "no live check: only a POST to Google's token endpoint tests a "
+                                         "client secret",
     "google-oauth-access-token": "no live check: Google's tokeninfo takes the token only in the URL, "
                                  "and keyguard sends keys in headers only",
     "google-oauth-refresh-token": "no live check: only a refresh (a POST that mints a token) proves it",
@@ -26,6 +28,8 @@ NO_LIVE_CHECK: dict[str, str] = {
     "nvidia-ngc-api-key": "no live check yet for legacy NGC keys",
     "shared-sk-hex32-key": "no live check: the shape is DeepSeek's and Qwen/DashScope's, and a key goes "
                            "only to the vendor its context names (name it, e.g. DEEPSEEK_API_KEY)",
+    "shared-sk-48-key": "no live check: the shape is Stability AI's and Moonshot's, and a key goes only "
+                        "to the vendor its context names (name it, e.g. STABILITY_API_KEY)",
     # providers with no documented free GET that tells a bad key apart (the provider facts file)
     "jina-api-key": "no live check: Jina's only known GET (Jina Cloud's flows) may not answer for "
                     "Search Foundation keys, and no balance GET is documented",

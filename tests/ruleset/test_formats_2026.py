@@ -89,6 +89,10 @@ def test_claude_oauth_tokens_in_credentials_file() -> None:
     ("cohere_api_token: {k}", "cohere-api-key"),
     ("PINECONE_TOKEN={k}", "pinecone-legacy-key"),
     ("TOGETHER_API_TOKEN={k}", "together-legacy-key"),
+    ("cohere secret key = {k}", "cohere-api-key"),
+    ("cohere token = '{k}'", "cohere-api-key"),
+    ('zai_token = "{k}"', "zai-api-key"),
+    ('AWSSecret_token = "{k}"', "aws-secret-access-key"),
 ])
 def test_wider_context_words(line: str, rule_id: str) -> None:
     key = key_for(RULES[rule_id], 11)
@@ -176,3 +180,40 @@ def test_service_account_key_in_an_env_variable_and_a_js_object() -> None:
 def test_a_private_key_with_no_service_account_word_is_not_a_google_key() -> None:
     pem = _pem(3).replace("\n", "\\n")
     assert _sa_found(f'TLS_PRIVATE_KEY="{pem}"\nTLS_CERT_PATH=/etc/ssl/site.crt\n', ".env") == []
+
+
+def test_context_words_stay_words() -> None:
+    """"cohere" only as a name ("cohere_", "cohere token"), not in prose or in "coherent"; an AWS
+    policy name (AWSSecretsManager...) is not an AWS secret's name."""
+    key = key_for(RULES["cohere-api-key"], 12)
+    assert found(f"cohere keyword is not close to the real key in the data\n = '{key}'\n") == []
+    assert found(f'coherent_digest = "{key}"\n') == []
+    aws = key_for(RULES["aws-secret-access-key"], 12)
+    assert found(f'"AWSSecretsManagerReadWrite": "{aws}"\n') == []
+
+
+def test_openai_none_key_in_the_long_project_form() -> None:
+    rnd = random.Random(5)
+    half = lambda: "".join(rnd.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+                           for _ in range(74))
+    key = f"sk-None-{half()}T3BlbkFJ{half()}"
+    assert found(f'OPENAI_API_KEY="{key}"\n') == [("openai-none-key", key)]
+
+
+def test_legacy_google_client_secret_needs_its_name_and_a_client_id() -> None:
+    rnd = random.Random(6)
+    secret = SHAPED["google-oauth-client-secret-legacy"](rnd).split(": ")[1]
+    client_id = "304167046824-" + "".join(rnd.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(32))
+    js = f"const CLIENT_ID = '{client_id}.apps.googleusercontent.com';\nconst CLIENT_SECRET = '{secret}';\n"
+    assert found(js, "auth.js") == [("google-oauth-client-secret-legacy", secret)]
+    # the same value with no Google client id nearby is no Google secret
+    assert [r for r, _ in found(f"CLIENT_SECRET = '{secret}'\n", "auth.js")] != ["google-oauth-client-secret-legacy"]
+
+
+def test_sk_48_key_with_no_provider_named_is_stability_or_moonshot() -> None:
+    key = key_for(RULES["shared-sk-48-key"], 7)
+    assert found(f"LLM_API_KEY={key}\n") == [("shared-sk-48-key", key)]
+    assert found(f"STABILITY_API_KEY={key}\n") == [("stability-api-key", key)]
+    assert found(f"MOONSHOT_API_KEY={key}\n") == [("moonshot-api-key", key)]
+    legacy_openai = key_for(RULES["openai-user-key"], 7)
+    assert found(f"LLM_API_KEY={legacy_openai}\n") == [("openai-user-key", legacy_openai)]
