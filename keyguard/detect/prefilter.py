@@ -15,6 +15,8 @@ import functools
 import re
 from typing import Callable, Protocol
 
+from .hs_cache import compiled
+
 
 HYPERSCAN_MIN_CHARS = 256 * 1024  # below this in all, start-up and call overhead beat Hyperscan
 HYPERSCAN_AFTER_TEXTS = 64  # ...unless many texts come: then compiling the database pays off
@@ -89,11 +91,7 @@ class HyperscanPrefilter:
         self.n_kw = len(keywords)
         literals = [k.encode() for k in keywords] + [b.encode() for b in b64]
         flags = [hyperscan.HS_FLAG_CASELESS] * len(keywords) + [0] * len(b64)
-        self.db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        self.db.compile(
-            expressions=literals, ids=list(range(len(literals))), elements=len(literals),
-            flags=flags, literal=True,
-        )
+        self.db = compiled(hyperscan, literals, flags, hyperscan.HS_MODE_BLOCK, literal=True)
         self.lengths = [len(x) for x in literals]
 
     def find(self, text: str, utf8: bytes | None = None) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
@@ -207,10 +205,8 @@ class ByteGate:
             expressions = self._patterns + [escaped_literal(x) for x in kept + fingerprints]
             flags = [0] * len(self._patterns) + [caseless] * len(kept) + [0] * len(fingerprints)
             self._whole = (len(self._patterns) + len(kept), [len(x) for x in fingerprints])
-        db = hs.Database(mode=hs.HS_MODE_BLOCK)  # type: ignore[attr-defined]
         try:
-            db.compile(expressions=expressions, ids=list(range(len(expressions))),
-                       elements=len(expressions), flags=flags)
+            db = compiled(hs, expressions, flags, hs.HS_MODE_BLOCK)  # type: ignore[attr-defined]
         except hs.error:  # type: ignore[attr-defined]
             if question != "whole":
                 raise
