@@ -1,0 +1,306 @@
+"""Large source maps scanned in pieces of their bytes, so that no text of the whole map exists.
+
+A map is one JSON line of megabytes; decoded whole, one character outside the BMP makes Python
+keep the text at four bytes a character (a 19 MB map: a 76 MB string). Here the map's bytes are
+parsed where they lie (``parse_map_bytes``: the ``sourcesContent`` strings located, every other
+value decoded and checked as ``sourcemaps.parse_source_map`` does), then decoded a piece at a
+time (``map_chunks``): each ``MapChunk`` reports the findings that start in its own part, with
+margins on both sides longer than any match and the context around it, and its parts end where
+no base64 run crosses, so a piece finds what the whole text would. ``MapChunk.locate`` maps a
+finding back to the map's bytes, and from there to its original source (``origin.original``).
+
+Anything this parser is unsure of (not UTF-8, a BOM, an index map, malformed JSON) returns None:
+the map is then read whole as before, and its reason for being malformed is that path's.
+"""
+from __future__ import annotations
+
+import bisect
+import codecs
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from ..model import Finding, ScanText, Stats
+from .decode import CHUNK_CHARS, OVERLAP, bytes_texts
+from .sourcemaps import SourceMapText, Span, line_starts, original_position
+
+PART_BYTES = 2 * 1024 * 1024  # the part of the map each chunk reports
+MARGIN_BYTES = 4 * OVERLAP  # read around it: at least OVERLAP characters, whatever their width
+_WS = re.compile(rb"[ \t\n\r]*")
+_NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/=\x80-\xff]")  # an ASCII byte that ends a base64 run
+_decoder = json.JSONDecoder()
+# once escaped backslashes are removed: a backslash that opens no JSON escape
+_BAD_ESCAPE = re.compile(rb'\\(?:[^"/bfnrtu]|u(?![0-9a-fA-F]{4}))')
+_NOT_CONTROL = bytes(range(0x20, 0x100))
+_NOT_CONTINUATION = bytes(range(0x80)) + bytes(range(0xC0, 0x100))
+
+
+@dataclass
+class MapBytes:
+    """A map's bytes and its ``sourcesContent`` spans (byte offsets), shared by its chunks."""
+
+    raw: bytes
+    spans: list[Span]
+    starts: list[int] = field(default_factory=list)
+    decoded: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # see original_position
+
+    def __post_init__(self) -> None:
+        self.starts = [s.start for s in self.spans]
+
+
+@dataclass
+class MapChunk(SourceMapText):
+    """A piece of a large map: reports only findings that start in ``own`` (offsets in
+    ``text``), located in the whole map's bytes from ``byte_start``."""
+
+    whole_map: MapBytes | None = None
+    byte_start: int = 0
+    own: tuple[int, int] = (0, 0)
+
+    def locate(self, findings: list[Finding]) -> None:
+        if not findings or self.whole_map is None:
+            return
+        m = self.whole_map
+        starts = line_starts(self.text)
+        ascii_text = self.text.isascii()
+        char_at, byte_at = 0, self.byte_start
+        dropped: set[int] = set()
+        for f in sorted(findings, key=lambda f: (f.line, f.column)):
+            line = f.line - self.line_offset
+            if not 1 <= line <= len(starts):
+                continue
+            offset = starts[line - 1] + f.column - 1 - (self.column_offset if line == 1 else 0)
+            if not self.own[0] <= offset < self.own[1]:
+                dropped.add(id(f))  # another chunk reports it, with all of its context
+                continue
+            if ascii_text:
+                at = self.byte_start + offset
+            else:  # findings in order: each character encoded once
+                byte_at += len(self.text[char_at:offset].encode("utf-8"))
+                char_at, at = offset, byte_at
+            i = bisect.bisect_right(m.starts, at) - 1
+            if i >= 0 and at < m.spans[i].end:
+                f.origin["original"] = original_position(m.raw, m.spans[i], at, m.decoded)
+        if dropped:
+            findings[:] = [f for f in findings if id(f) not in dropped]
+
+
+def _chars(data: bytes) -> int:
+    """Characters of valid UTF-8 ``data``: its bytes less its continuation bytes."""
+    return len(data) if data.isascii() else len(data) - len(data.translate(None, _NOT_CONTINUATION))
+
+
+def _boundary(data: bytes, pos: int) -> int:
+    """``pos`` moved forward to the start of a character."""
+    while pos < len(data) and 0x80 <= data[pos] < 0xC0:
+        pos += 1
+    return pos
+
+
+def _cut(data: bytes, pos: int, lowest: int) -> int:
+    """A place at or before ``pos`` (not before ``lowest``) that no base64 run crosses."""
+    window = data[lowest:pos][::-1]
+    m = _NOT_BASE64.search(window)
+    return pos - m.start() if m else _boundary(data, pos)
+
+
+def map_chunks(data: bytes, spans: list[Span], path: str, **kw: Any) -> Iterator[MapChunk]:
+    """The chunks of a map's bytes, every byte in the own part of exactly one."""
+    m = MapBytes(data, spans)
+    n = len(data)
+    own_start = 0
+    at, line, column = 0, 0, 0  # newlines before ``at``, characters since the last one
+    while own_start < n:
+        own_end = n if own_start + PART_BYTES >= n else _cut(data, own_start + PART_BYTES,
+                                                             own_start + PART_BYTES // 2)
+        text_start = _boundary(data, max(0, own_start - MARGIN_BYTES))
+        text_end = _boundary(data, min(n, own_end + MARGIN_BYTES))
+        newlines = data.count(b"\n", at, text_start)
+        if newlines:
+            line += newlines
+            column = _chars(data[data.rfind(b"\n", at, text_start) + 1:text_start])
+        else:
+            column += _chars(data[at:text_start])
+        at = text_start
+        body = data[text_start:text_end]
+        text = body.decode("utf-8")
+        first = _chars(data[text_start:own_start])
+        last = len(text) - _chars(data[own_end:text_end])
+        yield MapChunk(text, path, line_offset=line, column_offset=column, whole=False, utf8=body,
+                       whole_map=m, byte_start=text_start, own=(first, last), **kw)
+        own_start = own_end
+
+
+# -- parsing the bytes ------------------------------------------------------------------------
+def valid_utf8(data: bytes) -> bool:
+    """Is ``data`` UTF-8 without a BOM? Checked a block at a time (no text of the whole)."""
+    if data.isascii():
+        return True
+    if data.startswith(codecs.BOM_UTF8):
+        return False
+    dec = codecs.getincrementaldecoder("utf-8")("strict")
+    try:
+        for i in range(0, len(data), 1 << 20):
+            dec.decode(data[i:i + (1 << 20)])
+        dec.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def parse_map_bytes(raw: bytes) -> list[Span] | None:
+    """The ``sourcesContent`` spans (byte offsets) of a map, as ``parse_source_map`` finds them
+    in its text; None if the map is not one this parser is sure of."""
+    try:
+        return _parse(raw)
+    except (ValueError, IndexError, RecursionError):
+        return None
+
+
+def _ws(raw: bytes, pos: int) -> int:
+    return _WS.match(raw, pos).end()  # type: ignore[union-attr]
+
+
+def _string_end(raw: bytes, pos: int) -> int:
+    """The offset of the quote that closes the JSON string whose body starts at ``pos``."""
+    while True:
+        q = raw.index(b'"', pos)
+        k = q - 1
+        while raw[k] == 0x5C:  # backslashes before it: an odd number escapes it
+            k -= 1
+        if (q - 1 - k) % 2 == 0:
+            return q
+        pos = q + 1
+
+
+def _value(raw: bytes, pos: int) -> tuple[Any, int]:
+    """A JSON value decoded from a window of the bytes, grown until the value ends inside it."""
+    size = 1 << 16
+    while True:
+        end = min(len(raw), pos + size)
+        window = raw[pos:end].decode("utf-8", "replace")
+        try:
+            value, stop = _decoder.raw_decode(window)
+        except json.JSONDecodeError:
+            if end == len(raw):
+                raise ValueError("not JSON") from None
+        else:
+            if stop < len(window) or end == len(raw):
+                return value, pos + (stop if window.isascii() else len(window[:stop].encode("utf-8")))
+        size *= 4
+
+
+def _parse(raw: bytes) -> list[Span]:
+    pos = _ws(raw, 0)
+    if raw[pos:pos + 1] != b"{":
+        raise ValueError
+    pos = _ws(raw, pos + 1)
+    sources: Any = []
+    root: Any = ""
+    located: list[tuple[int, int] | None] = []
+    while raw[pos:pos + 1] != b"}":
+        if raw[pos:pos + 1] != b'"':
+            raise ValueError
+        end = _string_end(raw, pos + 1)
+        key = json.loads(raw[pos:end + 1])
+        pos = _ws(raw, end + 1)
+        if raw[pos:pos + 1] != b":":
+            raise ValueError
+        pos = _ws(raw, pos + 1)
+        if key == "sourcesContent":
+            located, pos = _string_array(raw, pos)
+        elif key == "sections":
+            raise ValueError  # an index map: read whole, as before
+        else:
+            value, pos = _value(raw, pos)
+            if key == "sources":
+                sources = value
+            elif key == "sourceRoot":
+                root = value
+        pos = _ws(raw, pos)
+        if raw[pos:pos + 1] == b",":
+            pos = _ws(raw, pos + 1)
+        elif raw[pos:pos + 1] != b"}":
+            raise ValueError
+    if _ws(raw, pos + 1) != len(raw) or not isinstance(sources, list):
+        raise ValueError
+    if not isinstance(root, str):
+        root = ""
+    spans = []
+    for i, where in enumerate(located):
+        if where is None:
+            continue
+        name = sources[i] if i < len(sources) and isinstance(sources[i], str) else f"<source {i}>"
+        spans.append(Span(root + name if root and not name.startswith(root) else name, *where))
+    return spans
+
+
+def _string_array(raw: bytes, pos: int) -> tuple[list[tuple[int, int] | None], int]:
+    """(start, end) of each string of the JSON array at ``pos`` (``None`` for ``null``), their
+    bodies checked as the JSON decoder would check them (``_check_strings``)."""
+    if raw.startswith(b"null", pos):
+        return [], pos + 4
+    if raw[pos:pos + 1] != b"[":
+        raise ValueError
+    pos = _ws(raw, pos + 1)
+    found: list[tuple[int, int] | None] = []
+    while raw[pos:pos + 1] != b"]":
+        if raw.startswith(b"null", pos):
+            found.append(None)
+            pos += 4
+        elif raw[pos:pos + 1] == b'"':
+            end = _string_end(raw, pos + 1)
+            found.append((pos + 1, end))
+            pos = end + 1
+        else:
+            raise ValueError
+        pos = _ws(raw, pos)
+        if raw[pos:pos + 1] == b",":
+            pos = _ws(raw, pos + 1)
+        elif raw[pos:pos + 1] != b"]":
+            raise ValueError
+    _check_strings(raw, [w for w in found if w is not None])
+    return found, pos + 1
+
+
+def _check_strings(raw: bytes, spans: list[tuple[int, int]]) -> None:
+    """No control character in the strings' bodies, every backslash a JSON escape: asked of
+    about a mebibyte of strings at once (from an opening quote, so that backslashes pair up as
+    the decoder pairs them), whatever lies between them that is not a control character."""
+    i = 0
+    while i < len(spans):
+        j, size = i, 0
+        while j < len(spans) and size < 1 << 20:
+            size += spans[j][1] - spans[j][0]
+            j += 1
+        block = raw[spans[i][0]:spans[j - 1][1]]
+        if block.translate(None, _NOT_CONTROL) and any(
+                raw[s:e].translate(None, _NOT_CONTROL) for s, e in spans[i:j]):
+            raise ValueError  # the whitespace between two strings is the only control allowed
+        if b"\\" in block:
+            if b"\\\\" in block:  # escaped backslashes out of the way: each one left opens an escape
+                block = block.replace(b"\\\\", b"")
+            if _BAD_ESCAPE.search(block):
+                raise ValueError
+        i = j
+
+
+def map_texts(data: bytes, path: str, stats: Stats, **kw: Any) -> Iterator[ScanText]:
+    """The texts of a large source map held as bytes: ``MapChunk`` pieces if this parser is sure
+    of the map and it has more characters than a text read whole (``CHUNK_CHARS``, which is
+    also more than the engine searches whole for a path's provider), else the map's whole text,
+    as ``bytes_texts`` gives it."""
+    spans = None
+    if _chars_if_utf8(data) > CHUNK_CHARS:
+        spans = parse_map_bytes(data)
+    if spans is None:
+        yield from bytes_texts(data, path, kw.get("abs_path"), kw.get("root"), stats, strings=False)
+        return
+    stats.bytes += len(data)
+    yield from map_chunks(data, spans, path, **kw)
+
+
+def _chars_if_utf8(data: bytes) -> int:
+    """Characters of ``data`` if it is UTF-8 without a BOM, else 0."""
+    return _chars(data) if valid_utf8(data) else 0
