@@ -30,8 +30,9 @@ MARGIN_BYTES = 4 * OVERLAP  # read around it: at least OVERLAP characters, whate
 _WS = re.compile(rb"[ \t\n\r]*")
 _NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/=\x80-\xff]")  # an ASCII byte that ends a base64 run
 _decoder = json.JSONDecoder()
-# once escaped backslashes are removed: a backslash that opens no JSON escape
-_BAD_ESCAPE = re.compile(rb'\\(?:[^"/bfnrtu]|u(?![0-9a-fA-F]{4}))')
+# a backslash before a character no JSON escape starts with: a bad escape, or the second
+# backslash of an escaped one (``\\\\x``), which the backslashes before it tell apart
+_ODD_ESCAPE = re.compile(rb'\\(?:[^"\\/bfnrtu]|u(?![0-9a-fA-F]{4}))')
 _NOT_CONTROL = bytes(range(0x20, 0x100))
 _NOT_CONTINUATION = bytes(range(0x80)) + bytes(range(0xC0, 0x100))
 
@@ -100,9 +101,15 @@ def _boundary(data: bytes, pos: int) -> int:
 
 def _cut(data: bytes, pos: int, lowest: int) -> int:
     """A place at or before ``pos`` (not before ``lowest``) that no base64 run crosses."""
-    window = data[lowest:pos][::-1]
-    m = _NOT_BASE64.search(window)
-    return pos - m.start() if m else _boundary(data, pos)
+    size = 1 << 12
+    while True:
+        start = max(lowest, pos - size)
+        m = _NOT_BASE64.search(data[start:pos][::-1])  # the last such byte: searched reversed
+        if m:
+            return pos - m.start()
+        if start == lowest:
+            return _boundary(data, pos)
+        size *= 16
 
 
 def map_chunks(data: bytes, spans: list[Span], path: str, **kw: Any) -> Iterator[MapChunk]:
@@ -110,25 +117,28 @@ def map_chunks(data: bytes, spans: list[Span], path: str, **kw: Any) -> Iterator
     m = MapBytes(data, spans)
     n = len(data)
     own_start = 0
-    at, line, column = 0, 0, 0  # newlines before ``at``, characters since the last one
+    line = column = 0  # newlines before the text's start, characters since the last one
+    prev: tuple[str, int] | None = None  # the last chunk's text and where it ends in ``data``
     while own_start < n:
         own_end = n if own_start + PART_BYTES >= n else _cut(data, own_start + PART_BYTES,
                                                              own_start + PART_BYTES // 2)
         text_start = _boundary(data, max(0, own_start - MARGIN_BYTES))
         text_end = _boundary(data, min(n, own_end + MARGIN_BYTES))
-        newlines = data.count(b"\n", at, text_start)
-        if newlines:
-            line += newlines
-            column = _chars(data[data.rfind(b"\n", at, text_start) + 1:text_start])
-        else:
-            column += _chars(data[at:text_start])
-        at = text_start
+        if prev is not None:  # this text starts inside the last one: counted on its characters
+            last_text, last_end = prev
+            at = len(last_text) - _chars(data[text_start:last_end])
+            if last_text.find("\n", 0, at) == -1:
+                column += at
+            else:
+                line += last_text.count("\n", 0, at)
+                column = at - last_text.rfind("\n", 0, at) - 1
         body = data[text_start:text_end]
         text = body.decode("utf-8")
         first = _chars(data[text_start:own_start])
         last = len(text) - _chars(data[own_end:text_end])
         yield MapChunk(text, path, line_offset=line, column_offset=column, whole=False, utf8=body,
                        whole_map=m, byte_start=text_start, own=(first, last), **kw)
+        prev = (text, text_end)
         own_start = own_end
 
 
@@ -278,10 +288,11 @@ def _check_strings(raw: bytes, spans: list[tuple[int, int]]) -> None:
         if block.translate(None, _NOT_CONTROL) and any(
                 raw[s:e].translate(None, _NOT_CONTROL) for s, e in spans[i:j]):
             raise ValueError  # the whitespace between two strings is the only control allowed
-        if b"\\" in block:
-            if b"\\\\" in block:  # escaped backslashes out of the way: each one left opens an escape
-                block = block.replace(b"\\\\", b"")
-            if _BAD_ESCAPE.search(block):
+        for m in _ODD_ESCAPE.finditer(block):
+            k = m.start()
+            while k > 0 and block[k - 1] == 0x5C:
+                k -= 1
+            if (m.start() - k) % 2 == 0:  # an even run before it: this backslash opens the escape
                 raise ValueError
         i = j
 

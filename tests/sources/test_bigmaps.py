@@ -24,7 +24,7 @@ from ..factories import key_for, line_for
 FILLER = 'export function f{n}(a, b) {{\n  return a.map((x) => x * b + "\\u00e9");\n}}\n'
 
 
-def big_map(size: int, keys: bool = True, seed: int = 7) -> str:
+def big_map(size: int, keys: bool = True, seed: int = 7, indent: int | None = None) -> str:
     """A map of about ``size`` characters: sources of generated code, a third of them with a
     format-true key (at the source's start, middle or end, or base64-encoded), one null
     source, and one character outside the BMP."""
@@ -54,7 +54,7 @@ def big_map(size: int, keys: bool = True, seed: int = 7) -> str:
         total += len(body)
         i += 1
     return json.dumps({"version": 3, "file": "out.js", "sources": sources, "sourcesContent": contents,
-                       "names": ["a", "b"], "mappings": "AAAA,CAAC;" * 2000}, ensure_ascii=False)
+                       "names": ["a", "b"], "mappings": "AAAA,CAAC;" * 2000}, ensure_ascii=False, indent=indent)
 
 
 def scan(path: Path) -> list[tuple]:
@@ -70,10 +70,10 @@ def test_chunks_are_over_what_the_engine_searches_whole_for_a_path() -> None:
     assert CHUNK_CHARS > PATH_CONTEXT_MAX_CHARS
 
 
-@pytest.mark.parametrize("part", [bigmaps.PART_BYTES, 9_000])
-def test_a_map_in_pieces_finds_what_its_whole_text_finds(tmp_path, monkeypatch, part) -> None:
+@pytest.mark.parametrize("part, indent", [(bigmaps.PART_BYTES, None), (9_000, None), (9_000, 1)])
+def test_a_map_in_pieces_finds_what_its_whole_text_finds(tmp_path, monkeypatch, part, indent) -> None:
     path = tmp_path / "app.js.map"
-    path.write_text(big_map(3_000_000), encoding="utf-8")
+    path.write_text(big_map(3_000_000, indent=indent), encoding="utf-8")  # indent: a line a source
     monkeypatch.setattr(bigmaps, "PART_BYTES", part)  # 9,000: hundreds of borders
     pieces = list(bigmaps.map_chunks(path.read_bytes(), bigmaps.parse_map_bytes(path.read_bytes()) or [],
                                      "app.js.map"))
