@@ -143,20 +143,22 @@ def map_chunks(data: bytes, spans: list[Span], path: str, **kw: Any) -> Iterator
 
 
 # -- parsing the bytes ------------------------------------------------------------------------
-def valid_utf8(data: bytes) -> bool:
-    """Is ``data`` UTF-8 without a BOM? Checked a block at a time (no text of the whole)."""
+def utf8_chars(data: bytes) -> int:
+    """The characters of ``data`` if it is UTF-8 without a BOM, else -1: decoded a block at a
+    time (no text of the whole)."""
     if data.isascii():
-        return True
+        return len(data)
     if data.startswith(codecs.BOM_UTF8):
-        return False
+        return -1
     dec = codecs.getincrementaldecoder("utf-8")("strict")
+    chars = 0
     try:
         for i in range(0, len(data), 1 << 20):
-            dec.decode(data[i:i + (1 << 20)])
-        dec.decode(b"", final=True)
+            chars += len(dec.decode(data[i:i + (1 << 20)]))
+        chars += len(dec.decode(b"", final=True))
     except UnicodeDecodeError:
-        return False
-    return True
+        return -1
+    return chars
 
 
 def parse_map_bytes(raw: bytes) -> list[Span] | None:
@@ -303,15 +305,10 @@ def map_texts(data: bytes, path: str, stats: Stats, **kw: Any) -> Iterator[ScanT
     also more than the engine searches whole for a path's provider), else the map's whole text,
     as ``bytes_texts`` gives it."""
     spans = None
-    if _chars_if_utf8(data) > CHUNK_CHARS:
+    if utf8_chars(data) > CHUNK_CHARS:
         spans = parse_map_bytes(data)
     if spans is None:
         yield from bytes_texts(data, path, kw.get("abs_path"), kw.get("root"), stats, strings=False)
         return
     stats.bytes += len(data)
     yield from map_chunks(data, spans, path, **kw)
-
-
-def _chars_if_utf8(data: bytes) -> int:
-    """Characters of ``data`` if it is UTF-8 without a BOM, else 0."""
-    return _chars(data) if valid_utf8(data) else 0
