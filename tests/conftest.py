@@ -33,17 +33,3 @@ def esbuild() -> Path:
     """The esbuild binary, installed from npm into a cache folder once (tests/bundler.py)."""
     return esbuild_exe()
 
-
-@pytest.fixture(scope="session", autouse=True)
-def _own_cache_dir(tmp_path_factory):
-    """Compiled Hyperscan databases (``detect/hs_cache``) go to a directory of the test run's,
-    not the user's ``~/.cache``; scans in child processes inherit it."""
-    import os
-
-    old = os.environ.get("XDG_CACHE_HOME")
-    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
-    yield
-    if old is None:
-        os.environ.pop("XDG_CACHE_HOME", None)
-    else:
-        os.environ["XDG_CACHE_HOME"] = old

@@ -1,4 +1,4 @@
-"""Compiled Hyperscan databases kept on disk between runs.
+"""Compiled Hyperscan databases kept on disk between runs, in a directory the user names.
 
 Compiling the byte gate's database (the rules' patterns) costs 0.15 s, paid before any file is
 scanned and before workers fork; loading a serialized one costs about a millisecond. A database
@@ -7,8 +7,7 @@ and ids, the mode, the Hyperscan build and the machine), with a SHA-256 of its b
 load: a database that is missing, damaged, written by another build or refused by Hyperscan is
 compiled as before. Nothing here may fail a scan: an unwritable cache is no cache.
 
-``KEYGUARD_NO_CACHE=1`` turns the cache off; it lives in ``$XDG_CACHE_HOME/keyguard/hyperscan``
-(``~/.cache`` by default).
+Off unless ``KEYGUARD_CACHE_DIR`` names the directory: keyguard writes only what its user named.
 """
 from __future__ import annotations
 
@@ -20,10 +19,8 @@ KEEP = 24  # databases kept; the oldest go when more are written
 
 
 def cache_dir() -> str | None:
-    if os.environ.get("KEYGUARD_NO_CACHE"):
-        return None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "keyguard", "hyperscan")
+    where = os.environ.get("KEYGUARD_CACHE_DIR")
+    return os.path.join(where, "hyperscan") if where else None
 
 
 def _key(hs: Any, expressions: list[bytes], flags: list[int], ids: list[int], mode: int,

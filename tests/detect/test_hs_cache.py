@@ -22,8 +22,8 @@ def stored(where) -> list[str]:
 
 
 def test_a_database_is_compiled_once_then_loaded(tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    where = tmp_path / "keyguard" / "hyperscan"
+    monkeypatch.setenv("KEYGUARD_CACHE_DIR", str(tmp_path))
+    where = tmp_path / "hyperscan"
     first = hs_cache.compiled(hs, [b"ab+c", b"xyz"], [0, hs.HS_FLAG_CASELESS], hs.HS_MODE_BLOCK)
     assert len(stored(where)) == 1
     second = hs_cache.compiled(hs, [b"ab+c", b"xyz"], [0, hs.HS_FLAG_CASELESS], hs.HS_MODE_BLOCK)
@@ -34,8 +34,8 @@ def test_a_database_is_compiled_once_then_loaded(tmp_path, monkeypatch) -> None:
 
 
 def test_a_damaged_file_is_compiled_again(tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    where = tmp_path / "keyguard" / "hyperscan"
+    monkeypatch.setenv("KEYGUARD_CACHE_DIR", str(tmp_path))
+    where = tmp_path / "hyperscan"
     hs_cache.compiled(hs, [b"token"], [0], hs.HS_MODE_BLOCK)
     (name,) = stored(where)
     path = where / name
@@ -45,12 +45,11 @@ def test_a_damaged_file_is_compiled_again(tmp_path, monkeypatch) -> None:
     assert len(path.read_bytes()) > 32  # written again, whole
 
 
-def test_no_cache_when_asked_or_unwritable(tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("KEYGUARD_NO_CACHE", "1")
+def test_no_cache_unless_named_or_when_unwritable(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("KEYGUARD_CACHE_DIR", raising=False)
     assert hs_cache.cache_dir() is None
     assert matches(hs_cache.compiled(hs, [b"q"], [0], hs.HS_MODE_BLOCK), b"q") == [(0, 1)]
-    monkeypatch.delenv("KEYGUARD_NO_CACHE")
     blocker = tmp_path / "file"
     blocker.write_text("")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))  # a file where the directory would be
+    monkeypatch.setenv("KEYGUARD_CACHE_DIR", str(blocker))  # a file where the directory would be
     assert matches(hs_cache.compiled(hs, [b"q"], [0], hs.HS_MODE_BLOCK), b"q") == [(0, 1)]
