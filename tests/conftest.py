@@ -32,4 +32,3 @@ def make_key(rules):
 def esbuild() -> Path:
     """The esbuild binary, installed from npm into a cache folder once (tests/bundler.py)."""
     return esbuild_exe()
-
