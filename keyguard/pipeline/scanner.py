@@ -67,10 +67,16 @@ class Scanner:
         self.detection = detection
         self.engine = Engine(detection.rules)
         self.gate = detection.gate_for_bytes()
-        if prepare:  # compiled once here, before workers fork
-            self.engine.prepare()
-            if self.gate is not None:
-                self.gate.prepare()
+        if prepare:  # compiled once here, before workers fork; Hyperscan compiles without the
+            # GIL, so the gate's database (the longest) in a thread beside the engine's two
+            import threading
+
+            gate = threading.Thread(target=self.gate.prepare) if self.gate is not None else None
+            if gate is not None:
+                gate.start()
+            self.engine.prepare(rule_ends=True)
+            if gate is not None:
+                gate.join()
 
     def scan(self, texts: Iterable[ScanText], stats: Stats) -> list[Finding]:
         """Findings of ``texts`` after the transforms every source shares (source maps)."""
