@@ -2,15 +2,14 @@
 
 A map is one JSON line of megabytes; decoded whole, one character outside the BMP makes Python
 keep the text at four bytes a character (a 19 MB map: a 76 MB string). Here the map's bytes are
-parsed where they lie (``parse_map_bytes``: the ``sourcesContent`` strings located, every other
-value decoded and checked as ``sourcemaps.parse_source_map`` does), then decoded a piece at a
-time (``map_chunks``): each ``MapChunk`` reports the findings that start in its own part, with
-margins on both sides longer than any match and the context around it, and its parts end where
-no base64 run crosses, so a piece finds what the whole text would. ``MapChunk.locate`` maps a
-finding back to the map's bytes, and from there to its original source (``origin.original``).
-
-Anything this parser is unsure of (not UTF-8, a BOM, an index map, malformed JSON) returns None:
-the map is then read whole as before, and its reason for being malformed is that path's.
+decoded a piece at a time (``map_chunks``): each ``MapChunk`` reports the findings that start in
+its own part, with margins on both sides longer than any match and the context around it, and
+its parts end where no base64 run crosses, so a piece finds what the whole text would.
+``MapChunk.locate`` maps a finding back to the map's bytes, and from there to its original
+source (``origin.original``): only then is the map parsed, where its bytes lie
+(``parse_map_bytes``: the ``sourcesContent`` strings located, every other value decoded and
+checked as ``sourcemaps.parse_source_map`` does). What that parser is unsure of (an index map,
+malformed JSON) the text parser decides, on the map's text, as for a map read whole.
 """
 from __future__ import annotations
 
@@ -23,7 +22,7 @@ from typing import Any, Iterator
 
 from ..model import Finding, ScanText, Stats
 from .decode import CHUNK_CHARS, OVERLAP, bytes_texts
-from .sourcemaps import SourceMapText, Span, line_starts, original_position
+from .sourcemaps import SourceMapText, Span, line_starts, original_position, parse_source_map
 
 PART_BYTES = 2 * 1024 * 1024  # the part of the map each chunk reports
 MARGIN_BYTES = 4 * OVERLAP  # read around it: at least OVERLAP characters, whatever their width
@@ -39,15 +38,43 @@ _NOT_CONTINUATION = bytes(range(0x80)) + bytes(range(0xC0, 0x100))
 
 @dataclass
 class MapBytes:
-    """A map's bytes and its ``sourcesContent`` spans (byte offsets), shared by its chunks."""
+    """A map's bytes, shared by its chunks, and its ``sourcesContent`` spans (byte offsets),
+    parsed only once a finding asks where it stands (most large maps have none)."""
 
     raw: bytes
-    spans: list[Span]
+    path: str
+    stats: Stats | None = None
+    spans: list[Span] | None = None
     starts: list[int] = field(default_factory=list)
     decoded: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # see original_position
 
-    def __post_init__(self) -> None:
-        self.starts = [s.start for s in self.spans]
+    def parsed(self) -> list[Span]:
+        if self.spans is None:
+            spans = parse_map_bytes(self.raw)
+            self.spans = spans if spans is not None else self._parse_text()
+            self.starts = [s.start for s in self.spans]
+        return self.spans
+
+    def _parse_text(self) -> list[Span]:
+        """What the byte parser is unsure of, the text parser decides, as it does for a map read
+        whole (the map's text, once, and only for a map with findings): an index map has no
+        spans of its own; a malformed map is noted and has none."""
+        text = self.raw.decode("utf-8")
+        try:
+            spans = parse_source_map(text)
+        except ValueError as exc:
+            if self.stats is not None:
+                self.stats.skip(self.path, f"malformed source map: {exc}")
+            return []
+        if text.isascii():
+            return spans
+        out, chars, at = [], 0, 0  # character offsets to byte offsets, in order
+        for span in spans:
+            start = at + len(text[chars:span.start].encode("utf-8"))
+            at = start + len(text[span.start:span.end].encode("utf-8"))
+            chars = span.end
+            out.append(Span(span.source, start, at))
+        return out
 
 
 @dataclass
@@ -80,9 +107,10 @@ class MapChunk(SourceMapText):
             else:  # findings in order: each character encoded once
                 byte_at += len(self.text[char_at:offset].encode("utf-8"))
                 char_at, at = offset, byte_at
+            spans = m.parsed()
             i = bisect.bisect_right(m.starts, at) - 1
-            if i >= 0 and at < m.spans[i].end:
-                f.origin["original"] = original_position(m.raw, m.spans[i], at, m.decoded)
+            if i >= 0 and at < spans[i].end:
+                f.origin["original"] = original_position(m.raw, spans[i], at, m.decoded)
         if dropped:
             findings[:] = [f for f in findings if id(f) not in dropped]
 
@@ -112,9 +140,9 @@ def _cut(data: bytes, pos: int, lowest: int) -> int:
         size *= 16
 
 
-def map_chunks(data: bytes, spans: list[Span], path: str, **kw: Any) -> Iterator[MapChunk]:
+def map_chunks(data: bytes, path: str, stats: Stats | None = None, **kw: Any) -> Iterator[MapChunk]:
     """The chunks of a map's bytes, every byte in the own part of exactly one."""
-    m = MapBytes(data, spans)
+    m = MapBytes(data, path, stats)
     n = len(data)
     own_start = 0
     line = column = 0  # newlines before the text's start, characters since the last one
@@ -300,15 +328,11 @@ def _check_strings(raw: bytes, spans: list[tuple[int, int]]) -> None:
 
 
 def map_texts(data: bytes, path: str, stats: Stats, **kw: Any) -> Iterator[ScanText]:
-    """The texts of a large source map held as bytes: ``MapChunk`` pieces if this parser is sure
-    of the map and it has more characters than a text read whole (``CHUNK_CHARS``, which is
-    also more than the engine searches whole for a path's provider), else the map's whole text,
-    as ``bytes_texts`` gives it."""
-    spans = None
-    if utf8_chars(data) > CHUNK_CHARS:
-        spans = parse_map_bytes(data)
-    if spans is None:
+    """The texts of a large source map held as bytes: ``MapChunk`` pieces if it is UTF-8 and has
+    more characters than a text read whole (``CHUNK_CHARS``, which is also more than the engine
+    searches whole for a path's provider), else the map's whole text, as ``bytes_texts`` gives it."""
+    if utf8_chars(data) <= CHUNK_CHARS:
         yield from bytes_texts(data, path, kw.get("abs_path"), kw.get("root"), stats, strings=False)
         return
     stats.bytes += len(data)
-    yield from map_chunks(data, spans, path, **kw)
+    yield from map_chunks(data, path, stats, **kw)

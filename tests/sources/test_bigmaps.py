@@ -57,33 +57,41 @@ def big_map(size: int, keys: bool = True, seed: int = 7, indent: int | None = No
                        "names": ["a", "b"], "mappings": "AAAA,CAAC;" * 2000}, ensure_ascii=False, indent=indent)
 
 
-def scan(path: Path) -> list[tuple]:
+def scan(path: Path) -> tuple[list[tuple], dict]:
     stats = Stats()
     source = FilesSource([str(path)])
     scanner = Scanner(Detection(load_rules()))
     found = scanner.scan(source.texts(source.items(stats), stats, scanner.gate), stats)
     return sorted((f.path, f.line, f.column, f.end_line, f.end_column, f.rule.id, f.secret,
-                   json.dumps(f.origin, sort_keys=True)) for f in found)
+                   json.dumps(f.origin, sort_keys=True)) for f in found), stats.skipped
 
 
 def test_chunks_are_over_what_the_engine_searches_whole_for_a_path() -> None:
     assert CHUNK_CHARS > PATH_CONTEXT_MAX_CHARS
 
 
-@pytest.mark.parametrize("part, indent", [(bigmaps.PART_BYTES, None), (9_000, None), (9_000, 1)])
-def test_a_map_in_pieces_finds_what_its_whole_text_finds(tmp_path, monkeypatch, part, indent) -> None:
+@pytest.mark.parametrize("part, indent, broken", [
+    (bigmaps.PART_BYTES, None, False), (9_000, None, False), (9_000, 1, False), (bigmaps.PART_BYTES, None, True),
+])
+def test_a_map_in_pieces_finds_what_its_whole_text_finds(tmp_path, monkeypatch, part, indent, broken) -> None:
+    """indent: a line a source; broken: a bad escape in one source, so the map is malformed
+    (scanned as plain text, noted as such)."""
     path = tmp_path / "app.js.map"
-    path.write_text(big_map(3_000_000, indent=indent), encoding="utf-8")  # indent: a line a source
+    text = big_map(3_000_000, indent=indent)
+    if broken:
+        at = text.index("return a.map", len(text) // 2)
+        text = text[:at] + "\\q" + text[at:]
+    path.write_text(text, encoding="utf-8")
     monkeypatch.setattr(bigmaps, "PART_BYTES", part)  # 9,000: hundreds of borders
-    pieces = list(bigmaps.map_chunks(path.read_bytes(), bigmaps.parse_map_bytes(path.read_bytes()) or [],
-                                     "app.js.map"))
-    assert len(pieces) > 1
-    chunked = scan(path)
-    monkeypatch.setattr(bigmaps, "parse_map_bytes", lambda data: None)  # the whole text, as before
-    whole = scan(path)
-    assert len(whole) > 40 and chunked == whole
-    assert sum('"original"' in f[7] for f in whole) > 40
+    assert len(list(bigmaps.map_chunks(path.read_bytes(), "app.js.map"))) > 1
+    chunked, chunked_notes = scan(path)
+    monkeypatch.setattr(bigmaps, "utf8_chars", lambda data: -1)  # the whole text, as before
+    whole, whole_notes = scan(path)
+    assert len(whole) > 40 and chunked == whole and chunked_notes == whole_notes
+    originals = sum('"original"' in f[7] for f in whole)
+    assert originals == 0 if broken else originals > 40
     assert any('"encoding": "base64"' in f[7] for f in whole)
+    assert bool(whole_notes) is broken
 
 
 @pytest.mark.parametrize("doc", [
