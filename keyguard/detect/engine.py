@@ -77,7 +77,6 @@ class Engine:
         self._fast_wanted = hyperscan_available() if fast is None else fast
         self._hyperscan: Prefilter | None = None
         self._rule_ends: RuleEnds | None | bool = None  # False: Hyperscan takes none of the rules
-        self._ends_ready: RuleEnds | None | bool = None  # compiled by ``prepare``, used when due
         self._texts_seen = 0
         self._chars_seen = 0
         self._hits_seen = 0
@@ -93,7 +92,8 @@ class Engine:
         else:
             kw_hits, b64_hits = prefilter.find(text)
         findings = []
-        # a piece of a larger text (not ``st.whole``) is not: the text it is part of is over the size
+        # a piece of a larger text (``st.whole`` false) is not searched whole: the text it is
+        # part of is over the size
         whole = (self._path_rules(st.path) if st.path and st.whole and len(text) <= PATH_CONTEXT_MAX_CHARS
                  else frozenset())
         if kw_hits or whole:
@@ -127,17 +127,13 @@ class Engine:
             self._hits_seen += hits
             if self._hits_seen < RULE_ENDS_AFTER_HITS:
                 return None
-            ready = self._ends_ready
-            self._rule_ends = ready if ready is not None else RuleEnds.for_rules(self.rules) or False
+            self._rule_ends = RuleEnds.for_rules(self.rules) or False
         return self._rule_ends.find(text, utf8) if self._rule_ends else None
 
-    def prepare(self, rule_ends: bool = False) -> None:
+    def prepare(self) -> None:
         """Compile the Hyperscan prefilter now, not once enough text came (e.g. once in a parent
-        process, before its workers fork, rather than in each of them); with ``rule_ends`` the
-        rule-ends database too, used once texts call for it (see ``_ends``)."""
+        process, before its workers fork, rather than in each of them)."""
         self._start_hyperscan()
-        if rule_ends and self._fast_wanted:
-            self._ends_ready = RuleEnds.for_rules(self.rules) or False
 
     def _start_hyperscan(self) -> Prefilter:
         if self._hyperscan is None and self._fast_wanted:

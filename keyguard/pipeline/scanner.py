@@ -68,13 +68,13 @@ class Scanner:
         self.engine = Engine(detection.rules)
         self.gate = detection.gate_for_bytes()
         if prepare:  # compiled once here, before workers fork; Hyperscan compiles without the
-            # GIL, so the gate's database (the longest) in a thread beside the engine's two
+            # GIL, so the gate's database (the longest) in a thread beside the engine's
             import threading
 
             gate = threading.Thread(target=self.gate.prepare) if self.gate is not None else None
             if gate is not None:
                 gate.start()
-            self.engine.prepare(rule_ends=True)
+            self.engine.prepare()
             if gate is not None:
                 gate.join()
 
