@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import functools
 import re
+import threading
 from typing import Callable, Protocol
 
 from .hs_cache import compiled
@@ -169,20 +170,26 @@ class ByteGate:
         self._hs: object = None
         self._checked = self._checked_bytes = 0
         self._fast = hyperscan_available()
+        self._lock = threading.RLock()
         self.path_words: frozenset[str] = frozenset()  # see ``opens``
 
     def _start_hyperscan(self) -> None:
-        """From now on Hyperscan answers: once a scan proves big enough to repay import and compile."""
-        self._fast = False
-        try:
-            import hyperscan
-        except ImportError:  # installed but unloadable: str.find it is
-            return
-        self._hs = hyperscan
-        self._terminated = hyperscan.ScanTerminated
-        if self._make_patterns is not None:
-            patterns, replaced = self._make_patterns()
-            self._patterns, self._replaced = list(patterns), {k.encode() for k in replaced}
+        """From now on Hyperscan answers: once a scan proves big enough to repay import and compile.
+        (Also from a thread that prepares the gate while the scan starts: see ``_lock``.)"""
+        with self._lock:
+            if not self._fast:  # started already
+                return
+            try:
+                import hyperscan
+            except ImportError:  # installed but unloadable: str.find it is
+                self._fast = False
+                return
+            if self._make_patterns is not None:
+                patterns, replaced = self._make_patterns()
+                self._patterns, self._replaced = list(patterns), {k.encode() for k in replaced}
+            self._terminated = hyperscan.ScanTerminated
+            self._hs = hyperscan
+            self._fast = False
 
     def _db(self, question: str) -> object:
         """The database for ``narrow`` (every literal), ``wide`` (every literal in UTF-16LE) or
@@ -190,6 +197,11 @@ class ByteGate:
         db = self._dbs.get(question)
         if db is not None:
             return db
+        with self._lock:  # one compile of each, however many threads ask
+            db = self._dbs.get(question)
+            return db if db is not None else self._compile(question)
+
+    def _compile(self, question: str) -> object:
         hs = self._hs
         # the first match of a keyword or pattern answers (the scan stops there): one match
         # each (faster to compile and to scan); every match of a base64 fingerprint is looked at

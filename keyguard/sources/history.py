@@ -189,6 +189,7 @@ class HistorySource:
 
     pool_min_items = POOL_MIN_BLOBS
     pool_min_jobs = POOL_MIN_JOBS
+    large_in_process = True  # every blob of a history: Hyperscan is compiled while git starts
     progress_unit = "blobs"  # a progress line on a terminal for long scans
 
     def __init__(self, repo: Repo, keep: Callable[[str], bool] | None = None, jobs: int = 1) -> None:
