@@ -153,3 +153,27 @@ def test_a_20_mb_map_with_a_character_outside_the_bmp_in_bounded_memory(tmp_path
     grown = out["peak_kib"] - out["before_kib"]
     print(f"20 MB map: the scan's peak grew RSS by {grown // 1024} MiB")
     assert grown < 3 * size_kib, f"grew {grown} KiB for a {size_kib} KiB map"
+
+
+def test_a_large_map_finds_the_same_with_or_without_hyperscan_and_workers(tmp_path, monkeypatch) -> None:
+    from keyguard.sources import files
+
+    from ..pipeline_support import run_files
+
+    (tmp_path / "app.js.map").write_text(big_map(3_000_000), encoding="utf-8")
+    monkeypatch.setattr(files.FilesSource, "pool_min_items", 1)
+    rule_list = load_rules()
+
+    def scan(jobs: int, fast: bool) -> list[tuple]:
+        with monkeypatch.context() as m:
+            for module in ("keyguard.detect.engine", "keyguard.detect.prefilter"):
+                m.setattr(f"{module}.hyperscan_available", lambda: fast)
+            result = run_files([str(tmp_path)], rule_list, Stats(), jobs, str(tmp_path))
+        return [(f.path, f.line, f.column, f.end_column, f.rule.id, f.secret, sorted(f.origin.items()))
+                for f in result.findings]
+
+    plain = scan(1, fast=False)
+    assert len(plain) > 40
+    assert scan(1, fast=True) == plain
+    assert scan(2, fast=True) == plain
+    assert scan(2, fast=False) == plain
