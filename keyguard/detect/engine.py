@@ -92,10 +92,8 @@ class Engine:
         else:
             kw_hits, b64_hits = prefilter.find(text)
         findings = []
-        # a piece of a larger text (``st.whole`` false) is not searched whole: the text it is
-        # part of is over the size
         whole = (self._path_rules(st.path) if st.path and st.whole and len(text) <= PATH_CONTEXT_MAX_CHARS
-                 else frozenset())
+                 else frozenset())  # not a piece (``st.whole`` false) of a text over the size
         if kw_hits or whole:
             lines = LineIndex(text)
             for c in self._candidates(text, kw_hits, self._ends(text, len(kw_hits), utf8), whole):
