@@ -92,7 +92,8 @@ class Engine:
         else:
             kw_hits, b64_hits = prefilter.find(text)
         findings = []
-        whole = self._path_rules(st.path) if st.path and len(text) <= PATH_CONTEXT_MAX_CHARS else frozenset()
+        whole = (self._path_rules(st.path) if st.path and st.whole and len(text) <= PATH_CONTEXT_MAX_CHARS
+                 else frozenset())  # not a piece (``st.whole`` false) of a text over the size
         if kw_hits or whole:
             lines = LineIndex(text)
             for c in self._candidates(text, kw_hits, self._ends(text, len(kw_hits), utf8), whole):

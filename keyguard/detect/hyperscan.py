@@ -12,6 +12,7 @@ import re
 from ..model import Rule
 from ..ruleset import regex as rx
 from .context import context_only
+from .hs_cache import compiled
 from .prefilter import bytes_to_chars, escaped_literal
 
 HS_MAX_WIDTH = 1024  # wider rules are matched with re around their keywords only
@@ -84,10 +85,9 @@ class RuleEnds:
     def _compile(self, indexes: list[int], flag: int) -> tuple[object, list[int]] | None:
         hs = self._hs
         patterns = {i: _hs_pattern(self._rules[i]) for i in indexes}
-        db = hs.Database(mode=hs.HS_MODE_BLOCK)
         try:
-            db.compile(expressions=list(patterns.values()), ids=list(patterns),
-                       elements=len(patterns), flags=[flag] * len(patterns))
+            db = compiled(hs, list(patterns.values()), [flag] * len(patterns), hs.HS_MODE_BLOCK,
+                          ids=list(patterns))
             return (db, list(patterns)) if patterns else None
         except hs.error:  # one by one: a pattern Hyperscan refuses stays on the plain path
             pass

@@ -13,7 +13,10 @@ from __future__ import annotations
 import base64
 import functools
 import re
+import threading
 from typing import Callable, Protocol
+
+from .hs_cache import compiled
 
 
 HYPERSCAN_MIN_CHARS = 256 * 1024  # below this in all, start-up and call overhead beat Hyperscan
@@ -89,11 +92,7 @@ class HyperscanPrefilter:
         self.n_kw = len(keywords)
         literals = [k.encode() for k in keywords] + [b.encode() for b in b64]
         flags = [hyperscan.HS_FLAG_CASELESS] * len(keywords) + [0] * len(b64)
-        self.db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        self.db.compile(
-            expressions=literals, ids=list(range(len(literals))), elements=len(literals),
-            flags=flags, literal=True,
-        )
+        self.db = compiled(hyperscan, literals, flags, hyperscan.HS_MODE_BLOCK, literal=True)
         self.lengths = [len(x) for x in literals]
 
     def find(self, text: str, utf8: bytes | None = None) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
@@ -171,20 +170,26 @@ class ByteGate:
         self._hs: object = None
         self._checked = self._checked_bytes = 0
         self._fast = hyperscan_available()
+        self._lock = threading.RLock()
         self.path_words: frozenset[str] = frozenset()  # see ``opens``
 
     def _start_hyperscan(self) -> None:
-        """From now on Hyperscan answers: once a scan proves big enough to repay import and compile."""
-        self._fast = False
-        try:
-            import hyperscan
-        except ImportError:  # installed but unloadable: str.find it is
-            return
-        self._hs = hyperscan
-        self._terminated = hyperscan.ScanTerminated
-        if self._make_patterns is not None:
-            patterns, replaced = self._make_patterns()
-            self._patterns, self._replaced = list(patterns), {k.encode() for k in replaced}
+        """From now on Hyperscan answers: once a scan proves big enough to repay import and compile.
+        (Also from a thread that prepares the gate while the scan starts: see ``_lock``.)"""
+        with self._lock:
+            if not self._fast:  # started already
+                return
+            try:
+                import hyperscan
+            except ImportError:  # installed but unloadable: str.find it is
+                self._fast = False
+                return
+            if self._make_patterns is not None:
+                patterns, replaced = self._make_patterns()
+                self._patterns, self._replaced = list(patterns), {k.encode() for k in replaced}
+            self._terminated = hyperscan.ScanTerminated
+            self._hs = hyperscan
+            self._fast = False
 
     def _db(self, question: str) -> object:
         """The database for ``narrow`` (every literal), ``wide`` (every literal in UTF-16LE) or
@@ -192,9 +197,17 @@ class ByteGate:
         db = self._dbs.get(question)
         if db is not None:
             return db
+        with self._lock:  # one compile of each, however many threads ask
+            db = self._dbs.get(question)
+            return db if db is not None else self._compile(question)
+
+    def _compile(self, question: str) -> object:
         hs = self._hs
-        caseless = hs.HS_FLAG_CASELESS  # type: ignore[attr-defined]
-        flags = [caseless if c else 0 for c in self._caseless]
+        # the first match of a keyword or pattern answers (the scan stops there): one match
+        # each (faster to compile and to scan); every match of a base64 fingerprint is looked at
+        one = hs.HS_FLAG_SINGLEMATCH  # type: ignore[attr-defined]
+        caseless = hs.HS_FLAG_CASELESS | one  # type: ignore[attr-defined]
+        flags = [caseless if c else one for c in self._caseless]
         # the literal API reads expressions as C strings (NUL ends them): the literals go in as
         # regexes of escaped bytes instead (and compile faster that way)
         if question == "narrow":
@@ -205,12 +218,10 @@ class ByteGate:
             kept = [x for x, c in zip(self._literals, self._caseless) if c and x not in self._replaced]
             fingerprints = [x for x, c in zip(self._literals, self._caseless) if not c]
             expressions = self._patterns + [escaped_literal(x) for x in kept + fingerprints]
-            flags = [0] * len(self._patterns) + [caseless] * len(kept) + [0] * len(fingerprints)
+            flags = [one] * len(self._patterns) + [caseless] * len(kept) + [0] * len(fingerprints)
             self._whole = (len(self._patterns) + len(kept), [len(x) for x in fingerprints])
-        db = hs.Database(mode=hs.HS_MODE_BLOCK)  # type: ignore[attr-defined]
         try:
-            db.compile(expressions=expressions, ids=list(range(len(expressions))),
-                       elements=len(expressions), flags=flags)
+            db = compiled(hs, expressions, flags, hs.HS_MODE_BLOCK)  # type: ignore[attr-defined]
         except hs.error:  # type: ignore[attr-defined]
             if question != "whole":
                 raise

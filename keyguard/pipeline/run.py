@@ -37,8 +37,12 @@ def run(sources: Iterable[Source], detection: Detection, stats: Stats, jobs: int
         try:
             items = source.items(stats)
             head = list(itertools.islice(items, source.pool_min_items))
-            if jobs < max(2, source.pool_min_jobs) or len(head) < source.pool_min_items:
-                scanner = Scanner(detection)
+            large = len(head) >= source.pool_min_items
+            if jobs < max(2, source.pool_min_jobs) or not large:
+                # a large source scanned here all the same (a history): Hyperscan compiles
+                # in a thread while it starts
+                early = large and getattr(source, "large_in_process", False)
+                scanner = Scanner(detection, prepare="background" if early else False)
                 texts = source.texts(itertools.chain(head, items), stats, scanner.gate)
                 found = scanner.scan(progress.follow(texts, stats) if progress else texts, stats)
                 new_errors = scanner.engine.errors

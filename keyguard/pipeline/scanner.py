@@ -31,6 +31,8 @@ class Source(Protocol):
 
     pool_min_items: int  # fewer items than this: scanned in this process (start-up time)
     pool_min_jobs: int  # fewer --jobs than this: scanned in this process
+    # (optional) large_in_process: bool — with pool_min_items items or more, scanned in this
+    # process all the same (a history): Hyperscan is compiled while it starts
 
     def items(self, stats: Stats) -> Iterator[Any]: ...
 
@@ -63,14 +65,32 @@ class Detection:
 class Scanner:
     """One process's detector: an engine, the packs and the byte gate, kept across batches."""
 
-    def __init__(self, detection: Detection, prepare: bool = False) -> None:
+    def __init__(self, detection: Detection, prepare: bool | str = False) -> None:
+        """``prepare``: compile the Hyperscan databases now (e.g. before workers fork), or with
+        ``"background"`` in a thread while the scan starts (a history: git starts meanwhile);
+        the scan uses them once it is large enough to ask for them, waiting for the thread's
+        compile if it is not done yet (a small scan never asks)."""
         self.detection = detection
         self.engine = Engine(detection.rules)
         self.gate = detection.gate_for_bytes()
-        if prepare:  # compiled once here, before workers fork
-            self.engine.prepare()
-            if self.gate is not None:
-                self.gate.prepare()
+        if prepare == "background":
+            import threading
+
+            threading.Thread(target=self._prepare, daemon=True).start()
+        elif prepare:  # compiled once here, before workers fork
+            self._prepare()
+
+    def _prepare(self) -> None:
+        """Hyperscan compiles without the GIL: the gate's database (the longest) in a thread
+        beside the engine's."""
+        import threading
+
+        gate = threading.Thread(target=self.gate.prepare, daemon=True) if self.gate is not None else None
+        if gate is not None:
+            gate.start()
+        self.engine.prepare()
+        if gate is not None:
+            gate.join()
 
     def scan(self, texts: Iterable[ScanText], stats: Stats) -> list[Finding]:
         """Findings of ``texts`` after the transforms every source shares (source maps)."""

@@ -162,7 +162,8 @@ def gate_stream(fh: BinaryIO, gate: Gate) -> tuple[bool, bool, int, bytes | None
     size = os.fstat(fh.fileno()).st_size
     ask_wide = b"\x00" in head and size <= BINARY_UTF16_MAX
     if size <= GATE_WHOLE_MAX_BYTES and gate.reads_in_place():
-        data = head + fh.read(max(size - len(head), 0) + 1)
+        fh.seek(0)  # read again from the start: not ``head +`` the rest, a copy of the whole
+        data = fh.read(size + 1)
         whole = data if len(data) <= size else None  # grown since fstat: read again, as it is now
         return (*gate.check(data, ask_wide), len(data), whole)
     narrow = wide = False

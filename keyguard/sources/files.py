@@ -232,15 +232,18 @@ def _one_file(ref: FileRef, stats: Stats, gate: Gate | None) -> Iterator[ScanTex
             fh.seek(0)
             # a source map is read whole (up to a cap) so that it can be parsed as one
             whole_map = is_source_map(shown) and st.st_size <= SOURCE_MAP_MAX_BYTES
-            if narrow and whole_map and data is not None:
-                # the bytes the gate read are the map's text: read once, and its UTF-8 kept for
-                # the engine's Hyperscan passes instead of encoding the text again
-                yield from bytes_texts(data, shown, ref.abs_path, ref.root, stats, strings=False)
+            if narrow and whole_map:
+                # the bytes the gate read (else read now) are the map's: read once, decoded a
+                # piece at a time, each piece's UTF-8 kept for the engine's Hyperscan passes
+                if data is None:
+                    data = fh.read(SOURCE_MAP_MAX_BYTES + 1)
+                from .bigmaps import map_texts
+
+                yield from map_texts(data, shown, stats, abs_path=ref.abs_path, root=ref.root)
                 del data
             elif narrow:
                 del data
-                chunk = max(st.st_size + 1, CHUNK_CHARS) if whole_map else CHUNK_CHARS
-                yield from read_texts(fh, shown, ref.abs_path, ref.root, stats, chunk_chars=chunk)
+                yield from read_texts(fh, shown, ref.abs_path, ref.root, stats)
             if wide:
                 yield from utf16_strings(fh, shown, ref.abs_path, ref.root)
         except OSError as exc:

@@ -85,6 +85,22 @@ class Repo:
         return self.run("rev-parse", "--verify", "-q", "HEAD^{commit}", check=False).returncode == 0
 
 
+PIPE_BYTES = 1 << 20  # a git process may run this far ahead of the scan reading its output
+
+
+def widen_pipe(fh: IO[bytes] | None) -> None:
+    """Let ``fh``'s pipe hold ``PIPE_BYTES`` (Linux; 64 KiB otherwise): git then goes on
+    writing while this process scans, instead of waiting for it after every 64 KiB."""
+    if fh is None or not hasattr(os, "O_CLOEXEC"):  # not POSIX
+        return
+    try:
+        import fcntl
+
+        fcntl.fcntl(fh.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
+    except (OSError, ValueError, ImportError):  # over the system's limit, not Linux: as it is
+        pass
+
+
 def first_line(err: bytes) -> str:
     lines = [ln.strip() for ln in err.decode("utf-8", "replace").splitlines() if ln.strip()]
     fatal = [ln for ln in lines if ln.startswith(("fatal:", "error:"))]
@@ -160,6 +176,7 @@ class BlobReader:
             repo.args(*args), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, env=repo.env, bufsize=1 << 16,
         )
+        widen_pipe(self.proc.stdout)
         self.errors = bytearray()  # drained so that a chatty git never blocks on a full pipe
         self._drain = threading.Thread(target=self._read_errors, daemon=True)
         self._drain.start()

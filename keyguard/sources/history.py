@@ -11,7 +11,9 @@ from typing import IO, Any, Callable, Iterable, Iterator
 
 from ..model import Finding, ScanText, Stats, severity_rank
 from .decode import Gate
-from .git import SUBMODULE_SKIP, BlobReader, blob_texts, ZERO_SHA, GitError, Repo, decode_path, first_line
+from .git import (
+    SUBMODULE_SKIP, ZERO_SHA, BlobReader, GitError, Repo, blob_texts, decode_path, first_line, widen_pipe,
+)
 
 _LOG_FORMAT = "%x01%H%x00%an%x00%ae%x00%aI%x00%ct"
 
@@ -19,7 +21,7 @@ _LOG_FORMAT = "%x01%H%x00%an%x00%ae%x00%aI%x00%ct"
 def _tokens(stream: IO[bytes]) -> Iterator[bytes]:
     rest = b""
     while True:
-        block = stream.read(1 << 20)
+        block = stream.read1(1 << 20)  # what git has written so far: never wait for a full block
         if not block:
             break
         parts = (rest + block).split(b"\0")
@@ -56,6 +58,7 @@ def walk_history(repo: Repo, stats: Stats, h: History,
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=repo.env,
                             stdin=subprocess.DEVNULL)
     assert proc.stdout and proc.stderr
+    widen_pipe(proc.stdout)
     err_chunks: list[bytes] = []
     drain = threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()), daemon=True)  # type: ignore[union-attr]
     drain.start()
@@ -186,6 +189,7 @@ class HistorySource:
 
     pool_min_items = POOL_MIN_BLOBS
     pool_min_jobs = POOL_MIN_JOBS
+    large_in_process = True  # every blob of a history: Hyperscan is compiled while git starts
     progress_unit = "blobs"  # a progress line on a terminal for long scans
 
     def __init__(self, repo: Repo, keep: Callable[[str], bool] | None = None, jobs: int = 1) -> None:

@@ -54,7 +54,7 @@ class SourceMapText(ScanText):
     def locate(self, findings: list[Finding]) -> None:
         if not findings:
             return
-        starts = _line_starts(self.text)
+        starts = line_starts(self.text)
         span_starts = [s.start for s in self.spans]
         decoded: dict[int, tuple[int, int, int]] = {}  # per span: offset, line, column reached
         for f in sorted(findings, key=lambda f: (f.line, f.column)):
@@ -64,7 +64,7 @@ class SourceMapText(ScanText):
             offset = starts[line - 1] + f.column - 1 - (self.column_offset if line == 1 else 0)
             i = bisect.bisect_right(span_starts, offset) - 1
             if i >= 0 and offset < self.spans[i].end:
-                f.origin["original"] = _original_position(self.text, self.spans[i], offset, decoded)
+                f.origin["original"] = original_position(self.text, self.spans[i], offset, decoded)
             if self.at is not None:
                 length = f.end_column - f.column if f.end_line == f.line else 0
                 f.line, f.column = self.at
@@ -72,36 +72,43 @@ class SourceMapText(ScanText):
                 f.origin["source_map"] = "inline"
 
 
-def _line_starts(text: str) -> list[int]:
+def line_starts(text: str) -> list[int]:
     starts = [0]
     starts.extend(m.end() for m in re.finditer("\n", text))
     return starts
 
 
-def _original_position(raw: str, span: Span, offset: int,
-                       decoded: dict[int, tuple[int, int, int]] | None = None) -> dict[str, Any]:
-    """Line and column in the original source of ``raw[offset]`` inside ``span``'s string.
+def original_position(raw: str | bytes, span: Span, offset: int,
+                      decoded: dict[int, tuple[int, int, int]] | None = None) -> dict[str, Any]:
+    """Line and column in the original source of ``raw[offset]`` inside ``span``'s string
+    (``raw``: the map's text, or its UTF-8 bytes with ``span`` and ``offset`` in bytes).
 
     ``decoded`` remembers how far each span was decoded, so findings met in order cost only the
     text between them (thousands of keys in one source stay linear)."""
     start, line, column = span.start, 1, 1
     if decoded is not None and span.start in decoded and decoded[span.start][0] <= offset:
         start, line, column = decoded[span.start]
-    if raw.find("\\\\", start, offset) == -1:
+    backslashes, newline = (b"\\\\", b"\\n") if isinstance(raw, bytes) else ("\\\\", "\\n")
+    if raw.find(backslashes, start, offset) == -1:  # type: ignore[arg-type]
         # no escaped backslash before the finding: every raw "\n" is a newline escape, so only
         # the original line's own text needs decoding (a 50 MB source stays cheap)
-        last = raw.rfind("\\n", start, offset)
+        last = raw.rfind(newline, start, offset)  # type: ignore[arg-type]
         if last != -1:
-            line += raw.count("\\n", start, offset)
+            line += raw.count(newline, start, offset)  # type: ignore[arg-type]
             start, column = last + 2, 1
+
+    def text(a: int, b: int) -> str:
+        part = raw[a:b]
+        return part.decode("utf-8") if isinstance(part, bytes) else part
+
     try:
-        piece = json.loads('"' + raw[start:offset] + '"')
+        piece = json.loads('"' + text(start, offset) + '"')
     except ValueError:  # an offset inside an escape: count the raw text from the string's start
         start, line, column = span.start, 1, 1
         try:
-            piece = json.loads('"' + raw[start:offset] + '"')
+            piece = json.loads('"' + text(start, offset) + '"')
         except ValueError:
-            piece = raw[start:offset]
+            piece = text(start, offset)
     newlines = piece.count("\n")
     if newlines:
         line, column = line + newlines, len(piece) - piece.rfind("\n")
@@ -272,7 +279,10 @@ def with_source_maps(texts: Iterator[ScanText], stats: Stats) -> Iterator[ScanTe
     more, whole, for its inline maps (a map's base64 runs across chunk borders)."""
     reread: set[str] = set()
     for st in texts:
-        if is_source_map(st.path) and not isinstance(st, SourceMapText):
+        if isinstance(st, SourceMapText):  # a large map's piece, made by its source (``bigmaps``)
+            yield st
+            continue
+        if is_source_map(st.path):
             if st.whole and len(st.text) <= SOURCE_MAP_MAX_CHARS:
                 yield source_map_text(st.text, st.path, stats, abs_path=st.abs_path,
                                       origin=st.origin, commit=st.commit, root=st.root, utf8=st.utf8)
