@@ -12,8 +12,7 @@ import re
 from ..model import Rule
 from ..ruleset import regex as rx
 from .context import context_only
-from .hs_cache import compiled
-from .prefilter import bytes_to_chars, escaped_literal
+from .prefilter import bytes_to_chars, compiled, escaped_literal
 
 HS_MAX_WIDTH = 1024  # wider rules are matched with re around their keywords only
 

@@ -14,9 +14,7 @@ import base64
 import functools
 import re
 import threading
-from typing import Callable, Protocol
-
-from .hs_cache import compiled
+from typing import Any, Callable, Protocol
 
 
 HYPERSCAN_MIN_CHARS = 256 * 1024  # below this in all, start-up and call overhead beat Hyperscan
@@ -82,6 +80,17 @@ def _find_all(haystack, needles) -> list[tuple[int, int]]:  # str or bytes
             hits.append((i, pos))
             pos = haystack.find(needle, pos + 1)
     return hits
+
+
+def compiled(hs: Any, expressions: list[bytes], flags: list[int], mode: int,
+             literal: bool = False, ids: list[int] | None = None) -> Any:
+    """A Hyperscan database of ``expressions`` (ids: their indexes unless given). Raises what
+    ``Database.compile`` raises for expressions it refuses."""
+    db = hs.Database(mode=mode)
+    kw = {"literal": True} if literal else {}
+    db.compile(expressions=expressions, ids=list(range(len(expressions))) if ids is None else ids,
+               elements=len(expressions), flags=flags, **kw)
+    return db
 
 
 class HyperscanPrefilter:
