@@ -66,12 +66,12 @@ def mark_browser_exposed(findings: list[Finding]) -> None:
             if not is_browser_artifact(f.path, f.origin):
                 continue
         why = CRITICAL_IN_BROWSER.get(f.rule.id)
+        f.reasons.append(_why(f, variable, prefix))  # where it is: an .env line, a bundle, a site
         if why:
             f.severity = "critical"
-            f.reasons.append(f"in a browser bundle or page: {why}")
+            f.reasons.append(why)
         else:
             f.severity = SEVERITIES[min(severity_rank(f.severity) + 1, len(SEVERITIES) - 1)]
-            f.reasons.append(_why(f, variable, prefix))
         exposed.append(f)
     worst: dict[str, int] = {}
     for f in exposed:
