@@ -55,7 +55,7 @@ def _check_days(usage: bool, days: int | None) -> None:
         raise click.UsageError("--days needs --usage")
 
 
-@audit.command("gcp")
+@audit.command("gcp", short_help="Google Cloud API keys: restrictions and service accounts.")
 @click.option("--project", "projects", multiple=True, metavar="ID",
               help="Audit this project (repeatable; default: every active project you can list).")
 @click.option("--credentials", "credentials_file", type=click.Path(dir_okay=False),
@@ -84,7 +84,7 @@ def audit_gcp(projects: tuple[str, ...], credentials_file: str | None, usage: bo
     _run(("google",), run, **opts)
 
 
-@audit.command("openai")
+@audit.command("openai", short_help="OpenAI projects, API keys and admin keys.")
 @_usage_options
 @_report_options
 def audit_openai(usage: bool, days: int | None, **opts: Any) -> None:
@@ -107,7 +107,7 @@ def audit_openai(usage: bool, days: int | None, **opts: Any) -> None:
     _run(("openai",), run, **opts)
 
 
-@audit.command("anthropic")
+@audit.command("anthropic", short_help="Anthropic workspaces and API keys.")
 @_usage_options
 @_report_options
 def audit_anthropic(usage: bool, days: int | None, **opts: Any) -> None:
@@ -131,7 +131,7 @@ def audit_anthropic(usage: bool, days: int | None, **opts: Any) -> None:
     _run(("anthropic",), run, **opts)
 
 
-@audit.command("openrouter")
+@audit.command("openrouter", short_help="OpenRouter API keys and their spend against limits.")
 @_usage_options
 @_report_options
 def audit_openrouter(usage: bool, days: int | None, **opts: Any) -> None:

@@ -57,7 +57,7 @@ def _output_path(output: str | None, targets: tuple[str, ...]) -> str:
     return DEFAULT_PATH if root == "." else os.path.join(root, DEFAULT_PATH)
 
 
-@baseline.command("create")
+@baseline.command("create", short_help="Write a baseline of every current finding.")
 @click.argument("targets", nargs=-1)
 @_OUTPUT
 @project_options
@@ -77,7 +77,7 @@ def baseline_create(targets: tuple[str, ...], output: str | None, include_vendor
     click.echo(f"keyguard: wrote {len(entries)} baseline entries to {output}", err=True)
 
 
-@baseline.command("update")
+@baseline.command("update", short_help="Add new findings, drop those that are gone.")
 @click.argument("targets", nargs=-1)
 @_OUTPUT
 @project_options
@@ -106,7 +106,7 @@ def baseline_update(targets: tuple[str, ...], output: str | None, include_vendor
     )
 
 
-@baseline.command("import")
+@baseline.command("import", short_help="Turn a detect-secrets baseline into keyguard's.")
 @click.argument("secrets_baseline", type=click.Path(dir_okay=False))
 @click.argument("targets", nargs=-1)
 @_OUTPUT

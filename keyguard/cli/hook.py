@@ -31,7 +31,7 @@ def claude_code(fail_closed: bool) -> None:
     main("claude-code", fail_closed)
 
 
-@hook.command("cursor")
+@hook.command("cursor", short_help="Cursor hook (before* and after* events).")
 @_FAIL_CLOSED
 def cursor(fail_closed: bool) -> None:
     """Cursor hook (beforeSubmitPrompt, beforeShellExecution, beforeMCPExecution, beforeReadFile,

@@ -13,7 +13,7 @@ def rules() -> None:
     """List, show and test detection rules."""
 
 
-@rules.command("list")
+@rules.command("list", short_help="Every rule, its severity, and whether it is on.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Use this config file.")
 @click.option("--no-config", is_flag=True, help="Ignore the config in the current directory.")
 @click.option("--rules", "extra_rules", multiple=True, metavar="FILE_OR_DIR", help="Extra YAML rules.")
@@ -29,7 +29,7 @@ def rules_list(**opts: object) -> None:
         click.echo(f"{r.id:<{width}}  {state}  {r.severity:<8}  {r.provider:<10}  {r.name}")
 
 
-@rules.command("show")
+@rules.command("show", short_help="Everything about one rule.")
 @click.argument("rule_id")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Use this config file.")
 @click.option("--no-config", is_flag=True, help="Ignore the config in the current directory.")

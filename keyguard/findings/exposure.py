@@ -53,25 +53,38 @@ def _why(f: Finding, variable: str, prefix: str | None) -> str:
     return f"inlined into a {what}: every visitor's browser downloads it"
 
 
+def _browser_place(f: Finding) -> tuple[bool, str | None]:
+    """(whether a browser receives the key, the prefix of the ``.env`` variable that sends it there)."""
+    variable = (f.origin or {}).get("variable") or ""
+    prefix = next((p for p in BROWSER_PREFIXES if variable.startswith(p)), None)
+    if prefix is not None and is_env_file(f.path):
+        return True, prefix
+    return is_browser_artifact(f.path, f.origin), None
+
+
+def critical_whatever_restrictions(f: Finding) -> bool:
+    """A key a browser receives that stays critical whatever restrictions a live check finds
+    (``CRITICAL_IN_BROWSER``: a Google auth key acts as its service account)."""
+    return f.rule.id in CRITICAL_IN_BROWSER and _browser_place(f)[0]
+
+
 def mark_browser_exposed(findings: list[Finding]) -> None:
     """Raise severity one step (at most to critical) and say why, for keys a browser receives;
     to critical for keys in ``CRITICAL_IN_BROWSER``. Then every browser-exposed finding of one key
     takes the severity of the worst of them."""
     exposed: list[Finding] = []
     for f in findings:
+        exposed_here, prefix = _browser_place(f)
+        if not exposed_here:
+            continue
         variable = (f.origin or {}).get("variable") or ""
-        prefix = next((p for p in BROWSER_PREFIXES if variable.startswith(p)), None)
-        if prefix is None or not is_env_file(f.path):
-            prefix = None
-            if not is_browser_artifact(f.path, f.origin):
-                continue
         why = CRITICAL_IN_BROWSER.get(f.rule.id)
+        f.reasons.append(_why(f, variable, prefix))  # where it is: an .env line, a bundle, a site
         if why:
             f.severity = "critical"
-            f.reasons.append(f"in a browser bundle or page: {why}")
+            f.reasons.append(why)
         else:
             f.severity = SEVERITIES[min(severity_rank(f.severity) + 1, len(SEVERITIES) - 1)]
-            f.reasons.append(_why(f, variable, prefix))
         exposed.append(f)
     worst: dict[str, int] = {}
     for f in exposed:

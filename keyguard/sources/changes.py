@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from ..model import Finding, ScanText, Stats
 from .decode import Gate
@@ -36,20 +36,42 @@ def _diff_args(base: str | None, head: str | None) -> list[str]:
 def read_changes(repo: Repo, base: str | None, head: str | None, stats: Stats | None = None,
                  paths: list[str] | None = None) -> list[Change]:
     """Files that ``head`` (a commit, or the index when None) adds or changes against ``base``,
-    with the numbers of the lines added; only under ``paths`` (literal, relative to the
-    repository's path) when given."""
-    only = ["--", *(f":(literal){p}" for p in paths)] if paths else []
+    with the numbers of the lines added; only under ``paths`` (relative to the repository's
+    path) when given.
+
+    ``paths`` filter the whole diff rather than limit it (a pathspec): git pairs a renamed file
+    with its old version only when it sees both paths, and the hook names only the new one."""
+    wanted = _wanted(repo, paths) if paths else None
     # one git call for the pre-commit hook's sake: the raw entries (NUL-separated), an empty
     # one, then the patch, whose sections follow the entries' order
-    both = repo.run("diff", "--raw", "-p", "-U0", "-z", *_diff_args(base, head), *only, check=False)
+    both = repo.run("diff", "--raw", "-p", "-U0", "-z", *_diff_args(base, head), check=False)
     if both.returncode == 0:
         raw, _, patch = both.stdout.partition(b"\0\0")
         entries = _entries(raw)
         _mark_added(patch, entries)
+        entries = [c for c in entries if c is not None and (wanted is None or wanted(c.path))]
     else:  # a corrupt or missing object: the entries, then each file's patch on its own
-        entries = _entries(repo.run("diff", "--raw", "-z", *_diff_args(base, head), *only).stdout)
+        entries = [c for c in _entries(repo.run("diff", "--raw", "-z", *_diff_args(base, head)).stdout)
+                   if c is not None and (wanted is None or wanted(c.path))]
         _mark_each(repo, base, head, entries, stats)
     return [c for c in entries if c is not None and (c.added or c.every_line)]
+
+
+def _wanted(repo: Repo, paths: list[str]) -> Callable[[str], bool]:
+    """Whether a top-level-relative path is one of ``paths`` (relative to the repository's
+    path, as git reads a pathspec) or inside one of them; a path outside the work tree is an error."""
+    import os
+
+    top = os.path.abspath(repo.toplevel)
+    rels = set()
+    for p in paths:
+        rel = os.path.relpath(os.path.abspath(os.path.join(repo.path, p)), top).replace(os.sep, "/")
+        if rel == ".." or rel.startswith("../"):
+            raise GitError(f"{p}: outside the repository at {repo.toplevel}")
+        rels.add(rel)
+    if "." in rels:
+        return lambda path: True
+    return lambda path: path in rels or any(path.startswith(r + "/") for r in rels)
 
 
 def _entries(raw: bytes) -> list[Change | None]:

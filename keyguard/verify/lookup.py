@@ -25,7 +25,8 @@ NO_LIVE_CHECK: dict[str, str] = {
     "github-oauth-client-secret": "no live check: a client secret is not a token GitHub's API accepts",
     "aws-session-token": "no live check: a session token needs its temporary key id and secret",
     "aws-appsync-api-key": "no live check: an AppSync key is only usable against its own GraphQL endpoint",
-    "nvidia-ngc-api-key": "no live check yet for legacy NGC keys",
+    "nvidia-ngc-api-key": "no live check: the provider facts document a check for nvapi- keys only, "
+                          "not for legacy NGC keys",
     "shared-sk-hex32-key": "no live check: the shape is DeepSeek's and Qwen/DashScope's, and a key goes "
                            "only to the vendor its context names (name it, e.g. DEEPSEEK_API_KEY)",
     "shared-sk-48-key": "no live check: the shape is Stability AI's and Moonshot's, and a key goes only "

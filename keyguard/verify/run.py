@@ -6,6 +6,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import TYPE_CHECKING, Callable
 
+from ..findings.exposure import critical_whatever_restrictions
 from ..http import EndpointError
 from ..model import Finding
 from .lookup import NO_LIVE_CHECK, module_for, verifier_for
@@ -103,5 +104,7 @@ def verify_findings(findings: list[Finding], client: CredentialClient, *,
         for f in group:
             f.verification = v.as_dict()
             f.severity = implied_severity(f.severity, v)
+            if v.status != "invalid" and critical_whatever_restrictions(f):
+                f.severity = "critical"  # a restriction does not change who an auth key acts as
             f.reasons = [*f.reasons, *(r for r in v.reasons if r not in f.reasons)]
     return len(jobs)

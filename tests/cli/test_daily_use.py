@@ -234,6 +234,9 @@ def test_help_lists_url_targets_and_groups_url_options(tmp_path: Path) -> None:
     assert top.returncode == 0
     commands = top.stdout.split("Commands:", 1)[1]
     assert "..." not in commands  # no description cut mid-phrase
+    for group in ("audit", "baseline", "rules", "hook"):  # nor in a command group's own list
+        listed = run(group, "--help", cwd=tmp_path).stdout.split("Commands:", 1)[1]
+        assert "..." not in listed, listed
     scan = run("scan", "--help", cwd=tmp_path).stdout
     assert "https://" in scan and scan.count("keyguard scan ") >= 3  # URL targets, with examples
     head, _, url_part = scan.partition("URL scan options:")

@@ -82,3 +82,26 @@ def test_an_error_on_the_fast_path_is_the_command_lines_error(tmp_path: Path) ->
 ])
 def test_only_the_hooks_own_command_line_takes_the_fast_path(args: list[str], expected: object) -> None:
     assert precommit_files(args) == expected
+
+
+def test_a_renamed_file_is_judged_as_the_whole_index_judges_it(repo: Path) -> None:
+    """``git mv`` of a file holding a committed key adds no key: the hook, which names only the
+    new path, must see the rename as ``--staged`` does, not a new file."""
+    git(repo, "commit", "-qm", "both")
+    git(repo, "mv", "old.py", "moved.py")
+    whole = run(repo, "entry", "scan", "--staged", "--no-color")
+    assert whole[0] == 0, whole
+    assert run(repo, "entry", "scan", "--staged", "--no-color", "moved.py")[:3] == whole[:3]
+
+    # renamed and given a new key (git still sees a rename): only the new key is this commit's doing
+    padding = "".join(f"SETTING_{i} = {i}\n" for i in range(20))
+    write(repo / "moved.py", f'KEY = "{key("openai-project-key", 71)}"\nDEBUG = 0\n{padding}')
+    git(repo, "add", "moved.py")
+    git(repo, "commit", "-qm", "longer")
+    git(repo, "mv", "moved.py", "again.py")
+    write(repo / "again.py", f'KEY = "{key("openai-project-key", 71)}"\nDEBUG = 0\n{padding}'
+                             f'X = "{key("openai-project-key", 73)}"\n')
+    git(repo, "add", "again.py")
+    code, out, err, _ = run(repo, "entry", "scan", "--staged", "--no-color", "again.py")
+    assert code == 1 and "again.py\n  23:" in out and "1 finding in 1 file" in out, out + err
+    assert (code, out, err) == run(repo, "entry", "scan", "--staged", "--no-color")[:3]

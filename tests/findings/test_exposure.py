@@ -21,6 +21,7 @@ def test_auth_key_in_a_built_bundle_is_critical_and_says_why(tmp_path: Path, rel
     by_rule = {f["rule_id"]: f for f in findings}
     assert by_rule["google-auth-key"]["severity"] == "critical"
     assert any("service account" in r for r in by_rule["google-auth-key"]["reasons"])
+    assert any(r.startswith("inlined into a") for r in by_rule["google-auth-key"]["reasons"])
     # a standard key inlined into a browser build is raised as its VITE_/NEXT_PUBLIC_ line would be,
     # for the bundle, not for a service account
     assert by_rule["google-api-key"]["severity"] == "critical"
@@ -38,6 +39,9 @@ def test_auth_key_in_a_browser_exposed_env_variable_is_critical(tmp_path: Path) 
     _, findings = scan_json(tmp_path, ".", "--no-config")
     assert findings[0]["severity"] == "critical"
     assert any("service account" in r for r in findings[0]["reasons"])
+    # where the key is stays said: a .env line is no browser bundle
+    assert any("client-exposed VITE_ variable" in r for r in findings[0]["reasons"]), findings[0]["reasons"]
+    assert not any("browser bundle" in r for r in findings[0]["reasons"])
 
 
 def test_what_counts_as_a_browser_artifact() -> None:

@@ -123,9 +123,11 @@ def test_new_shapes_no_verifier_may_misread_say_so_and_send_nothing(tmp_path: Pa
 
     from keyguard.verify import NO_LIVE_CHECK, module_for
 
-    for rid in NO_LIVE_CHECK:
+    for rid, why in NO_LIVE_CHECK.items():
         assert rid in RULES, rid
         assert module_for(RULES[rid].provider, rid) is None
+        # each says why there is none, not that one may come
+        assert why.startswith("no live check: ") and " yet" not in why, (rid, why)
     # every provider rule has a check, or the reason it has none
     unexplained = [rid for rid, r in RULES.items() if r.provider != "generic"
                    and module_for(r.provider, rid) is None and rid not in NO_LIVE_CHECK]

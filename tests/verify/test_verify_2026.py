@@ -177,3 +177,27 @@ def test_devin_keys_each_to_its_endpoint(rule_id, path, body):
     with StandIn({("GET", path): reply(401, {"detail": "Unauthorized"})}) as server:
         v = check("devin", key, client_for(server, "api.devin.ai"), rule_id)
     assert v.status == "unknown"
+
+
+def test_auth_key_in_a_browser_bundle_stays_critical_whatever_restriction_the_check_finds(tmp_path):
+    """A restriction lowers a key's severity, but not a Google auth key's a browser receives: it acts
+    as its service account whatever its restrictions. In server code the restriction still counts."""
+    import json
+    import os
+
+    from ..helpers import keyguard, write
+
+    auth = key_for(RULES["google-auth-key"], 4)
+    write(tmp_path / "dist" / "assets" / "index-9a.js", f'const k="{auth}";\n')
+    write(tmp_path / ".env.production", f"VITE_GEMINI_API_KEY={auth}\n")
+    write(tmp_path / "server" / "gemini.py", f'GEMINI_API_KEY = "{auth}"\n')
+    blocked = _google_error(403, "PERMISSION_DENIED", "Requests to this API are blocked.", "API_KEY_SERVICE_BLOCKED")
+    with StandIn({("GET", "/v1beta/models"): blocked}) as server:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KEYGUARD_")}
+        env["KEYGUARD_ENDPOINTS"] = f"{GEMINI}={server.url}"
+        p = keyguard("scan", ".", "--no-config", "--verify", "--format", "json", cwd=tmp_path, env=env)
+    assert p.returncode == 1, p.stderr
+    found = {f["path"]: f for f in json.loads(p.stdout)["findings"]}
+    assert {path: f["verification"]["status"] for path, f in found.items()} == dict.fromkeys(found, "live")
+    assert {path: f["severity"] for path, f in found.items()} == {
+        "dist/assets/index-9a.js": "critical", ".env.production": "critical", "server/gemini.py": "medium"}
