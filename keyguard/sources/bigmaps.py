@@ -22,7 +22,7 @@ from typing import Any, Iterator
 
 from ..model import Finding, ScanText, Stats
 from .decode import CHUNK_CHARS, OVERLAP, bytes_texts
-from .sourcemaps import SourceMapText, Span, line_starts, original_position, parse_source_map
+from .sourcemaps import SourceMapText, Span, line_starts, original_position, parse_source_map, source_spans
 
 PART_BYTES = 2 * 1024 * 1024  # the part of the map each chunk reports
 MARGIN_BYTES = 4 * OVERLAP  # read around it: at least OVERLAP characters, whatever their width
@@ -265,15 +265,7 @@ def _parse(raw: bytes) -> list[Span]:
             raise ValueError
     if _ws(raw, pos + 1) != len(raw) or not isinstance(sources, list):
         raise ValueError
-    if not isinstance(root, str):
-        root = ""
-    spans = []
-    for i, where in enumerate(located):
-        if where is None:
-            continue
-        name = sources[i] if i < len(sources) and isinstance(sources[i], str) else f"<source {i}>"
-        spans.append(Span(root + name if root and not name.startswith(root) else name, *where))
-    return spans
+    return source_spans(located, sources, root)
 
 
 def _string_array(raw: bytes, pos: int) -> tuple[list[tuple[int, int] | None], int]:

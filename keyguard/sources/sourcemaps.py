@@ -177,6 +177,12 @@ def _parse(raw: str) -> list[Span]:
         raise ValueError(f"not JSON (extra data at {_where(raw, pos + 1)})")
     if not isinstance(sources, list):
         raise ValueError("not a source map object")
+    return source_spans(located, sources, root)
+
+
+def source_spans(located: list[tuple[int, int] | None], sources: list[Any], root: Any) -> list[Span]:
+    """A span per located ``sourcesContent`` string, named by its ``sources`` entry (with
+    ``sourceRoot`` in front unless it is there already)."""
     if not isinstance(root, str):
         root = ""
     spans = []
