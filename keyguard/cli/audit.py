@@ -5,6 +5,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
+from .options import stacked
+
 if TYPE_CHECKING:
     from ..audit.model import AuditResult
 
@@ -17,22 +19,18 @@ def audit() -> None:
     """
 
 
-def _report_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    options = [
-        click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "html"]),
-                     help="Report format (default: from -o's extension, .sarif, .json or .html; else text; "
-                          "html: one self-contained page with a usage chart)."),
-        click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
-                     help="Write the report to FILE instead of standard output."),
-        click.option("--report", "scan_report", type=click.Path(dir_okay=False),
-                     help="A `keyguard scan --format json` report: say which leaked keys belong to this account."),
-        click.option("--fail-on", type=click.Choice(["low", "medium", "high", "critical"]), default="low",
-                     show_default=True, help="Exit 1 only for findings of this severity or worse."),
-        click.option("--color/--no-color", default=None, help="Colour text output (default: on a terminal)."),
-    ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
+_report_options = stacked(
+    click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "html"]),
+                 help="Report format (default: from -o's extension, .sarif, .json or .html; else text; "
+                      "html: one self-contained page with a usage chart)."),
+    click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+                 help="Write the report to FILE instead of standard output."),
+    click.option("--report", "scan_report", type=click.Path(dir_okay=False),
+                 help="A `keyguard scan --format json` report: say which leaked keys belong to this account."),
+    click.option("--fail-on", type=click.Choice(["low", "medium", "high", "critical"]), default="low",
+                 show_default=True, help="Exit 1 only for findings of this severity or worse."),
+    click.option("--color/--no-color", default=None, help="Colour text output (default: on a terminal)."),
+)
 
 
 def _usage_options(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -5,7 +5,7 @@ from typing import Any, Callable
 
 import click
 
-from .options import project_options, remote_options
+from .options import project_options, remote_options, stacked
 from .scanning import execute
 
 
@@ -32,18 +32,14 @@ class ScanCommand(click.Command):
                 formatter.write_dl(web)
 
 
-def git_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    options = [
-        click.option("--history", is_flag=True,
-                     help="Scan every blob reachable from any ref of the git repo TARGET."),
-        click.option("--since", "since_ref", metavar="REF",
-                     help="Scan only what the commits in REF..HEAD add (a pull request's diff)."),
-        click.option("--staged", is_flag=True,
-                     help="Scan only the lines the git index would commit."),
-    ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
+git_options = stacked(
+    click.option("--history", is_flag=True,
+                 help="Scan every blob reachable from any ref of the git repo TARGET."),
+    click.option("--since", "since_ref", metavar="REF",
+                 help="Scan only what the commits in REF..HEAD add (a pull request's diff)."),
+    click.option("--staged", is_flag=True,
+                 help="Scan only the lines the git index would commit."),
+)
 
 
 def speed_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -55,21 +51,17 @@ def speed_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                              "small scans stay in one process).")(fn)
 
 
-def web_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Limits for ``keyguard scan https://...``."""
-    options = [
-        click.option("--max-pages", type=click.IntRange(1), help="URL scans: fetch at most N resources (default 200)."),
-        click.option("--max-mb", type=click.IntRange(1), help="URL scans: download at most N MiB in all (default 50)."),
-        click.option("--max-time", type=click.IntRange(1), help="URL scans: stop fetching after N seconds (default 120)."),
-        click.option("--timeout", type=click.IntRange(1), help="URL scans: per-request time-out in seconds (default 10)."),
-        click.option("--max-depth", type=click.IntRange(0),
-                     help="URL scans: follow at most N links from the start page (default 3: "
-                          "page 0, its scripts 1, chunks they name 2, ...)."),
-        click.option("--cross-origin", is_flag=True, help="URL scans: also fetch scripts and maps from other origins."),
-    ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
+# Limits for ``keyguard scan https://...``.
+web_options = stacked(
+    click.option("--max-pages", type=click.IntRange(1), help="URL scans: fetch at most N resources (default 200)."),
+    click.option("--max-mb", type=click.IntRange(1), help="URL scans: download at most N MiB in all (default 50)."),
+    click.option("--max-time", type=click.IntRange(1), help="URL scans: stop fetching after N seconds (default 120)."),
+    click.option("--timeout", type=click.IntRange(1), help="URL scans: per-request time-out in seconds (default 10)."),
+    click.option("--max-depth", type=click.IntRange(0),
+                 help="URL scans: follow at most N links from the start page (default 3: "
+                      "page 0, its scripts 1, chunks they name 2, ...)."),
+    click.option("--cross-origin", is_flag=True, help="URL scans: also fetch scripts and maps from other origins."),
+)
 
 
 @click.command(cls=ScanCommand, short_help="Scan files, directories, git history or a deployed site.")
