@@ -181,6 +181,7 @@ class ByteGate:
         self._fast = hyperscan_available()
         self._lock = threading.RLock()
         self.path_words: frozenset[str] = frozenset()  # see ``opens``
+        self._named_folders: dict[str, bool] = {}
 
     def _start_hyperscan(self) -> None:
         """From now on Hyperscan answers: once a scan proves big enough to repay import and compile.
@@ -256,8 +257,17 @@ class ByteGate:
 
     def opens(self, path: str) -> bool:
         """Does ``path`` name a provider whose rules take it as context (``deepseek/config.py``)?
-        Then any text in the file may hold a key: it is not gated."""
-        return bool(self.path_words) and not self.path_words.isdisjoint(_PATH_WORD.findall(path.lower()))
+        Then any text in the file may hold a key: it is not gated. A folder's answer is kept:
+        every file of a scan asks."""
+        if not self.path_words:
+            return False
+        folder, _, name = path.lower().rpartition("/")
+        named = self._named_folders.get(folder)
+        if named is None:
+            if len(self._named_folders) >= 1 << 16:  # bounded, whatever the tree
+                self._named_folders.clear()
+            named = self._named_folders[folder] = not self.path_words.isdisjoint(_PATH_WORD.findall(folder))
+        return named or not self.path_words.isdisjoint(_PATH_WORD.findall(name))
 
     @classmethod
     def for_literals(cls, keywords: list[str], b64: list[str],

@@ -9,8 +9,16 @@ from typing import Iterator
 from ..model import ScanText, Stats
 
 
+# every name an agent's config file has (a settings*.json aside): most paths are refused on it
+_CONFIG_NAMES = frozenset({"claude_desktop_config.json", ".mcp.json", ".claude.json", ".credentials.json",
+                           "mcp.json", "config.toml", "mcp_config.json"})
+
+
 def agent_config_kind(path: str) -> str | None:
     """The agent whose config file ``path`` is (by name and place), or None."""
+    name = path[max(path.rfind("/"), path.rfind("\\")) + 1:]
+    if name not in _CONFIG_NAMES and not (name.startswith("settings") and name.endswith(".json")):
+        return None  # every scan asks this of every file
     parts = os.path.normpath(path).replace("\\", "/").split("/")
     name = parts[-1]
     parent = parts[-2] if len(parts) > 1 else ""
