@@ -47,6 +47,12 @@ NO_LIVE_CHECK: dict[str, str] = {
     "greptile-api-key": "no live check: Greptile documents no free GET to check a key with",
     "lighton-api-key": "no live check: LightOn documents no free GET to check a key with",
     "upstage-api-key": "no live check: Upstage documents no free GET to check a key with",
+    # providers the facts file has no entry for: a peer's GET alone gives no answer to read by
+    "cartesia-api-key": "no live check: the provider facts file names no Cartesia check, and the "
+                        "answers of its voice list (a peer's GET) are not sourced",
+    "friendli-personal-access-token": "no live check: the provider facts file names no FriendliAI "
+                                      "check; a peer's GET is a beta endpoint list whose answers are "
+                                      "not sourced",
 }
 
 
