@@ -53,6 +53,11 @@ NO_LIVE_CHECK: dict[str, str] = {
     "friendli-personal-access-token": "no live check: the provider facts file names no FriendliAI "
                                       "check; a peer's GET is a beta endpoint list whose answers are "
                                       "not sourced",
+    "ai21-api-key": "no live check: the provider facts file names no AI21 check, and the answers of "
+                    "its library-files list (a peer's GET) are not sourced",
+    "clarifai-api-key": "no live check: the provider facts file names no Clarifai check; a peer reads "
+                        "a status code in the body of its models list, and the bad-key code is not "
+                        "sourced",
 }
 
 
