@@ -98,6 +98,12 @@ def _b64url(rnd: random.Random, n: int) -> str:
     return base64.urlsafe_b64encode(rnd.randbytes(n)).decode().rstrip("=")
 
 
+def _uuid4(rnd: random.Random) -> str:
+    import uuid
+
+    return str(uuid.UUID(int=rnd.getrandbits(128), version=4))
+
+
 def ngc_key(rnd: random.Random) -> str:
     """A legacy NGC key: base64 of "<26 letters and digits>:<UUID>" (TruffleHog ngc)."""
     import base64
@@ -132,6 +138,10 @@ SHAPED = {
     "google-oauth-client-secret-legacy": lambda rnd: "client_secret: " + _alnum(rnd, 24, _ALL),
     # 48 letters and digits; a legacy OpenAI key (T3BlbkFJ after 20) is openai-user-key's
     "shared-sk-48-key": lambda rnd: "sk-" + _alnum(rnd, 48),
+    # keys seen in public code carry 22 characters after sk_car_ (the rule takes 20 to 24)
+    "cartesia-api-key": lambda rnd: "sk_car_" + _alnum(rnd, 22),
+    # a random (version 4) UUID, as AI21 Studio issues; the rule takes any lower-case UUID
+    "ai21-api-key": lambda rnd: _uuid4(rnd),
 }
 
 

@@ -219,3 +219,32 @@ def test_sk_48_key_with_no_provider_named_is_stability_or_moonshot() -> None:
     assert found(f"MOONSHOT_API_KEY={key}\n") == [("moonshot-api-key", key)]
     legacy_openai = key_for(RULES["openai-user-key"], 7)
     assert found(f"LLM_API_KEY={legacy_openai}\n") == [("openai-user-key", legacy_openai)]
+
+
+@pytest.mark.parametrize("rule_id, line", [
+    ("cartesia-api-key", "CARTESIA_API_KEY={k}"),
+    ("friendli-personal-access-token", 'client = Friendli(token="{k}")'),
+    ("ai21-api-key", "AI21_API_KEY={k}"),
+    ("clarifai-api-key", "CLARIFAI_PAT={k}"),
+])
+def test_more_ai_providers_found_whole_by_their_own_rule(rule_id: str, line: str) -> None:
+    key = key_for(RULES[rule_id], 21)
+    assert found(line.format(k=key) + "\n") == [(rule_id, key)]
+
+
+def test_prefixless_ai21_and_clarifai_keys_need_their_provider_named() -> None:
+    uuid_key = key_for(RULES["ai21-api-key"], 22)
+    hex_key = key_for(RULES["clarifai-api-key"], 22)
+    assert found(f'request_id = "{uuid_key}"\nchecksum = "{hex_key}"\n') == []
+    # the provider word below the key counts, as it does above it
+    assert found(f'key = "{uuid_key}"\nclient = AI21Client(api_key=key)\n') == [("ai21-api-key", uuid_key)]
+    assert found(f'pat = "{hex_key}"  # clarifai\n') == [("clarifai-api-key", hex_key)]
+
+
+def test_cartesia_admin_key_is_not_read_as_an_api_key() -> None:
+    # sk_car_admin_ keys have no sourced length (rules/no-shape.yml): no rule takes them, and the
+    # API-key rule does not report their tail
+    rnd = random.Random(23)
+    tail = "".join(rnd.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") for _ in range(22))
+    assert [rid for rid, _ in found(f"CARTESIA_ADMIN_KEY=sk_car_admin_{tail}\n")
+            if rid.startswith("cartesia")] == []
