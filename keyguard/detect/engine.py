@@ -34,8 +34,7 @@ USER_RULE_BUDGET_SECONDS = 30.0
 RULE_ENDS_MIN_HITS = 16
 RULE_ENDS_AFTER_HITS = 25_000  # each 8,000 hits saved 0.03-0.05 s; compiling costs 0.06-0.1 s
 RULE_ENDS_LINE_CHARS = 256
-# a text whose path names a provider (``deepseek/config.py``) is searched whole for that
-# provider's context rules, up to this size
+# a text whose path names a provider (``deepseek/x.py``) is searched whole for its context rules
 PATH_CONTEXT_MAX_CHARS = 2_000_000
 
 
