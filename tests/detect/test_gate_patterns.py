@@ -30,8 +30,9 @@ def test_every_rules_gate_pattern_matches_each_of_its_positive_examples() -> Non
 
 
 def test_long_repeats_are_asked_only_up_to_the_gates_minimum() -> None:
-    assert open_repeats("xai-token-[A-Za-z0-9]{80}", GATE_MIN_REPEAT) == "xai-token-[A-Za-z0-9]{16,}"
-    assert open_repeats("sk_car_[A-Za-z0-9]{20,24}", GATE_MIN_REPEAT) == "sk_car_[A-Za-z0-9]{16,}"
+    assert open_repeats("xai-token-[A-Za-z0-9]{80}", GATE_MIN_REPEAT) == "xai-token-[A-Za-z0-9]{24,}"
+    assert open_repeats("flp_[A-Za-z0-9]{46}", GATE_MIN_REPEAT) == "flp_[A-Za-z0-9]{24,}"
+    assert open_repeats("sk_car_[A-Za-z0-9]{20,24}", GATE_MIN_REPEAT) == "sk_car_[A-Za-z0-9]{20,}"
     assert open_repeats("r8_[A-Za-z0-9]{4}x{3,5}", GATE_MIN_REPEAT) == "r8_[A-Za-z0-9]{4}x{3,}"
     # in a class or escaped, a brace is a character, not a repeat
     assert open_repeats(r"[{]{3}\{40}", GATE_MIN_REPEAT) == r"[{]{3}\{40}"
